@@ -1,0 +1,625 @@
+/**
+ * The HTTP API on a unix socket, shaped as the Docker Engine API (same paths
+ * under `/v1.NN/`, JSON field names and status codes) so the docker CLI and
+ * Docker SDKs can drive corral.
+ * @module
+ */
+import {
+  type ContainerService,
+  describeStatus,
+  type ExecManager,
+  type HostConfig,
+} from "../container/mod.ts";
+import { errorKind, errorMessage, invalid, statusForKind } from "../errdefs/mod.ts";
+import type { EventFilter, EventLog } from "../events/mod.ts";
+import type { GcHandler } from "../gc/mod.ts";
+import type { ImageStore } from "../image/mod.ts";
+import { readLogEntries } from "../shim/mod.ts";
+import { LogFollower } from "./follow.ts";
+import { encodeFrame, STDERR, STDOUT } from "./stream.ts";
+
+/** The API version corral serves. */
+export const API_VERSION = "1.43";
+/** The oldest API version corral accepts. */
+export const MIN_API_VERSION = "1.24";
+/** corral's version. */
+export const CORRAL_VERSION = "0.1.0";
+const MAX_BODY = 1024 * 1024;
+
+/** What the API serves. */
+export interface ApiContext {
+  service: ContainerService;
+  images: ImageStore;
+  events: EventLog;
+  gc: GcHandler;
+  execs: ExecManager;
+  root: string;
+}
+
+type Params = Record<string, string>;
+type Handler = (req: Request, url: URL, p: Params) => Promise<Response> | Response;
+
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+const noContent = () => new Response(null, { status: 204 });
+const errorResponse = (status: number, message: string) => json({ message }, status);
+
+async function readBody<T>(req: Request): Promise<T> {
+  const len = Number(req.headers.get("content-length") ?? "0");
+  if (len > MAX_BODY) throw new HttpError(413, `request body too large (max ${MAX_BODY} bytes)`);
+  const buf = new Uint8Array(await req.arrayBuffer());
+  if (buf.length > MAX_BODY) {
+    throw new HttpError(413, `request body too large (max ${MAX_BODY} bytes)`);
+  }
+  if (buf.length === 0) return {} as T;
+  try {
+    const v = JSON.parse(new TextDecoder().decode(buf));
+    if (v === null || typeof v !== "object") throw new Error("expected a JSON object");
+    return v as T;
+  } catch (err) {
+    throw invalid(`invalid JSON body: ${errorMessage(err)}`);
+  }
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const bool = (v: string | null) => v === "1" || v === "true" || v === "True";
+
+function intParam(url: URL, name: string): number | undefined {
+  const v = url.searchParams.get(name);
+  if (v === null || v === "") return undefined;
+  if (!/^-?\d+$/.test(v)) throw invalid(`invalid value for ${name}: "${v}" is not an integer`);
+  return Number(v);
+}
+
+/** Parse Docker's `filters` query: `{"k":["v"]}` or `{"k":{"v":true}}`. */
+export function parseFilters(raw: string | null): Record<string, string[]> {
+  if (!raw) return {};
+  let obj: unknown;
+  try {
+    obj = JSON.parse(raw);
+  } catch {
+    throw invalid(`invalid filters: ${raw}`);
+  }
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    out[k] = Array.isArray(v) ? v.map(String) : Object.keys(v as object);
+  }
+  return out;
+}
+
+function parseTime(v: string | null): number | undefined {
+  if (!v) return undefined;
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw invalid(`invalid time value: ${v}`);
+  return t / 1000;
+}
+
+function streamOf(
+  produce: (write: (chunk: Uint8Array) => void) => Promise<void>,
+  onCancel: () => void = () => {},
+): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    async start(ctrl) {
+      try {
+        await produce((chunk) => ctrl.enqueue(chunk));
+      } catch (err) {
+        console.error(`stream: ${errorMessage(err)}`);
+      }
+      try {
+        ctrl.close();
+      } catch {
+        // Cancelled by the client.
+      }
+    },
+    cancel: onCancel,
+  });
+}
+
+/** Build the router for a context. */
+export function createHandler(ctx: ApiContext): (req: Request) => Promise<Response> {
+  const { service: svc, images, events, gc, execs } = ctx;
+  const enc = new TextEncoder();
+  const inspect = (ref: string) => {
+    const c = svc.store.get(ref);
+    const r = c.rec;
+    const args = [...(r.Config.Entrypoint ?? []), ...r.Config.Cmd];
+    return {
+      Id: r.Id,
+      Created: r.Created,
+      Path: args[0] ?? "",
+      Args: args.slice(1),
+      State: { ...r.State, Status: r.State.Status },
+      Image: r.ImageID,
+      ResolvConfPath: "",
+      HostnamePath: "",
+      HostsPath: "",
+      LogPath: svc.disk.logPath(r.Id),
+      Name: "/" + r.Name,
+      RestartCount: r.RestartCount,
+      Driver: "overlay",
+      Platform: "linux",
+      HostConfig: {
+        ...r.HostConfig,
+        LogConfig: { Type: "json-file", Config: {} },
+        NetworkMode: "none",
+      },
+      Config: { ...r.Config, Hostname: r.Config.Hostname || r.Id.slice(0, 12), Tty: false },
+      Mounts: (r.HostConfig.Binds ?? []).map((b) => {
+        const [src, dst, mode] = b.split(":");
+        return { Type: "bind", Source: src, Destination: dst, Mode: mode ?? "", RW: mode !== "ro" };
+      }),
+      NetworkSettings: { Networks: {} },
+      GraphDriver: { Name: "overlay", Data: { UpperDir: `${svc.disk.dir(r.Id)}/upper` } },
+    };
+  };
+
+  const listContainers = (url: URL) => {
+    const all = bool(url.searchParams.get("all"));
+    const f = parseFilters(url.searchParams.get("filters"));
+    const known = ["status", "name", "label", "id", "ancestor", "exited"];
+    for (const k of Object.keys(f)) if (!known.includes(k)) throw invalid(`invalid filter '${k}'`);
+    return svc.store.list().filter((c) => {
+      const r = c.rec;
+      if (!all && !r.State.Running && !f.status) return false;
+      if (f.status && !f.status.includes(r.State.Status)) return false;
+      if (f.name && !f.name.some((n) => r.Name.includes(n.replace(/^\//, "")))) return false;
+      if (f.id && !f.id.some((i) => r.Id.startsWith(i))) return false;
+      if (f.exited && !f.exited.includes(String(r.State.ExitCode))) return false;
+      if (f.ancestor && !f.ancestor.some((a) => a === r.Image || r.ImageID.includes(a))) {
+        return false;
+      }
+      if (f.label) {
+        for (const l of f.label) {
+          const [k, v] = l.split("=", 2);
+          if (!(k in r.Config.Labels) || (v !== undefined && r.Config.Labels[k] !== v)) {
+            return false;
+          }
+        }
+      }
+      return true;
+    }).map((c) => {
+      const r = c.rec;
+      return {
+        Id: r.Id,
+        Names: ["/" + r.Name],
+        Image: r.Image,
+        ImageID: r.ImageID,
+        Command: [...(r.Config.Entrypoint ?? []), ...r.Config.Cmd].join(" "),
+        Created: Math.floor(Date.parse(r.Created) / 1000),
+        State: r.State.Status,
+        Status: describeStatus(r),
+        Labels: r.Config.Labels,
+        Ports: [],
+        Mounts: [],
+        HostConfig: { NetworkMode: "none" },
+        RestartCount: r.RestartCount,
+        GC: r.State.GC,
+      };
+    });
+  };
+
+  /** logs and attach: frames from the json-file log. */
+  const logStream = async (ref: string, url: URL, attach: boolean) => {
+    const c = svc.store.get(ref);
+    const wantOut = attach ? true : bool(url.searchParams.get("stdout"));
+    const wantErr = attach ? true : bool(url.searchParams.get("stderr"));
+    if (!attach && !wantOut && !wantErr) throw invalid("you must choose at least one stream");
+    const follow = attach || bool(url.searchParams.get("follow"));
+    const timestamps = bool(url.searchParams.get("timestamps"));
+    const tailRaw = url.searchParams.get("tail") ?? "all";
+    if (tailRaw !== "all" && !/^\d+$/.test(tailRaw)) {
+      throw invalid(`invalid tail value: ${tailRaw}`);
+    }
+    const since = parseTime(url.searchParams.get("since"));
+    const logPath = svc.disk.logPath(c.id);
+    const seq = c.runSeq;
+    // attach: only what the next run writes; logs -f: everything, then new lines.
+    const follower = follow ? await LogFollower.open(logPath, false) : null;
+    const initial = attach ? [] : await readLogEntries(logPath, svc.opts.logMaxFiles);
+    let stopped = false;
+    const frame = (e: { log: string; stream: string; time: string }) => {
+      if ((e.stream === "stdout" && !wantOut) || (e.stream === "stderr" && !wantErr)) return null;
+      if (since !== undefined && Date.parse(e.time) / 1000 < since) return null;
+      const text = timestamps ? `${e.time} ${e.log}` : e.log;
+      return encodeFrame(e.stream === "stderr" ? STDERR : STDOUT, enc.encode(text));
+    };
+    const body = streamOf(async (write) => {
+      const selected = tailRaw === "all"
+        ? initial
+        : initial.slice(Math.max(0, initial.length - Number(tailRaw)));
+      for (const e of selected) {
+        const f = frame(e);
+        if (f) write(f);
+      }
+      if (!follower) return;
+      const finished = () =>
+        attach
+          ? c.runSeq > seq && !c.exitHandled && !c.rec.State.Running
+          : !c.rec.State.Running && !c.exitHandled;
+      const done = c.waitFor(() => c.removed || finished());
+      let ended = false;
+      done.then(() => ended = true);
+      while (!stopped) {
+        for (const e of await follower.read()) {
+          const f = frame(e);
+          if (f) write(f);
+        }
+        if (ended) {
+          for (const e of await follower.read()) {
+            const f = frame(e);
+            if (f) write(f);
+          }
+          break;
+        }
+        await Promise.race([done, new Promise((r) => setTimeout(r, 50))]);
+      }
+      follower.close();
+    }, () => {
+      stopped = true;
+    });
+    return new Response(body, {
+      headers: { "content-type": "application/vnd.docker.multiplexed-stream" },
+    });
+  };
+
+  const routes: [string, RegExp, Handler][] = [];
+  const route = (method: string, path: string, h: Handler) =>
+    routes.push([method, new RegExp("^" + path.replace(/\{(\w+)\}/g, "(?<$1>[^/]+)") + "$"), h]);
+
+  route("GET", "/_ping", () => new Response("OK", { headers: pingHeaders() }));
+  route("HEAD", "/_ping", () => new Response(null, { headers: pingHeaders() }));
+  route("GET", "/version", () =>
+    json({
+      Platform: { Name: "corral" },
+      Version: CORRAL_VERSION,
+      ApiVersion: API_VERSION,
+      MinAPIVersion: MIN_API_VERSION,
+      Os: "linux",
+      Arch: Deno.build.arch === "x86_64" ? "amd64" : Deno.build.arch,
+      KernelVersion: Deno.osRelease(),
+      GoVersion: `deno ${Deno.version.deno}`,
+      GitCommit: "",
+      BuildTime: "",
+      Components: [{
+        Name: "Engine",
+        Version: CORRAL_VERSION,
+        Details: { ApiVersion: API_VERSION },
+      }],
+    }));
+  route("GET", "/info", () => {
+    const list = svc.store.list();
+    const count = (s: string) => list.filter((c) => c.rec.State.Status === s).length;
+    return json({
+      ID: "corral",
+      Containers: list.length,
+      ContainersRunning: count("running"),
+      ContainersPaused: count("paused"),
+      ContainersStopped: list.length - count("running") - count("paused"),
+      Images: images.list().length,
+      Driver: "overlay",
+      Name: Deno.hostname(),
+      ServerVersion: CORRAL_VERSION,
+      OperatingSystem: "Linux",
+      OSType: "linux",
+      Architecture: Deno.build.arch,
+      KernelVersion: Deno.osRelease(),
+      NCPU: navigator.hardwareConcurrency,
+      DockerRootDir: ctx.root,
+      LoggingDriver: "json-file",
+      CgroupDriver: "cgroupfs",
+      Runtimes: { runc: { path: svc.opts.runtime } },
+      DefaultRuntime: "runc",
+      GC: { Entries: gc.list().length },
+    });
+  });
+
+  route("POST", "/containers/create", async (req, url) => {
+    const body = await readBody<Record<string, unknown>>(req);
+    const { HostConfig: hc, ...config } = body as
+      & { HostConfig?: Partial<HostConfig> }
+      & Record<string, unknown>;
+    rejectUnsupported(config, ["Tty", "OpenStdin", "AttachStdin"], (v) => v === true);
+    if (hc) rejectUnsupportedHost(hc as Record<string, unknown>);
+    const id = await svc.create({
+      name: url.searchParams.get("name") ?? undefined,
+      config: config as { Image: string },
+      hostConfig: hc,
+    });
+    return json({ Id: id, Warnings: [] }, 201);
+  });
+  route("GET", "/containers/json", (_r, url) => json(listContainers(url)));
+  route("GET", "/containers/{id}/json", (_r, _u, p) => json(inspect(p.id)));
+  route("POST", "/containers/{id}/start", async (_r, _u, p) => {
+    await svc.start(p.id);
+    return noContent();
+  });
+  route("POST", "/containers/{id}/stop", async (_r, url, p) => {
+    await svc.stop(p.id, intParam(url, "t"));
+    return noContent();
+  });
+  route("POST", "/containers/{id}/restart", async (_r, url, p) => {
+    await svc.restart(p.id, intParam(url, "t"));
+    return noContent();
+  });
+  route("POST", "/containers/{id}/kill", async (_r, url, p) => {
+    await svc.kill(p.id, url.searchParams.get("signal") || "KILL");
+    return noContent();
+  });
+  route("POST", "/containers/{id}/wait", (_r, url, p) => {
+    const ref = p.id;
+    const found = svc.store.find(ref);
+    if (!found) {
+      const code = svc.removedExitCode(ref);
+      if (code !== undefined && url.searchParams.get("condition") === "removed") {
+        return json({ StatusCode: code, Error: null });
+      }
+    }
+    const { result } = svc.wait(ref, url.searchParams.get("condition") ?? "not-running");
+    // Headers go out at once: the client then knows the wait is armed.
+    return new Response(
+      streamOf(async (write) => write(enc.encode(JSON.stringify(await result) + "\n"))),
+      { headers: { "content-type": "application/json" } },
+    );
+  });
+  route("DELETE", "/containers/{id}", async (_r, url, p) => {
+    await svc.remove(p.id, bool(url.searchParams.get("force")));
+    return noContent();
+  });
+  route("POST", "/containers/{id}/rename", async (_r, url, p) => {
+    const name = url.searchParams.get("name");
+    if (!name) throw invalid("rename: name is required");
+    await svc.rename(p.id, name);
+    return noContent();
+  });
+  route("POST", "/containers/{id}/update", async (req, _u, p) => {
+    const body = await readBody<Partial<HostConfig>>(req);
+    rejectUnsupportedHost(body as Record<string, unknown>);
+    await svc.update(p.id, body);
+    return json({ Warnings: [] });
+  });
+  route("GET", "/containers/{id}/logs", (_r, url, p) => logStream(p.id, url, false));
+  route("POST", "/containers/{id}/attach", (_r, url, p) => {
+    if (bool(url.searchParams.get("stdin"))) {
+      throw invalid("attaching stdin is not supported by corral");
+    }
+    return logStream(p.id, url, true);
+  });
+  route("POST", "/containers/{id}/exec", async (req, _u, p) => {
+    const body = await readBody<
+      {
+        Cmd: string[];
+        Env?: string[];
+        WorkingDir?: string;
+        User?: string;
+        Tty?: boolean;
+        AttachStdin?: boolean;
+      }
+    >(req);
+    if (body.AttachStdin) throw invalid("exec with stdin is not supported by corral");
+    return json({ Id: execs.create(p.id, body) }, 201);
+  });
+  route("POST", "/exec/{id}/start", async (req, _u, p) => {
+    const body = await readBody<{ Detach?: boolean; Tty?: boolean }>(req);
+    if (body.Tty) throw invalid("exec with a TTY is not supported by corral");
+    const run = execs.start(p.id);
+    if (body.Detach) {
+      run.stdout.cancel();
+      run.stderr.cancel();
+      return noContent();
+    }
+    const out = streamOf(async (write) => {
+      const pump = async (s: ReadableStream<Uint8Array>, id: number) => {
+        for await (const chunk of s) write(encodeFrame(id, chunk));
+      };
+      await Promise.all([pump(run.stdout, STDOUT), pump(run.stderr, STDERR)]);
+      await run.exitCode;
+    });
+    return new Response(out, {
+      headers: { "content-type": "application/vnd.docker.multiplexed-stream" },
+    });
+  });
+  route("GET", "/exec/{id}/json", (_r, _u, p) => json(execs.inspect(p.id)));
+
+  route("GET", "/images/json", () =>
+    json(
+      images.list().map((i) => ({
+        Id: i.Id,
+        RepoTags: i.RepoTags,
+        RepoDigests: [],
+        Created: Math.floor(Date.parse(i.Created) / 1000),
+        Size: i.Size,
+        VirtualSize: i.Size,
+        SharedSize: -1,
+        Labels: i.Config.Labels ?? {},
+        Containers: -1,
+        ParentId: "",
+      })),
+    ));
+  route("GET", "/images/{name}/json", (_r, _u, p) => {
+    const i = images.resolve(decodeURIComponent(p.name));
+    return json({
+      Id: i.Id,
+      RepoTags: i.RepoTags,
+      Created: i.Created,
+      Size: i.Size,
+      Os: "linux",
+      Architecture: "amd64",
+      Config: i.Config,
+      RootFS: { Type: "layers", Layers: i.Layers.map((l) => `sha256:${l}`) },
+    });
+  });
+  route("DELETE", "/images/{name}", async (_r, url, p) => {
+    const inUse = (imageId: string) => svc.store.list().some((c) => c.rec.ImageID === imageId);
+    return json(
+      await images.remove(decodeURIComponent(p.name), {
+        force: bool(url.searchParams.get("force")),
+        inUse,
+      }),
+    );
+  });
+  route("POST", "/images/{name}/tag", async (_r, url, p) => {
+    const repo = url.searchParams.get("repo");
+    if (!repo) throw invalid("tag: repo is required");
+    const tag = url.searchParams.get("tag");
+    await images.tag(decodeURIComponent(p.name), tag ? `${repo}:${tag}` : repo);
+    return new Response(null, { status: 201 });
+  });
+  route("POST", "/images/create", async (req, url) => {
+    const from = url.searchParams.get("fromSrc");
+    if (from !== "-") {
+      throw invalid(
+        `pulling images from a registry is not supported by corral (no registry access): ` +
+          `use "docker load" or "docker import" (corral image import) instead`,
+      );
+    }
+    const repo = url.searchParams.get("repo") || "imported";
+    const tag = url.searchParams.get("tag");
+    if (!req.body) throw invalid("import: empty body");
+    const img = await images.importRootfsStream(req.body, tag ? `${repo}:${tag}` : repo);
+    return json({ status: img.Id });
+  });
+
+  route("GET", "/events", async (_r, url) => {
+    const f = parseFilters(url.searchParams.get("filters"));
+    const filter: EventFilter = {
+      container: f.container,
+      type: f.type,
+      event: f.event,
+      since: parseTime(url.searchParams.get("since")),
+      until: parseTime(url.searchParams.get("until")),
+    };
+    const sub = filter.until !== undefined && filter.until * 1000 <= Date.now()
+      ? null
+      : events.subscribe({
+        ...filter,
+        since: undefined,
+      });
+    const past = filter.since !== undefined ? await events.history(filter) : [];
+    const body = streamOf(async (write) => {
+      for (const e of past) write(enc.encode(JSON.stringify(e) + "\n"));
+      if (!sub) return;
+      const untilMs = filter.until !== undefined ? filter.until * 1000 - Date.now() : undefined;
+      const timer = untilMs !== undefined ? setTimeout(() => sub.close(), untilMs) : undefined;
+      for (let e = await sub.next(); e; e = await sub.next()) {
+        write(enc.encode(JSON.stringify(e) + "\n"));
+      }
+      clearTimeout(timer);
+      if (sub.dropped) write(enc.encode(JSON.stringify({ message: sub.dropped }) + "\n"));
+    }, () => sub?.close());
+    return new Response(body, { headers: { "content-type": "application/json" } });
+  });
+
+  route("GET", "/corral/gc", () => json(gc.list()));
+  // The CLI and the daemon share the host: import by path (directories too).
+  route("POST", "/corral/images/import", async (req) => {
+    const body = await readBody<{ Source?: string; Name?: string }>(req);
+    if (!body.Source || !body.Name) throw invalid("import: Source and Name are required");
+    const img = await images.importRootfs(body.Source, body.Name);
+    return json({ Id: img.Id });
+  });
+  route("POST", "/corral/images/busybox", async (req) => {
+    const body = await readBody<{ Name?: string }>(req);
+    const img = await images.ensureBusybox(body.Name || "busybox:latest");
+    return json({ Id: img.Id });
+  });
+
+  return async (req: Request): Promise<Response> => {
+    const url = new URL(req.url);
+    let path = url.pathname;
+    const m = path.match(/^\/v(\d+)\.(\d+)(\/.*)$/);
+    if (m) {
+      const [maj, min] = [Number(m[1]), Number(m[2])];
+      const [smaj, smin] = API_VERSION.split(".").map(Number);
+      if (maj > smaj || (maj === smaj && min > smin)) {
+        return errorResponse(
+          400,
+          `client version ${maj}.${min} is too new. Maximum supported API version is ${API_VERSION}`,
+        );
+      }
+      path = m[3];
+    }
+    let pathMatched = false;
+    for (const [method, re, h] of routes) {
+      const mm = path.match(re);
+      if (!mm) continue;
+      pathMatched = true;
+      if (method !== req.method) continue;
+      try {
+        return await h(req, url, mm.groups ?? {});
+      } catch (err) {
+        if (err instanceof HttpError) return errorResponse(err.status, err.message);
+        const kind = errorKind(err);
+        const status = statusForKind(kind);
+        if (status === 304) return new Response(null, { status: 304 });
+        if (status >= 500) console.error(`${req.method} ${path}: ${errorMessage(err)}`);
+        return errorResponse(status, errorMessage(err));
+      }
+    }
+    if (pathMatched) return errorResponse(405, `method ${req.method} not allowed for ${path}`);
+    return errorResponse(404, `page not found: ${req.method} ${path}`);
+  };
+}
+
+function pingHeaders(): HeadersInit {
+  return {
+    "API-Version": API_VERSION,
+    "Docker-Experimental": "false",
+    "OSType": "linux",
+    "Cache-Control": "no-cache, no-store, must-revalidate",
+    "content-type": "text/plain; charset=utf-8",
+  };
+}
+
+function rejectUnsupported(
+  obj: Record<string, unknown>,
+  keys: string[],
+  active: (v: unknown) => boolean,
+): void {
+  for (const k of keys) {
+    if (k in obj && active(obj[k])) throw invalid(`${k} is not supported by corral`);
+  }
+}
+
+const SUPPORTED_HOST = new Set([
+  "RestartPolicy",
+  "AutoRemove",
+  "Binds",
+  "Memory",
+  "NanoCpus",
+  "PidsLimit",
+  "RestartDelay",
+  "RestartMaxDelay",
+  "HealthOnFailure",
+]);
+
+/** Docker clients send many zero-valued fields; only a set, unsupported one is an error. */
+function rejectUnsupportedHost(hc: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(hc)) {
+    if (SUPPORTED_HOST.has(k)) continue;
+    const zero = v === null || v === false || v === 0 || v === "" ||
+      (Array.isArray(v) && v.length === 0) ||
+      (typeof v === "object" && v !== null && Object.keys(v).length === 0);
+    if (!zero && !isDefaultHostValue(k, v)) {
+      throw invalid(`HostConfig.${k} is not supported by corral`);
+    }
+  }
+}
+
+/** Values the docker CLI always sends that mean "the default". */
+function isDefaultHostValue(k: string, v: unknown): boolean {
+  if (k === "NetworkMode") return v === "default" || v === "none";
+  if (k === "LogConfig") {
+    return (v as { Type?: string }).Type === "" || (v as { Type?: string }).Type === "json-file";
+  }
+  if (k === "CgroupnsMode" || k === "IpcMode" || k === "PidMode" || k === "UTSMode") {
+    return v === "private" || v === "";
+  }
+  if (k === "ConsoleSize" || k === "PortBindings" || k === "RestartPolicy") return true;
+  return false;
+}

@@ -1,0 +1,46 @@
+/**
+ * Docker's multiplexed stream framing (non-TTY attach, logs, exec): an
+ * 8-byte header `[stream, 0, 0, 0, size(u32 BE)]` before each payload.
+ * @module
+ */
+
+/** Stream ids of the framing. */
+export const STDOUT = 1;
+/** stderr stream id. */
+export const STDERR = 2;
+
+/**
+ * Frame one payload.
+ *
+ * @example
+ * ```ts
+ * const frame = encodeFrame(STDOUT, new TextEncoder().encode("hi\n"));
+ * ```
+ */
+export function encodeFrame(stream: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + payload.length);
+  out[0] = stream;
+  new DataView(out.buffer).setUint32(4, payload.length, false);
+  out.set(payload, 8);
+  return out;
+}
+
+/** Decode frames from a byte stream, calling `onFrame` for each. */
+export async function decodeFrames(
+  body: ReadableStream<Uint8Array>,
+  onFrame: (stream: number, payload: Uint8Array) => void | Promise<void>,
+): Promise<void> {
+  let buf = new Uint8Array(0);
+  for await (const chunk of body) {
+    const merged = new Uint8Array(buf.length + chunk.length);
+    merged.set(buf);
+    merged.set(chunk, buf.length);
+    buf = merged;
+    while (buf.length >= 8) {
+      const size = new DataView(buf.buffer, buf.byteOffset).getUint32(4, false);
+      if (buf.length < 8 + size) break;
+      await onFrame(buf[0], buf.slice(8, 8 + size));
+      buf = buf.slice(8 + size);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The container module: model, names, persistence, store and the lifecycle
+ * service (API → container module → runtime/shim; exit → supervisor → gc →
+ * restart manager).
+ *
+ * @example
+ * ```ts
+ * import { ContainerService } from "./mod.ts";
+ * const svc = new ContainerService(opts);
+ * const id = await svc.create({ config: { Image: "busybox", Cmd: ["echo", "hi"] } });
+ * await svc.start(id);
+ * ```
+ * @module
+ */
+export * from "./model.ts";
+export * from "./names.ts";
+export * from "./persist.ts";
+export * from "./store.ts";
+export * from "./lock.ts";
+export * from "./service.ts";
+export * from "./exec.ts";

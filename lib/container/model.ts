@@ -1,0 +1,212 @@
+/**
+ * The container model: Docker-shaped config, host config and state, as
+ * persisted under `--root` and shown by inspect.
+ * @module
+ */
+
+/** Zero time, as Docker prints it. */
+export const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/** Health check settings (Docker's `Config.Healthcheck`; durations in ns). */
+export interface HealthConfig {
+  /** `["CMD-SHELL", cmd]`, `["CMD", ...argv]` or `["NONE"]`. */
+  Test?: string[];
+  /** Nanoseconds between checks. */
+  Interval?: number;
+  /** Nanoseconds before a check is killed. */
+  Timeout?: number;
+  /** Failures in a row before unhealthy. */
+  Retries?: number;
+  /** Nanoseconds during which failures do not count. */
+  StartPeriod?: number;
+}
+
+/** What the container runs (Docker's `Config`). */
+export interface ContainerConfig {
+  Image: string;
+  Cmd: string[];
+  Entrypoint: string[] | null;
+  Env: string[];
+  WorkingDir: string;
+  User: string;
+  Hostname: string;
+  Labels: Record<string, string>;
+  StopSignal: string;
+  StopTimeout?: number;
+  Healthcheck?: HealthConfig;
+}
+
+/** Restart policy names. */
+export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped" | "on-reboot";
+
+/** Docker's `HostConfig.RestartPolicy`. */
+export interface RestartPolicy {
+  Name: RestartPolicyName | "";
+  MaximumRetryCount: number;
+}
+
+/** Docker's `HostConfig`, with corral's restart backoff and health action. */
+export interface HostConfig {
+  RestartPolicy: RestartPolicy;
+  AutoRemove: boolean;
+  Binds: string[];
+  Memory: number;
+  NanoCpus: number;
+  PidsLimit: number;
+  /** First restart delay in ms (0: daemon default). */
+  RestartDelay?: number;
+  /** Restart delay cap in ms (0: daemon default). */
+  RestartMaxDelay?: number;
+  /** What to do when the health check says unhealthy. */
+  HealthOnFailure?: "none" | "kill" | "restart" | "stop";
+}
+
+/** One health check run. */
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** `State.Health`. */
+export interface HealthState {
+  Status: "starting" | "healthy" | "unhealthy";
+  FailingStreak: number;
+  Log: HealthLogEntry[];
+}
+
+/** Docker's status words, plus `gc` for a container whose cleanup is being retried. */
+export type ContainerStatus =
+  | "created"
+  | "running"
+  | "paused"
+  | "restarting"
+  | "removing"
+  | "exited"
+  | "dead"
+  | "gc";
+
+/** The persisted state (Docker's `State` plus the seed's pid/ppid identity). */
+export interface ContainerState {
+  Status: ContainerStatus;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  /** Start time of the init (field 22 of /proc/PID/stat). */
+  StartTime: number;
+  /** The shim's pid. */
+  PPid: number;
+  /** The shim's start time. */
+  PStartTime: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+  HasBeenManuallyStopped: boolean;
+  /** Consecutive failed exits, seeding the restart manager after a restart. */
+  FailureCount: number;
+  Health?: HealthState;
+  /** Set while the gc retries the cleanup. */
+  GC?: { LastError: string; Tries: number };
+}
+
+/** Everything persisted about one container. */
+export interface ContainerRecord {
+  Id: string;
+  Name: string;
+  Created: string;
+  /** The image reference as the user gave it. */
+  Image: string;
+  ImageID: string;
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+  State: ContainerState;
+  RestartCount: number;
+}
+
+/** A fresh state for a container that was never started. */
+export function newState(): ContainerState {
+  return {
+    Status: "created",
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: 0,
+    StartTime: 0,
+    PPid: 0,
+    PStartTime: 0,
+    ExitCode: 0,
+    Error: "",
+    StartedAt: ZERO_TIME,
+    FinishedAt: ZERO_TIME,
+    HasBeenManuallyStopped: false,
+    FailureCount: 0,
+  };
+}
+
+/** Default host config. */
+export function defaultHostConfig(): HostConfig {
+  return {
+    RestartPolicy: { Name: "no", MaximumRetryCount: 0 },
+    AutoRemove: false,
+    Binds: [],
+    Memory: 0,
+    NanoCpus: 0,
+    PidsLimit: 0,
+  };
+}
+
+/** Set the status word and the booleans that go with it. */
+export function setStatus(state: ContainerState, status: ContainerStatus): void {
+  state.Status = status;
+  state.Running = status === "running" || status === "paused";
+  state.Paused = status === "paused";
+  state.Restarting = status === "restarting";
+  state.Dead = status === "dead";
+}
+
+/** Docker's `ps` status column, e.g. "Up 3 seconds (healthy)", "Exited (3) 2 minutes ago". */
+export function describeStatus(rec: ContainerRecord, now = Date.now()): string {
+  const s = rec.State;
+  const ago = (t: string) => humanDuration(now - Date.parse(t));
+  switch (s.Status) {
+    case "running": {
+      const health = s.Health
+        ? ` (${s.Health.Status === "starting" ? "health: starting" : s.Health.Status})`
+        : "";
+      return `Up ${ago(s.StartedAt)}${health}`;
+    }
+    case "paused":
+      return `Up ${ago(s.StartedAt)} (Paused)`;
+    case "restarting":
+      return `Restarting (${s.ExitCode}) ${ago(s.FinishedAt)} ago`;
+    case "exited":
+      return `Exited (${s.ExitCode}) ${ago(s.FinishedAt)} ago`;
+    case "gc":
+      return `GC (${s.ExitCode}): ${s.GC?.LastError ?? "cleaning up"}`;
+    case "dead":
+      return "Dead";
+    case "removing":
+      return "Removal In Progress";
+    default:
+      return "Created";
+  }
+}
+
+/** "3 seconds", "2 minutes", "About an hour"; coarse like Docker's. */
+export function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 1) return "Less than a second";
+  if (s < 60) return `${s} second${s === 1 ? "" : "s"}`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} minute${m === 1 ? "" : "s"}`;
+  const h = Math.round(m / 60);
+  if (h < 48) return `${h} hour${h === 1 ? "" : "s"}`;
+  return `${Math.round(h / 24)} days`;
+}

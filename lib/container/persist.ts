@@ -1,0 +1,115 @@
+/**
+ * Per-container persistence under `--root/containers/ID/`: `config.json`
+ * (id, name, image, config), `hostconfig.json` and `state.json`, each written
+ * atomically. Config and host config are mandatory at load; a directory that
+ * fails to load is reported, never deleted.
+ * @module
+ */
+import { join } from "node:path";
+import { readJson, removeAll, writeFileAtomic } from "../sys/mod.ts";
+import { type ContainerRecord, type ContainerState, type HostConfig, newState } from "./model.ts";
+
+type ConfigFile = Omit<ContainerRecord, "HostConfig" | "State" | "RestartCount">;
+type StateFile = { State: ContainerState; RestartCount: number };
+
+/** A container directory that could not be loaded. */
+export interface LoadFailure {
+  id: string;
+  reason: string;
+}
+
+/**
+ * Reads and writes container records.
+ *
+ * @example
+ * ```ts
+ * const disk = new ContainerDisk("/var/lib/corral");
+ * await disk.save(rec);
+ * const { loaded, failed } = await disk.loadAll();
+ * ```
+ */
+export class ContainerDisk {
+  /** `--root/containers`. */
+  readonly base: string;
+  constructor(root: string) {
+    this.base = join(root, "containers");
+  }
+
+  /** The directory of one container. */
+  dir(id: string): string {
+    return join(this.base, id);
+  }
+
+  /** The container's json-file log. */
+  logPath(id: string): string {
+    return join(this.base, id, `${id}-json.log`);
+  }
+
+  /** Write config, host config and state (create, rename, update). */
+  async save(rec: ContainerRecord): Promise<void> {
+    await Deno.mkdir(this.dir(rec.Id), { recursive: true, mode: 0o700 });
+    const { HostConfig: hc, State: _s, RestartCount: _r, ...config } = rec;
+    await writeFileAtomic(join(this.dir(rec.Id), "config.json"), JSON.stringify(config));
+    await writeFileAtomic(join(this.dir(rec.Id), "hostconfig.json"), JSON.stringify(hc));
+    await this.saveState(rec);
+  }
+
+  /** Write only the state (the frequent write). */
+  async saveState(rec: ContainerRecord): Promise<void> {
+    const file: StateFile = { State: rec.State, RestartCount: rec.RestartCount };
+    await writeFileAtomic(join(this.dir(rec.Id), "state.json"), JSON.stringify(file));
+  }
+
+  /** Load one container directory; throws with the reason when it cannot. */
+  async load(id: string): Promise<ContainerRecord> {
+    const dir = this.dir(id);
+    const config = await readJson<ConfigFile>(join(dir, "config.json"));
+    if (!config) throw new Error("config.json is missing");
+    const hc = await readJson<HostConfig>(join(dir, "hostconfig.json"));
+    if (!hc) throw new Error("hostconfig.json is missing");
+    if (config.Id !== id || typeof config.Name !== "string" || !config.Config) {
+      throw new Error("config.json does not describe this container");
+    }
+    let st: StateFile | null = null;
+    try {
+      st = await readJson<StateFile>(join(dir, "state.json"));
+    } catch (err) {
+      // A torn state file cannot happen with atomic writes; if it does, the
+      // container is kept with a fresh state and restore finds the truth.
+      console.error(`container ${id}: state.json unreadable (${err}); using a fresh state`);
+    }
+    return {
+      ...config,
+      HostConfig: hc,
+      State: { ...newState(), ...(st?.State ?? {}) },
+      RestartCount: st?.RestartCount ?? 0,
+    };
+  }
+
+  /** Load every container directory; failures are returned, not thrown. */
+  async loadAll(): Promise<{ loaded: ContainerRecord[]; failed: LoadFailure[] }> {
+    const loaded: ContainerRecord[] = [];
+    const failed: LoadFailure[] = [];
+    let entries: Deno.DirEntry[] = [];
+    try {
+      entries = Array.from(Deno.readDirSync(this.base));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    await Promise.all(
+      entries.filter((e) => e.isDirectory).map(async (e) => {
+        try {
+          loaded.push(await this.load(e.name));
+        } catch (err) {
+          failed.push({ id: e.name, reason: err instanceof Error ? err.message : String(err) });
+        }
+      }),
+    );
+    return { loaded, failed };
+  }
+
+  /** Delete a container's directory (rm). */
+  async remove(id: string): Promise<void> {
+    await removeAll(this.dir(id));
+  }
+}

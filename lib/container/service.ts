@@ -1,0 +1,850 @@
+/**
+ * The container service: create, start, stop, kill, restart, remove, wait,
+ * and the handling of every exit (supervisor → cleanup → gc or restart
+ * manager). Operations on one container are serialized by its lock.
+ * @module
+ */
+import { join } from "node:path";
+import { conflict, errorMessage, invalid, notModified } from "../errdefs/mod.ts";
+import type { EventLog } from "../events/mod.ts";
+import type { GcEntry, GcHandler } from "../gc/mod.ts";
+import type { Image, ImageStore } from "../image/mod.ts";
+import {
+  type Backoff,
+  checkAutoRemove,
+  RestartManager,
+  validateRestartPolicy,
+  waitOrCancel,
+} from "../restart/mod.ts";
+import {
+  buildSpec,
+  cgroupPids,
+  cleanupContainer,
+  type ContainerResources,
+  launchShim,
+  parseBind,
+  rootfsPath,
+  Runc,
+  startFailureExitCode,
+  thawCgroup,
+} from "../runtime/mod.ts";
+import { readExitFile } from "../shim/mod.ts";
+import { containerStateDir, type PidInfo, Supervisor } from "../supervisor/mod.ts";
+import {
+  isAlive,
+  killAndWait,
+  mountOverlay,
+  parseSignal,
+  removeAll,
+  signalProcess,
+  signals,
+  writeFileAtomic,
+} from "../sys/mod.ts";
+import {
+  type ContainerConfig,
+  type ContainerRecord,
+  defaultHostConfig,
+  type HostConfig,
+  newState,
+  setStatus,
+} from "./model.ts";
+import { generateName, newId, validateName } from "./names.ts";
+import { ContainerDisk } from "./persist.ts";
+import { Container, ContainerStore } from "./store.ts";
+
+/** Daemon settings the service needs. */
+export interface ServiceOptions {
+  root: string;
+  stateRoot: string;
+  runtime: string;
+  /** Parent of every container's cgroup, e.g. "corral". */
+  cgroupParent: string;
+  backoff: Backoff;
+  images: ImageStore;
+  events: EventLog;
+  logMaxSize: number;
+  logMaxFiles: number;
+  /** Bound of the shim's create phase (ms). */
+  createTimeoutMs: number;
+}
+
+/** What create takes (the API's body, normalized). */
+export interface CreateRequest {
+  name?: string;
+  config: Partial<ContainerConfig> & { Image: string };
+  hostConfig?: Partial<HostConfig>;
+}
+
+/** The answer of wait. */
+export interface WaitResult {
+  StatusCode: number;
+  Error: { Message: string } | null;
+}
+
+const HEALTH_STARTING = "starting";
+
+/**
+ * The container module's service.
+ *
+ * @example
+ * ```ts
+ * const svc = new ContainerService(opts);
+ * const id = await svc.create({ config: { Image: "busybox", Cmd: ["true"] } });
+ * await svc.start(id);
+ * const { StatusCode } = await svc.wait(id, "not-running");
+ * ```
+ */
+export class ContainerService {
+  readonly store = new ContainerStore();
+  readonly disk: ContainerDisk;
+  readonly runc: Runc;
+  readonly supervisor: Supervisor;
+  gc: GcHandler | null = null;
+  /** Exit codes of recently removed containers, for `wait --condition removed`. */
+  readonly #removedExit = new Map<string, number>();
+  /** Hooks for health checks (set by the health module). */
+  onStarted: (c: Container) => void = () => {};
+  onStopped: (c: Container) => void = () => {};
+
+  constructor(readonly opts: ServiceOptions) {
+    this.disk = new ContainerDisk(opts.root);
+    this.runc = new Runc(opts.runtime, join(opts.stateRoot, "runc"));
+    this.supervisor = new Supervisor((id, info) => void this.handleExit(id, info));
+  }
+
+  // ---- helpers -------------------------------------------------------------
+
+  /** The state (bundle) dir of a container. */
+  bundle(id: string): string {
+    return containerStateDir(this.opts.stateRoot, id);
+  }
+
+  /** The resources the cleanup releases. */
+  resources(id: string): ContainerResources {
+    return { id, bundle: this.bundle(id), cgroupsPath: `/${this.opts.cgroupParent}/${id}` };
+  }
+
+  /** Persist the state and wake waiters. */
+  async save(c: Container): Promise<void> {
+    await this.disk.saveState(c.rec);
+    c.changed();
+  }
+
+  #event(c: Container, action: string, extra: Record<string, string> = {}): void {
+    this.opts.events.emit("container", action, c.id, {
+      name: c.name,
+      image: c.rec.Image,
+      ...c.rec.Config.Labels,
+      ...extra,
+    });
+  }
+
+  /** The restart manager of a container (seed 003: one per container). */
+  restartManager(c: Container): RestartManager {
+    const hc = c.rec.HostConfig;
+    const backoff: Backoff = {
+      ...this.opts.backoff,
+      initialMs: hc.RestartDelay || this.opts.backoff.initialMs,
+      maxMs: hc.RestartMaxDelay || this.opts.backoff.maxMs,
+    };
+    if (!c.restartManager) {
+      c.restartManager = new RestartManager(hc.RestartPolicy, c.rec.State.FailureCount, backoff);
+    } else {
+      c.restartManager.policy = hc.RestartPolicy;
+      c.restartManager.backoff = backoff;
+    }
+    return c.restartManager;
+  }
+
+  #refuseInGc(c: Container): void {
+    const entry = this.gc?.get(c.id);
+    if (entry || c.rec.State.Status === "gc") {
+      throw conflict(
+        `container ${c.name} is being cleaned up (gc): ${
+          entry?.lastError ?? c.rec.State.GC?.LastError ?? ""
+        }`,
+      );
+    }
+  }
+
+  // ---- create --------------------------------------------------------------
+
+  /** Create a container; returns its id. */
+  async create(req: CreateRequest): Promise<string> {
+    const cfg = req.config;
+    if (!cfg.Image || typeof cfg.Image !== "string") throw invalid("no image given");
+    const image = this.opts.images.resolve(cfg.Image);
+    const hc: HostConfig = { ...defaultHostConfig(), ...(req.hostConfig ?? {}) };
+    hc.RestartPolicy = validateRestartPolicy(
+      hc.RestartPolicy ?? { Name: "no", MaximumRetryCount: 0 },
+    );
+    checkAutoRemove(hc.RestartPolicy, hc.AutoRemove);
+    validateHostConfig(hc);
+    const name = req.name ? validateName(req.name) : generateName((n) => this.store.hasName(n));
+    if (this.store.hasName(name)) {
+      throw conflict(`Conflict. The container name "/${name}" is already in use`);
+    }
+    const config = buildConfig(cfg, image);
+    if (config.StopSignal && parseSignal(config.StopSignal) === null) {
+      throw invalid(`invalid stop signal: ${config.StopSignal}`);
+    }
+    const id = newId();
+    const rec: ContainerRecord = {
+      Id: id,
+      Name: name,
+      Created: new Date().toISOString(),
+      Image: cfg.Image,
+      ImageID: image.Id,
+      Config: config,
+      HostConfig: hc,
+      State: newState(),
+      RestartCount: 0,
+    };
+    const c = new Container(rec);
+    this.store.add(c);
+    try {
+      await this.disk.save(rec);
+    } catch (err) {
+      this.store.delete(id);
+      await this.disk.remove(id).catch(() => {});
+      throw err;
+    }
+    this.#event(c, "create");
+    return id;
+  }
+
+  // ---- start ---------------------------------------------------------------
+
+  /** A user start: clears the manual-stop flag and any pending restart. */
+  start(ref: string): Promise<void> {
+    const c = this.store.get(ref);
+    return c.lock.run(async () => {
+      this.#refuseInGc(c);
+      if (c.rec.State.Running) throw notModified(`container ${c.name} is already running`);
+      this.#cancelRestart(c);
+      c.rec.State.HasBeenManuallyStopped = false;
+      this.restartManager(c).reset();
+      c.rec.State.FailureCount = 0;
+      await this.startLocked(c);
+    });
+  }
+
+  /**
+   * Start a container (its lock held). On failure the container is Exited
+   * with 125/126/127 and `State.Error`, resources cleaned, and the error thrown.
+   */
+  async startLocked(c: Container): Promise<void> {
+    if (c.exitHandled) await c.exitHandled;
+    if (c.rec.State.Status === "gc" || this.gc?.has(c.id)) this.#refuseInGc(c);
+    const image = this.opts.images.find(c.rec.ImageID);
+    if (!image) {
+      throw conflict(
+        `container ${c.name} cannot start: its image ${c.rec.Image} (${c.rec.ImageID}) is missing`,
+      );
+    }
+    const res = this.resources(c.id);
+    const fifoPath = this.supervisor.createExitFifo(await mkdirp(res.bundle));
+    const fd = this.supervisor.openExitFifo(fifoPath);
+    let launched;
+    try {
+      launched = await this.#createRuntime(c, image);
+    } catch (err) {
+      this.supervisor.removeExitMonitor(fd);
+      await this.#failStart(c, errorMessage(err));
+      throw new Error(errorMessage(err));
+    }
+    const info: PidInfo = {
+      pid: launched.pid,
+      startTime: launched.startTime,
+      ppid: launched.shimPid,
+      pStartTime: launched.shimStartTime,
+    };
+    let resolveExit!: () => void;
+    c.exitHandled = new Promise((r) => resolveExit = r);
+    c.resolveExit = resolveExit;
+    c.runSeq++;
+    const st = c.rec.State;
+    // Persist the pids before runc start: a crash now leaves a "created"
+    // container that restore recognizes and cleans.
+    Object.assign(st, {
+      Pid: info.pid,
+      StartTime: info.startTime,
+      PPid: info.ppid,
+      PStartTime: info.pStartTime,
+    });
+    await this.save(c);
+    this.supervisor.addExitMonitor(fd, c.id, info);
+    try {
+      await this.runc.start(c.id);
+    } catch (err) {
+      const msg = errorMessage(err);
+      c.startFailure = { code: startFailureExitCode(msg), message: msg };
+      await killAndWait({ pid: info.pid, startTime: info.startTime });
+      await c.exitHandled;
+      throw new Error(msg);
+    }
+    setStatus(st, "running");
+    Object.assign(st, {
+      ExitCode: 0,
+      Error: "",
+      StartedAt: new Date().toISOString(),
+      OOMKilled: false,
+    });
+    if (c.rec.Config.Healthcheck && !isHealthDisabled(c.rec.Config)) {
+      st.Health = { Status: HEALTH_STARTING, FailingStreak: 0, Log: st.Health?.Log ?? [] };
+    }
+    await this.save(c);
+    this.#event(c, "start");
+    this.onStarted(c);
+  }
+
+  async #createRuntime(c: Container, image: Image) {
+    const res = this.resources(c.id);
+    const dir = this.disk.dir(c.id);
+    const upper = await mkdirp(join(dir, "upper"));
+    const work = await mkdirp(join(dir, "work"));
+    const rootfs = await mkdirp(rootfsPath(res.bundle));
+    await removeAll(join(res.bundle, "exit.json"));
+    mountOverlay(this.opts.images.layerDirs(image), upper, work, rootfs);
+    const cfg = c.rec.Config;
+    const args = [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])];
+    if (args.length === 0) throw invalid("no command specified");
+    const spec = buildSpec({
+      id: c.id,
+      args,
+      env: cfg.Env,
+      cwd: cfg.WorkingDir || "/",
+      user: cfg.User,
+      hostname: cfg.Hostname || c.id.slice(0, 12),
+      rootfs,
+      cgroupsPath: res.cgroupsPath,
+      memory: c.rec.HostConfig.Memory,
+      nanoCpus: c.rec.HostConfig.NanoCpus,
+      pidsLimit: c.rec.HostConfig.PidsLimit,
+      binds: c.rec.HostConfig.Binds ?? [],
+    });
+    await writeFileAtomic(join(res.bundle, "config.json"), JSON.stringify(spec));
+    return await launchShim({
+      id: c.id,
+      bundle: res.bundle,
+      runtime: this.opts.runtime,
+      runtimeRoot: this.runc.root,
+      logPath: this.disk.logPath(c.id),
+      logMaxSize: this.opts.logMaxSize,
+      logMaxFiles: this.opts.logMaxFiles,
+      createTimeoutMs: this.opts.createTimeoutMs,
+    });
+  }
+
+  /** A start that failed before the container ran: clean, Exited 125/126/127. */
+  async #failStart(c: Container, message: string): Promise<void> {
+    const st = c.rec.State;
+    try {
+      await cleanupContainer(this.runc, this.resources(c.id));
+    } catch (err) {
+      console.error(`container ${c.id}: cleanup after failed start: ${errorMessage(err)}`);
+    }
+    setStatus(st, "exited");
+    Object.assign(st, {
+      Pid: 0,
+      ExitCode: startFailureExitCode(message),
+      Error: message,
+      FinishedAt: new Date().toISOString(),
+    });
+    c.runSeq++;
+    await this.save(c);
+    this.#event(c, "die", { exitCode: String(st.ExitCode) });
+  }
+
+  // ---- exit ----------------------------------------------------------------
+
+  /**
+   * The supervisor's exit handler (behaviour.md §3): exit code from the exit
+   * file (137 if none), kill a surviving init, clean up, Exited or gc, event,
+   * then the restart manager.
+   */
+  async handleExit(id: string, info: PidInfo): Promise<void> {
+    const c = this.store.find(id);
+    if (!c) return;
+    const bundle = this.bundle(id);
+    const exit = await readExitFile(bundle);
+    const startFailure = c.startFailure;
+    c.startFailure = null;
+    const exitCode = startFailure?.code ?? exit?.exitCode ?? 137;
+    const finishedAt = exit?.finishedAt ?? new Date().toISOString();
+    const ranForMs = c.rec.State.StartedAt.startsWith("0001")
+      ? 0
+      : Math.max(0, Date.parse(finishedAt) - Date.parse(c.rec.State.StartedAt));
+    // A failed start is reported to its caller; no restart is scheduled for it.
+    await this.finishExit(c, info, {
+      exitCode,
+      finishedAt,
+      ranForMs,
+      error: startFailure?.message ?? "",
+      noRestart: startFailure !== null,
+    });
+  }
+
+  /** Shared by the supervisor and restore: clean up after an exit, then Exited or gc. */
+  async finishExit(
+    c: Container,
+    info: PidInfo,
+    exit: {
+      exitCode: number;
+      finishedAt: string;
+      ranForMs: number;
+      error: string;
+      noRestart?: boolean;
+    },
+  ): Promise<void> {
+    const st = c.rec.State;
+    let failure = "";
+    if (isAlive({ pid: info.pid, startTime: info.startTime })) {
+      // The shim died, not the container: make sure the container dies too.
+      if (!(await killAndWait({ pid: info.pid, startTime: info.startTime }))) {
+        failure = `container process ${info.pid} would not die`;
+      }
+    }
+    if (!failure) {
+      try {
+        await cleanupContainer(this.runc, this.resources(c.id));
+      } catch (err) {
+        failure = errorMessage(err);
+      }
+    }
+    this.onStopped(c);
+    Object.assign(st, { ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: exit.error });
+    if (failure && this.gc) {
+      setStatus(st, "gc");
+      st.GC = { LastError: failure, Tries: 0 };
+      await this.save(c);
+      this.#event(c, "die", { exitCode: String(exit.exitCode) });
+      this.#event(c, "gc-enter", { error: failure });
+      await this.gc.add({
+        id: c.id,
+        ...info,
+        exitCode: exit.exitCode,
+        finishedAt: exit.finishedAt,
+        ranForMs: exit.ranForMs,
+        lastError: failure,
+      });
+      this.#releaseExit(c);
+      return;
+    }
+    setStatus(st, failure ? "dead" : "exited");
+    if (failure) st.Error = failure;
+    st.Pid = 0;
+    if (st.Health) st.Health.Status = "unhealthy";
+    await this.save(c);
+    this.#event(c, "die", { exitCode: String(exit.exitCode) });
+    this.#releaseExit(c);
+    if (!exit.noRestart) await this.afterExit(c, exit.exitCode, exit.ranForMs);
+  }
+
+  #releaseExit(c: Container): void {
+    c.runSeq++;
+    const r = c.resolveExit;
+    c.resolveExit = null;
+    c.exitHandled = null;
+    r?.();
+    c.changed();
+  }
+
+  /** The gc finished a container: Exited, event, restart policy, auto-remove (trigger 2). */
+  async gcFinished(entry: GcEntry): Promise<void> {
+    const c = this.store.find(entry.id);
+    if (!c) return;
+    const st = c.rec.State;
+    setStatus(st, "exited");
+    delete st.GC;
+    st.Pid = 0;
+    await this.save(c);
+    this.#event(c, "gc-leave");
+    await this.afterExit(c, entry.exitCode, entry.ranForMs);
+  }
+
+  /** Thaw, kill what is left in the cgroups, clean up (the gc's reclaim step). */
+  async gcReclaim(entry: GcEntry): Promise<void> {
+    const res = this.resources(entry.id);
+    thawCgroup(res.cgroupsPath);
+    for (const pid of cgroupPids(res.cgroupsPath)) {
+      signalProcess({ pid, startTime: 0 }, signals.KILL);
+    }
+    await cleanupContainer(this.runc, res);
+  }
+
+  /** Record a gc failure on the container (shown by inspect and ps). */
+  gcFailed(entry: GcEntry): void {
+    const c = this.store.find(entry.id);
+    console.error(
+      `gc: container ${entry.id}: cleanup failed (try ${entry.tries}): ${entry.lastError}`,
+    );
+    if (!c) return;
+    c.rec.State.GC = { LastError: entry.lastError, Tries: entry.tries };
+    void this.save(c);
+  }
+
+  /**
+   * After an exit: ask the restart manager; restart after the backoff, or
+   * auto-remove (seed 003's three trigger points all land here).
+   */
+  async afterExit(c: Container, exitCode: number, ranForMs: number): Promise<void> {
+    if (c.removing) return;
+    const st = c.rec.State;
+    const rm = this.restartManager(c);
+    const decision = rm.shouldRestart(exitCode, st.HasBeenManuallyStopped, ranForMs);
+    st.FailureCount = rm.failureCount;
+    if (!decision.restart) {
+      await this.save(c);
+      if (c.rec.HostConfig.AutoRemove) await this.#autoRemove(c);
+      return;
+    }
+    this.scheduleRestart(c, decision.delayMs);
+  }
+
+  /** Status restarting, RestartCount persisted, then start after `delayMs` unless cancelled. */
+  scheduleRestart(c: Container, delayMs: number, count = true): void {
+    const st = c.rec.State;
+    setStatus(st, "restarting");
+    if (count) c.rec.RestartCount++;
+    const cancel = new AbortController();
+    c.restartCancel = cancel;
+    const saved = this.save(c);
+    c.pendingRestart = (async () => {
+      await saved;
+      if (!(await waitOrCancel(delayMs, cancel.signal))) return;
+      await c.lock.run(async () => {
+        if (cancel.signal.aborted || c.removing) return;
+        c.restartCancel = null;
+        try {
+          await this.startLocked(c);
+          this.#event(c, "restart");
+        } catch (err) {
+          // A failed restart is a failed exit: the policy decides again.
+          console.error(`container ${c.id}: restart failed: ${errorMessage(err)}`);
+          queueMicrotask(() => void this.afterExit(c, c.rec.State.ExitCode, 0));
+        }
+      });
+    })().finally(() => {
+      if (c.restartCancel === cancel) c.restartCancel = null;
+      c.pendingRestart = null;
+    });
+  }
+
+  /** Cancel a pending restart (seed 003 cancel); the container is left Exited. */
+  #cancelRestart(c: Container): boolean {
+    if (!c.restartCancel) return false;
+    c.restartCancel.abort();
+    c.restartCancel = null;
+    if (c.rec.State.Status === "restarting") setStatus(c.rec.State, "exited");
+    return true;
+  }
+
+  async #autoRemove(c: Container): Promise<void> {
+    await c.lock.run(() => this.#removeLocked(c)).catch((err) =>
+      console.error(`container ${c.id}: auto-remove failed: ${errorMessage(err)}`)
+    );
+  }
+
+  // ---- stop, kill, restart --------------------------------------------------
+
+  /** Stop: stop signal, then SIGKILL after `timeoutSec`; returns once the exit is handled. */
+  stop(ref: string, timeoutSec?: number): Promise<void> {
+    const c = this.store.get(ref);
+    return c.lock.run(async () => {
+      if (this.#cancelRestart(c)) {
+        c.rec.State.HasBeenManuallyStopped = true;
+        await this.save(c);
+        return;
+      }
+      if (!c.rec.State.Running) throw notModified(`container ${c.name} is not running`);
+      c.rec.State.HasBeenManuallyStopped = true;
+      await this.save(c);
+      await this.#stopLocked(c, timeoutSec ?? c.rec.Config.StopTimeout ?? 10);
+      this.#event(c, "stop");
+    });
+  }
+
+  async #stopLocked(c: Container, timeoutSec: number): Promise<void> {
+    const st = c.rec.State;
+    const init = { pid: st.Pid, startTime: st.StartTime };
+    const done = c.exitHandled ?? Promise.resolve();
+    const sig = parseSignal(c.rec.Config.StopSignal || "TERM") ?? signals.TERM;
+    if (timeoutSec !== 0) {
+      this.#event(c, "kill", { signal: String(sig) });
+      signalProcess(init, sig);
+      if (await raceTimeout(done, timeoutSec < 0 ? Infinity : timeoutSec * 1000)) return;
+    }
+    this.#event(c, "kill", { signal: String(signals.KILL) });
+    signalProcess(init, signals.KILL);
+    await done;
+  }
+
+  /** Send a signal. SIGKILL or the stop signal counts as a manual stop. */
+  kill(ref: string, signal = "KILL"): Promise<void> {
+    const c = this.store.get(ref);
+    const sig = parseSignal(signal);
+    if (sig === null) throw invalid(`invalid signal: ${signal}`);
+    return c.lock.run(async () => {
+      const stopSig = parseSignal(c.rec.Config.StopSignal || "TERM");
+      const manual = sig === signals.KILL || sig === stopSig;
+      if (manual && this.#cancelRestart(c)) {
+        c.rec.State.HasBeenManuallyStopped = true;
+        await this.save(c);
+        return;
+      }
+      if (!c.rec.State.Running) throw conflict(`container ${c.name} is not running`);
+      if (manual) {
+        c.rec.State.HasBeenManuallyStopped = true;
+        await this.save(c);
+      }
+      signalProcess({ pid: c.rec.State.Pid, startTime: c.rec.State.StartTime }, sig);
+      this.#event(c, "kill", { signal: String(sig) });
+    });
+  }
+
+  /**
+   * The health monitor's kill: SIGKILL that is not a manual stop, so the
+   * restart policy applies; with `restartAnyway`, a policy that would not
+   * restart is overridden by a start after the exit (Podman's "restart").
+   */
+  killUnhealthy(c: Container, restartAnyway: boolean): Promise<void> {
+    return c.lock.run(() => {
+      if (!c.rec.State.Running) return Promise.resolve();
+      const seq = c.runSeq;
+      signalProcess({ pid: c.rec.State.Pid, startTime: c.rec.State.StartTime }, signals.KILL);
+      this.#event(c, "kill", { signal: String(signals.KILL) });
+      if (!restartAnyway) return Promise.resolve();
+      queueMicrotask(async () => {
+        await c.waitFor(() => c.runSeq > seq && !c.exitHandled);
+        if (!c.restartCancel && !c.rec.State.Running && !c.removing) {
+          await c.lock.run(() => this.startLocked(c)).catch((err) =>
+            console.error(`container ${c.id}: restart after unhealthy failed: ${errorMessage(err)}`)
+          );
+        }
+      });
+      return Promise.resolve();
+    });
+  }
+
+  /** Restart: stop (if running) then a user start. */
+  restart(ref: string, timeoutSec?: number): Promise<void> {
+    const c = this.store.get(ref);
+    return c.lock.run(async () => {
+      this.#refuseInGc(c);
+      this.#cancelRestart(c);
+      if (c.rec.State.Running) {
+        await this.#stopLocked(c, timeoutSec ?? c.rec.Config.StopTimeout ?? 10);
+      }
+      c.rec.State.HasBeenManuallyStopped = false;
+      this.restartManager(c).reset();
+      c.rec.State.FailureCount = 0;
+      await this.startLocked(c);
+      this.#event(c, "restart");
+    });
+  }
+
+  // ---- remove --------------------------------------------------------------
+
+  /** Remove a container; a running one only with `force` (SIGKILL first). */
+  remove(ref: string, force = false): Promise<void> {
+    const c = this.store.get(ref);
+    return c.lock.run(async () => {
+      this.#refuseInGc(c);
+      if (this.#cancelRestart(c)) c.rec.State.HasBeenManuallyStopped = true;
+      if (c.rec.State.Running) {
+        if (!force) {
+          throw conflict(
+            `cannot remove container ${c.name}: container is running: stop the container before removing or force remove`,
+          );
+        }
+        c.rec.State.HasBeenManuallyStopped = true;
+        c.removing = true;
+        await this.save(c);
+        await this.#stopLocked(c, 0);
+        this.#refuseInGc(c);
+      }
+      await this.#removeLocked(c);
+    });
+  }
+
+  async #removeLocked(c: Container): Promise<void> {
+    if (!this.store.find(c.id)) return;
+    c.removing = true;
+    setStatus(c.rec.State, "removing");
+    await this.disk.remove(c.id);
+    await removeAll(this.bundle(c.id));
+    this.store.delete(c.id);
+    this.#removedExit.set(c.id, c.rec.State.ExitCode);
+    setTimeout(() => this.#removedExit.delete(c.id), 60_000).unref?.();
+    c.removed = true;
+    c.changed();
+    this.#event(c, "destroy");
+  }
+
+  // ---- wait, rename, update -------------------------------------------------
+
+  /**
+   * Wait for a container: "not-running" (default), "next-exit" or "removed".
+   * `registered` resolves once the wait is armed (the API flushes headers then).
+   */
+  wait(ref: string, condition = "not-running"): { registered: true; result: Promise<WaitResult> } {
+    if (!["not-running", "next-exit", "removed", ""].includes(condition)) {
+      throw invalid(`invalid condition: "${condition}"`);
+    }
+    const c = this.store.get(ref);
+    const seq = c.runSeq;
+    const result = (async (): Promise<WaitResult> => {
+      if (condition === "removed") {
+        await c.waitFor(() => c.removed);
+      } else if (condition === "next-exit") {
+        await c.waitFor(() => c.runSeq > seq && !c.rec.State.Running && !c.exitHandled);
+      } else {
+        await c.waitFor(() => !c.rec.State.Running && !c.exitHandled);
+      }
+      const st = c.rec.State;
+      return { StatusCode: st.ExitCode, Error: st.Error ? { Message: st.Error } : null };
+    })();
+    return { registered: true, result };
+  }
+
+  /** Rename a container. */
+  rename(ref: string, newName: string): Promise<void> {
+    const c = this.store.get(ref);
+    const name = validateName(newName);
+    return c.lock.run(async () => {
+      const old = c.name;
+      this.store.rename(c, name);
+      try {
+        await this.disk.save(c.rec);
+      } catch (err) {
+        this.store.rename(c, old);
+        throw err;
+      }
+      this.#event(c, "rename", { oldName: old });
+    });
+  }
+
+  /** Change the restart policy (and backoff overrides) of a container, live. */
+  update(ref: string, hc: Partial<HostConfig>): Promise<void> {
+    const c = this.store.get(ref);
+    return c.lock.run(async () => {
+      const next = { ...c.rec.HostConfig, ...hc };
+      if (hc.RestartPolicy) next.RestartPolicy = validateRestartPolicy(hc.RestartPolicy);
+      checkAutoRemove(next.RestartPolicy, next.AutoRemove);
+      validateHostConfig(next);
+      c.rec.HostConfig = next;
+      await this.disk.save(c.rec);
+      this.restartManager(c);
+      this.#event(c, "update");
+    });
+  }
+
+  /** Exit code of a removed container, kept a minute for late waiters. */
+  removedExitCode(id: string): number | undefined {
+    return this.#removedExit.get(id);
+  }
+
+  /** Stop watching exits; containers keep running under their shims. */
+  async close(): Promise<void> {
+    for (const c of this.store.list()) c.restartCancel?.abort();
+    await this.supervisor.close();
+  }
+}
+
+function isHealthDisabled(cfg: ContainerConfig): boolean {
+  return cfg.Healthcheck?.Test?.[0] === "NONE";
+}
+
+/** Merge the request's config over the image's defaults, Docker style. */
+function buildConfig(
+  cfg: Partial<ContainerConfig> & { Image: string },
+  image: Image,
+): ContainerConfig {
+  const ic = image.Config;
+  const entrypoint = cfg.Entrypoint !== undefined && cfg.Entrypoint !== null
+    ? cfg.Entrypoint
+    : ic.Entrypoint;
+  const cmd = cfg.Cmd?.length ? cfg.Cmd : (cfg.Entrypoint?.length ? [] : ic.Cmd ?? []);
+  for (
+    const [k, v] of [["Cmd", cfg.Cmd], ["Env", cfg.Env], ["Entrypoint", cfg.Entrypoint]] as const
+  ) {
+    if (
+      v !== undefined && v !== null && (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+    ) {
+      throw invalid(`${k} must be an array of strings`);
+    }
+  }
+  const env = [...(ic.Env ?? [])];
+  for (const e of cfg.Env ?? []) {
+    if (!e.includes("=") || e.startsWith("=")) {
+      throw invalid(`invalid environment variable "${e}": expected KEY=VALUE`);
+    }
+    const key = e.slice(0, e.indexOf("="));
+    const i = env.findIndex((x) => x.startsWith(key + "="));
+    if (i >= 0) env[i] = e;
+    else env.push(e);
+  }
+  return {
+    Image: cfg.Image,
+    Cmd: cmd,
+    Entrypoint: entrypoint && entrypoint.length ? entrypoint : null,
+    Env: env,
+    WorkingDir: cfg.WorkingDir || ic.WorkingDir || "",
+    User: cfg.User || ic.User || "",
+    Hostname: cfg.Hostname || "",
+    Labels: { ...(ic.Labels ?? {}), ...(cfg.Labels ?? {}) },
+    StopSignal: cfg.StopSignal || ic.StopSignal || "SIGTERM",
+    StopTimeout: cfg.StopTimeout,
+    Healthcheck: cfg.Healthcheck,
+  };
+}
+
+function validateHostConfig(hc: HostConfig): void {
+  for (const k of ["Memory", "NanoCpus", "PidsLimit", "RestartDelay", "RestartMaxDelay"] as const) {
+    const v = hc[k];
+    if (
+      v !== undefined &&
+      (typeof v !== "number" || !Number.isFinite(v) || v < (k === "PidsLimit" ? -1 : 0))
+    ) {
+      throw invalid(`invalid ${k}: ${v}`);
+    }
+  }
+  if (hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) {
+    throw invalid("minimum memory limit allowed is 6MB");
+  }
+  if (hc.RestartDelay && hc.RestartMaxDelay && hc.RestartDelay > hc.RestartMaxDelay) {
+    throw invalid("restart delay must not exceed the maximum restart delay");
+  }
+  if (!Array.isArray(hc.Binds ?? [])) throw invalid("Binds must be an array");
+  for (const b of hc.Binds ?? []) {
+    const { source } = parseBind(b);
+    try {
+      Deno.statSync(source);
+    } catch {
+      throw invalid(`invalid bind mount "${b}": source path ${source} does not exist`);
+    }
+  }
+  if (hc.HealthOnFailure && !["none", "kill", "restart", "stop"].includes(hc.HealthOnFailure)) {
+    throw invalid(
+      `invalid health-on-failure action "${hc.HealthOnFailure}": none, kill, restart or stop`,
+    );
+  }
+}
+
+async function mkdirp(path: string): Promise<string> {
+  await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+  return path;
+}
+
+async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms === Infinity) {
+    await p;
+    return true;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<false>((r) => timer = setTimeout(() => r(false), ms));
+  const won = await Promise.race([p.then(() => true), t]);
+  clearTimeout(timer);
+  return won;
+}

@@ -1,0 +1,162 @@
+/**
+ * `corral daemon`: wires the modules in the order of seed 000/002 (gc list
+ * loaded, supervisor started, containers restored, gc loop started) and then
+ * serves the API on the unix socket.
+ * @module
+ */
+import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { getLogger } from "@logtape/logtape";
+import { type ApiContext, createHandler } from "../api/mod.ts";
+import { ContainerService, ExecManager } from "../container/mod.ts";
+import { conflict, errorMessage } from "../errdefs/mod.ts";
+import { EventLog } from "../events/mod.ts";
+import { GcHandler } from "../gc/mod.ts";
+import { ImageStore } from "../image/mod.ts";
+import { gcEntriesFromStates, restoreContainers } from "../restore/mod.ts";
+import { type Backoff, DEFAULT_BACKOFF } from "../restart/mod.ts";
+import { closeFd, tryLockFile } from "../sys/mod.ts";
+import { socketPath } from "../api/mod.ts";
+import { HealthMonitor } from "../health/mod.ts";
+
+/** Daemon flags. */
+export interface DaemonOptions {
+  root: string;
+  state: string;
+  host: string;
+  runtime: string;
+  cgroupParent: string;
+  backoff: Backoff;
+  /** Create the embedded busybox image if missing. */
+  defaultImage: boolean;
+  logMaxSize: number;
+  logMaxFiles: number;
+  createTimeoutMs: number;
+}
+
+/** Defaults of the daemon flags. */
+export const DEFAULT_DAEMON_OPTIONS: DaemonOptions = {
+  root: "/var/lib/corral",
+  state: "/run/corral",
+  host: "unix:///run/corral/corral.sock",
+  runtime: "runc",
+  cgroupParent: "corral",
+  backoff: DEFAULT_BACKOFF,
+  defaultImage: true,
+  logMaxSize: 10 * 1024 * 1024,
+  logMaxFiles: 3,
+  createTimeoutMs: 120_000,
+};
+
+/** A running daemon. */
+export interface Daemon {
+  ctx: ApiContext;
+  /** Stop serving; containers keep running under their shims. */
+  shutdown(): Promise<void>;
+  /** Resolves when the daemon has shut down. */
+  finished: Promise<void>;
+}
+
+/**
+ * Start the daemon and serve until SIGTERM/SIGINT.
+ *
+ * @example
+ * ```ts
+ * const d = await startDaemon({ ...DEFAULT_DAEMON_OPTIONS, root: "/tmp/r", state: "/tmp/s", host: "unix:///tmp/c.sock" });
+ * await d.finished;
+ * ```
+ */
+export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  const log = getLogger(["corral", "daemon"]);
+  const sock = socketPath(o.host);
+  await Deno.mkdir(o.root, { recursive: true, mode: 0o700 });
+  await Deno.mkdir(o.state, { recursive: true, mode: 0o700 });
+  const lockFd = tryLockFile(join(o.root, "corral.lock"));
+  if (lockFd === null) throw conflict(`another corral daemon is already using root ${o.root}`);
+
+  const images = new ImageStore(o.root);
+  await images.load();
+  if (o.defaultImage && existsSync("/bin/busybox") && !images.find("busybox")) {
+    try {
+      await images.ensureBusybox();
+    } catch (err) {
+      log.warn("could not build the embedded busybox image: {error}", { error: errorMessage(err) });
+    }
+  }
+  const events = await EventLog.open(o.root);
+  const service = new ContainerService({
+    root: o.root,
+    stateRoot: o.state,
+    runtime: o.runtime,
+    cgroupParent: o.cgroupParent,
+    backoff: o.backoff,
+    images,
+    events,
+    logMaxSize: o.logMaxSize,
+    logMaxFiles: o.logMaxFiles,
+    createTimeoutMs: o.createTimeoutMs,
+  });
+  const execs = new ExecManager(service);
+  const health = new HealthMonitor(service, execs, events);
+  service.onStarted = (c) => health.watch(c);
+  service.onStopped = (c) => health.unwatch(c.id);
+  const gc = new GcHandler(o.root, {
+    reclaim: (e) => service.gcReclaim(e),
+    finished: (e) => service.gcFinished(e),
+    logFailure: (e) => service.gcFailed(e),
+  });
+  service.gc = gc;
+  const gcLoad = await gc.load(() => gcEntriesFromStates(service));
+  if (gcLoad.error) log.error(gcLoad.error);
+
+  const t0 = performance.now();
+  const report = await restoreContainers(service);
+  log.info(
+    "restored {restored} containers ({running} running, {exited} exited while down, {failed} failed) in {ms} ms",
+    {
+      restored: report.restored,
+      running: report.running,
+      exited: report.exitedWhileDown,
+      failed: report.failed.length,
+      ms: Math.round(performance.now() - t0),
+    },
+  );
+  gc.start();
+
+  const ctx: ApiContext = { service, images, events, gc, execs, root: o.root };
+  // The socket appears only once restore is done: no request sees a half-restored daemon.
+  await Deno.mkdir(join(sock, ".."), { recursive: true });
+  try {
+    await Deno.remove(sock);
+  } catch {
+    // No stale socket.
+  }
+  const server = Deno.serve({ path: sock, onListen: () => {} }, createHandler(ctx));
+  await Deno.chmod(sock, 0o660);
+  log.info("corral daemon listening on unix://{sock} (root {root}, state {state})", {
+    sock,
+    root: o.root,
+    state: o.state,
+  });
+
+  let resolveFinished!: () => void;
+  const finished = new Promise<void>((r) => resolveFinished = r);
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return finished;
+    stopping = true;
+    log.info("shutting down; containers keep running");
+    await server.shutdown().catch(() => {});
+    health.close();
+    await gc.stop();
+    await service.close();
+    await events.close();
+    await Deno.remove(sock).catch(() => {});
+    closeFd(lockFd);
+    resolveFinished();
+  };
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(sig, () => void shutdown());
+  }
+  return { ctx, shutdown, finished };
+}

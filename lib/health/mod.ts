@@ -1,0 +1,11 @@
+/**
+ * Health checks: timers, `State.Health`, and the action on unhealthy.
+ *
+ * @example
+ * ```ts
+ * import { HealthMonitor } from "./mod.ts";
+ * const health = new HealthMonitor(service, execs, events);
+ * ```
+ * @module
+ */
+export * from "./health.ts";

@@ -1,0 +1,139 @@
+/**
+ * Test helpers: temp dirs, tar archives crafted byte by byte (for the
+ * malicious cases no honest tool writes) and archives made by GNU tar.
+ * @module
+ */
+
+/** A crafted archive entry; `type` is the typeflag character. */
+export interface CraftEntry {
+  name: string;
+  type?: string;
+  data?: string;
+  linkname?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  mtime?: number;
+}
+
+const enc = new TextEncoder();
+
+/**
+ * Run `fn` with a fresh temp dir, removed afterwards.
+ *
+ * @example
+ * ```ts
+ * await withTempDir(async (dir) => await Deno.writeTextFile(`${dir}/x`, "x"));
+ * ```
+ */
+export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "corral-image-test-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function octal(value: number, width: number): string {
+  return value.toString(8).padStart(width - 1, "0") + "\0";
+}
+
+/**
+ * A ustar header block with a correct checksum.
+ *
+ * @example
+ * ```ts
+ * tarHeader({ name: "etc/passwd", data: "root" }).length; // 512
+ * ```
+ */
+export function tarHeader(e: CraftEntry, size = enc.encode(e.data ?? "").length): Uint8Array {
+  const block = new Uint8Array(512);
+  const put = (off: number, text: string) => block.set(enc.encode(text), off);
+  put(0, e.name);
+  put(100, octal(e.mode ?? 0o644, 8));
+  put(108, octal(e.uid ?? 0, 8));
+  put(116, octal(e.gid ?? 0, 8));
+  put(124, octal(size, 12));
+  put(136, octal(e.mtime ?? 1_700_000_000, 12));
+  put(156, e.type ?? "0");
+  put(157, e.linkname ?? "");
+  put(257, "ustar\x0000");
+  put(148, "        ");
+  const sum = block.reduce((a, b) => a + b, 0);
+  put(148, octal(sum, 7) + " ");
+  return block;
+}
+
+/**
+ * A whole archive: each entry's header and padded data, then two zero blocks.
+ *
+ * @example
+ * ```ts
+ * const tar = craftTar([{ name: "../../x", data: "pwned" }]);
+ * ```
+ */
+export function craftTar(entries: CraftEntry[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const e of entries) {
+    const data = enc.encode(e.data ?? "");
+    parts.push(tarHeader(e, data.length), data, new Uint8Array((512 - data.length % 512) % 512));
+  }
+  parts.push(new Uint8Array(1024));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((off, p) => (out.set(p, off), off + p.length), 0);
+  return out;
+}
+
+/**
+ * A stream over `bytes` in small chunks, so readers see block boundaries
+ * falling inside chunks.
+ *
+ * @example
+ * ```ts
+ * for await (const chunk of streamOf(craftTar([]), 100)) console.log(chunk.length);
+ * ```
+ */
+export function streamOf(bytes: Uint8Array, chunk = 173): ReadableStream<Uint8Array> {
+  let off = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (off >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(off, off + chunk));
+      off += chunk;
+    },
+  });
+}
+
+/**
+ * Run the host's GNU tar; throws with its stderr on failure.
+ *
+ * @example
+ * ```ts
+ * await hostTar(["-cf", "/tmp/a.tar", "-C", "/tmp/src", "."]);
+ * ```
+ */
+export async function hostTar(args: string[]): Promise<void> {
+  const out = await new Deno.Command("tar", { args, stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`tar ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+/**
+ * The names in a directory, sorted ([] if it does not exist).
+ *
+ * @example
+ * ```ts
+ * await listDir("/tmp/outside"); // []
+ * ```
+ */
+export async function listDir(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return names.sort();
+}

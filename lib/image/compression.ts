@@ -1,0 +1,63 @@
+/**
+ * Compression detection by magic bytes (a file name or content type may lie):
+ * gzip is decompressed, other known formats are refused clearly.
+ * @module
+ */
+import { invalid } from "../errdefs/mod.ts";
+
+const GZIP = [0x1f, 0x8b];
+const UNSUPPORTED: [string, number[]][] = [
+  ["xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ["zstd", [0x28, 0xb5, 0x2f, 0xfd]],
+  ["bzip2", [0x42, 0x5a, 0x68]],
+];
+const MAGIC_LENGTH = 6;
+
+/**
+ * The uncompressed bytes of a possibly gzip-compressed stream.
+ *
+ * @example
+ * ```ts
+ * const file = await Deno.open("rootfs.tar.gz");
+ * const tar = await decompress(file.readable); // plain tar bytes
+ * ```
+ */
+export async function decompress(
+  stream: ReadableStream<Uint8Array>,
+): Promise<ReadableStream<Uint8Array>> {
+  const reader = stream.getReader();
+  const head: Uint8Array[] = [];
+  let headLength = 0;
+  while (headLength < MAGIC_LENGTH) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    head.push(value);
+    headLength += value.length;
+  }
+  const magic = new Uint8Array(headLength);
+  head.reduce((off, part) => (magic.set(part, off), off + part.length), 0);
+  const has = (sig: number[]) => sig.every((b, i) => magic[i] === b);
+  for (const [name, sig] of UNSUPPORTED) {
+    if (has(sig)) {
+      await reader.cancel();
+      throw invalid(`unsupported archive compression: ${name} (use a plain or gzip tar)`);
+    }
+  }
+  // Put the bytes already read back in front of the rest of the stream.
+  const whole = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (headLength > 0) controller.enqueue(magic);
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return has(GZIP)
+    ? whole.pipeThrough(new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>)
+    : whole;
+}

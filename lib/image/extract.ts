@@ -1,0 +1,69 @@
+/**
+ * Unpack a tar stream into a layer directory through the safe writer.
+ * Device nodes, fifos and unknown entry types are never created: a rootfs
+ * gets its /dev from the runtime. Any entry that would write outside the
+ * destination fails the whole extraction.
+ * @module
+ */
+import type { TarEntry } from "./tar.ts";
+import { readTar } from "./tar.ts";
+import { LayerWriter } from "./writer.ts";
+
+/** What an extraction produced. */
+export interface ExtractResult {
+  /** Bytes of regular file content written. */
+  size: number;
+  /** One line per entry that was skipped, saying why. */
+  skipped: string[];
+}
+
+/**
+ * Extract an uncompressed tar stream into `dest` (which should be a fresh
+ * directory). Throws `invalid` for traversal, writes through symlinks and
+ * hard links to missing or outside targets.
+ *
+ * @example
+ * ```ts
+ * const file = await Deno.open("rootfs.tar");
+ * const { size, skipped } = await extractTar(file.readable, "/tmp/layer");
+ * ```
+ */
+export async function extractTar(
+  stream: ReadableStream<Uint8Array>,
+  dest: string,
+): Promise<ExtractResult> {
+  const writer = new LayerWriter(dest);
+  const skipped: string[] = [];
+  for await (const entry of readTar(stream)) {
+    const reason = await applyEntry(writer, entry);
+    if (reason !== null) skipped.push(`${entry.path}: ${reason}`);
+  }
+  await writer.finish();
+  return { size: writer.size, skipped };
+}
+
+/** Create one entry; returns why it was skipped, or null. Whiteouts would be decided here. */
+async function applyEntry(w: LayerWriter, entry: TarEntry): Promise<string | null> {
+  const meta = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime };
+  switch (entry.type) {
+    case "dir":
+      await w.dir(entry.path, meta);
+      return null;
+    case "file":
+      await w.file(entry.path, meta, entry.body());
+      return null;
+    case "symlink":
+      await w.symlink(entry.path, entry.linkpath, meta);
+      return null;
+    case "hardlink":
+      await w.hardlink(entry.path, entry.linkpath);
+      return null;
+    case "char":
+    case "block":
+      return `${entry.type} device ${entry.devmajor}:${entry.devminor} not created`;
+    case "fifo":
+      return "fifo not created";
+    case "unknown":
+      return `unsupported entry type ${JSON.stringify(entry.typeflag)}`;
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * The image store: rootfs import from tar (plain or gzip) or directory, a
+ * busybox image built from the host, tags, Docker-style removal, and the
+ * layer directories a container mounts with overlayfs. Includes a safe,
+ * streaming tar reader and extractor.
+ *
+ * @example
+ * ```ts
+ * import { ImageStore } from "./mod.ts";
+ * const images = new ImageStore("/var/lib/corral");
+ * await images.load();
+ * await images.importRootfs("alpine.tar.gz", "alpine:3");
+ * const img = images.resolve("alpine:3");
+ * const lowerdir = images.layerDirs(img).join(":");
+ * ```
+ * @module
+ */
+export * from "./model.ts";
+export * from "./reference.ts";
+export * from "./store.ts";
+export * from "./tar.ts";
+export * from "./extract.ts";

@@ -1,0 +1,87 @@
+/**
+ * Image references ("name[:tag]") under Docker's rules: a lowercase name made
+ * of "/"-separated components, an optional registry host first, a tag of
+ * word characters, dots and dashes. Digest references are not supported.
+ * @module
+ */
+import { invalid } from "../errdefs/mod.ts";
+
+/** A parsed reference. */
+export interface ImageReference {
+  /** e.g. "library/busybox" or "localhost:5000/app". */
+  name: string;
+  /** "latest" when none was written. */
+  tag: string;
+}
+
+/** The tag a reference without one gets. */
+export const DEFAULT_TAG = "latest";
+
+const MAX_NAME = 255;
+const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const DOMAIN_LABEL = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN = new RegExp(`^${DOMAIN_LABEL}(?:\\.${DOMAIN_LABEL})*(?::[0-9]+)?$`);
+const TAG = /^[\w][\w.-]{0,127}$/;
+const FULL_ID = /^[0-9a-f]{64}$/;
+
+/**
+ * Parse a reference, or explain what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * tryParseReference("busybox"); // { name: "busybox", tag: "latest" }
+ * tryParseReference("Busybox"); // "repository name must be lowercase"
+ * ```
+ */
+export function tryParseReference(ref: string): ImageReference | string {
+  if (ref === "") return "empty reference";
+  if (ref.includes("@")) return "digest references are not supported";
+  const colon = ref.lastIndexOf(":");
+  const hasTag = colon > ref.lastIndexOf("/");
+  const name = hasTag ? ref.slice(0, colon) : ref;
+  const tag = hasTag ? ref.slice(colon + 1) : DEFAULT_TAG;
+  if (!TAG.test(tag)) return `invalid tag "${tag}"`;
+  if (name.length > MAX_NAME) {
+    return `repository name must not be longer than ${MAX_NAME} characters`;
+  }
+  if (FULL_ID.test(name)) return "repository name must not be a 64-character hexadecimal id";
+  const parts = name.split("/");
+  // A first component that looks like a host is a registry, as in Docker.
+  const first = parts[0];
+  const isDomain = parts.length > 1 &&
+    (first.includes(".") || first.includes(":") || first === "localhost");
+  if (isDomain && !DOMAIN.test(first)) return `invalid registry host "${first}"`;
+  for (const part of isDomain ? parts.slice(1) : parts) {
+    if (COMPONENT.test(part)) continue;
+    if (COMPONENT.test(part.toLowerCase())) return "repository name must be lowercase";
+    return `invalid repository name "${name}"`;
+  }
+  return { name, tag };
+}
+
+/**
+ * Parse a reference; a malformed one is an `invalid` error.
+ *
+ * @example
+ * ```ts
+ * parseReference("localhost:5000/app:v1"); // { name: "localhost:5000/app", tag: "v1" }
+ * parseReference("../x"); // throws invalid
+ * ```
+ */
+export function parseReference(ref: string): ImageReference {
+  const parsed = tryParseReference(ref);
+  if (typeof parsed === "string") throw invalid(`invalid reference format "${ref}": ${parsed}`);
+  return parsed;
+}
+
+/**
+ * The "name:tag" key of a reference.
+ *
+ * @example
+ * ```ts
+ * formatReference(parseReference("busybox")); // "busybox:latest"
+ * ```
+ */
+export function formatReference(ref: ImageReference): string {
+  return `${ref.name}:${ref.tag}`;
+}

@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { errorKind } from "../errdefs/mod.ts";
+import { formatReference, parseReference, tryParseReference } from "./reference.ts";
+
+Deno.test("parseReference accepts Docker names and defaults the tag", () => {
+  const cases: [string, string][] = [
+    ["busybox", "busybox:latest"],
+    ["busybox:1.36", "busybox:1.36"],
+    ["library/busy_box-x.y:V_1.0-rc", "library/busy_box-x.y:V_1.0-rc"],
+    ["localhost:5000/app", "localhost:5000/app:latest"],
+    ["Registry.example.com/team/app:v2", "Registry.example.com/team/app:v2"],
+    ["a__b", "a__b:latest"],
+  ];
+  for (const [ref, key] of cases) assert.equal(formatReference(parseReference(ref)), key, ref);
+});
+
+Deno.test("parseReference refuses malformed names as invalid", () => {
+  const bad = [
+    "",
+    "Busybox",
+    "busybox:",
+    "busybox:-x",
+    `busybox:${"t".repeat(129)}`,
+    "../etc",
+    "a//b",
+    "-a",
+    "a-",
+    "name@sha256:" + "0".repeat(64),
+    "0".repeat(64),
+    "with space",
+  ];
+  for (const ref of bad) {
+    assert.throws(() => parseReference(ref), (err) => errorKind(err) === "invalid", ref);
+  }
+  assert.equal(tryParseReference("Busybox"), "repository name must be lowercase");
+});

@@ -1,0 +1,448 @@
+/**
+ * The image store under `<root>/images/`: unpacked layers in `layers/<id>/`,
+ * one metadata file per image in `meta/<hex>.json`, and the "name:tag" index
+ * in `repositories.json`. Layers are unpacked in `tmp/` and renamed into
+ * place, and every file is replaced atomically, so a crash leaves at worst an
+ * unreferenced layer (removed by the next load), never a half one in use.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { conflict, errorMessage, invalid, notFound } from "../errdefs/mod.ts";
+import { readJson, removeAll, writeFileAtomic } from "../sys/mod.ts";
+import { BUSYBOX_CONFIG, writeBusyboxRootfs } from "./busybox.ts";
+import { decompress } from "./compression.ts";
+import { copyTree } from "./copy.ts";
+import { digestTree, tapSha256 } from "./digest.ts";
+import { extractTar } from "./extract.ts";
+import { type Image, type ImageConfig, normalizeConfig } from "./model.ts";
+import { formatReference, parseReference, tryParseReference } from "./reference.ts";
+import { LayerWriter } from "./writer.ts";
+
+/** One line of an image removal report, as Docker's `DELETE /images/{name}` returns. */
+export interface RemoveRecord {
+  Untagged?: string;
+  Deleted?: string;
+}
+
+/** Options of {@linkcode ImageStore.remove}. */
+export interface RemoveOptions {
+  /** Remove even when referenced by several tags or used by a container. */
+  force?: boolean;
+  /** Whether a container uses the image (by id). */
+  inUse?: (imageId: string) => boolean;
+}
+
+/** An unpacked layer, ready to be registered. */
+interface Unpacked {
+  digest: string;
+  size: number;
+  skipped: string[];
+}
+
+type StoredImage = Omit<Image, "RepoTags">;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const ID_PREFIX = /^[0-9a-f]{4,64}$/;
+
+/**
+ * Images by id and "name:tag".
+ *
+ * @example
+ * ```ts
+ * const images = new ImageStore("/var/lib/corral");
+ * await images.load();
+ * const img = await images.ensureBusybox();
+ * images.layerDirs(img).join(":"); // overlay lowerdir
+ * ```
+ */
+export class ImageStore {
+  readonly #layers: string;
+  readonly #meta: string;
+  readonly #tmp: string;
+  readonly #index: string;
+  readonly #images = new Map<string, Image>();
+  /** "name:tag" -> image id; replaced as a whole once written to disk. */
+  #tags = new Map<string, string>();
+  /** Mutations run one at a time: they read and rewrite the shared index. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(root: string) {
+    const dir = join(root, "images");
+    this.#layers = join(dir, "layers");
+    this.#meta = join(dir, "meta");
+    this.#tmp = join(dir, "tmp");
+    this.#index = join(dir, "repositories.json");
+  }
+
+  /**
+   * Read the index and metadata, creating the directories if needed. A
+   * corrupt metadata file is reported on stderr and skipped, never deleted.
+   */
+  load(): Promise<void> {
+    return this.#exclusive(async () => {
+      for (const dir of [this.#layers, this.#meta]) await Deno.mkdir(dir, { recursive: true });
+      // Whatever is in tmp is an unpack or a removal that a crash interrupted.
+      await removeAll(this.#tmp);
+      await Deno.mkdir(this.#tmp);
+      this.#images.clear();
+      const clean = await this.#loadMeta();
+      this.#tags = await this.#loadIndex();
+      this.#syncRepoTags();
+      // Only sure to be unreferenced when every metadata file could be read.
+      if (clean) await this.#removeOrphanLayers();
+    });
+  }
+
+  /** All images, newest first. */
+  list(): Image[] {
+    return [...this.#images.values()]
+      .sort((a, b) => b.Created.localeCompare(a.Created) || a.Id.localeCompare(b.Id))
+      .map((img) => structuredClone(img));
+  }
+
+  /**
+   * Find an image by "name[:tag]" (tag "latest" by default), "sha256:<hex>",
+   * full hex id, or unique id prefix of at least 4 hex digits.
+   */
+  find(ref: string): Image | null {
+    const hit = this.#lookup(ref);
+    return hit ? structuredClone(hit.image) : null;
+  }
+
+  /** Like {@linkcode ImageStore.find}, but a missing image is a `not_found` error. */
+  resolve(ref: string): Image {
+    const img = this.find(ref);
+    if (!img) throw notFound(`No such image: ${ref}`);
+    return img;
+  }
+
+  /** The absolute layer directories, top first (as overlay's lowerdir lists them). */
+  layerDirs(img: Image): string[] {
+    return [...img.Layers].reverse().map((id) => join(this.#layers, id));
+  }
+
+  /**
+   * Import a rootfs from a .tar, a gzip tar (detected by content) or a
+   * directory (copied), and tag it `ref`; the tag moves from any other image.
+   */
+  async importRootfs(
+    source: string,
+    ref: string,
+    config?: Partial<ImageConfig>,
+  ): Promise<Image> {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(source);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) throw notFound(`import source not found: ${source}`);
+      throw err;
+    }
+    if (!info.isDirectory) {
+      return this.importRootfsStream((await Deno.open(source)).readable, ref, config);
+    }
+    return this.#import(ref, config, async (dir) => {
+      const w = new LayerWriter(dir);
+      const skipped = await copyTree(source, w);
+      await w.finish();
+      return { digest: await digestTree(dir), size: w.size, skipped };
+    });
+  }
+
+  /** Import a rootfs from a tar stream, gzip-compressed or not (detected by content). */
+  async importRootfsStream(
+    stream: ReadableStream<Uint8Array>,
+    ref: string,
+    config?: Partial<ImageConfig>,
+  ): Promise<Image> {
+    try {
+      parseReference(ref);
+      normalizeConfig(config);
+    } catch (err) {
+      // Release the request body that will not be read.
+      await stream.cancel().catch(() => {});
+      throw err;
+    }
+    return this.#import(ref, config, async (dir) => {
+      const tap = tapSha256(await decompress(stream));
+      const { size, skipped } = await extractTar(tap.stream, dir);
+      return { digest: tap.digest(), size, skipped };
+    });
+  }
+
+  /**
+   * The image `ref`, built from the host's static busybox if it does not
+   * exist yet.
+   */
+  async ensureBusybox(ref = "busybox:latest", busyboxPath = "/bin/busybox"): Promise<Image> {
+    const id = this.#tags.get(formatReference(parseReference(ref)));
+    if (id !== undefined) return structuredClone(this.#images.get(id)!);
+    return await this.#import(ref, BUSYBOX_CONFIG, async (dir) => {
+      const w = new LayerWriter(dir);
+      await writeBusyboxRootfs(w, busyboxPath);
+      await w.finish();
+      return { digest: await digestTree(dir), size: w.size, skipped: [] };
+    });
+  }
+
+  /** Add the reference `newRef` to the image `ref` (moving it from any other image). */
+  tag(ref: string, newRef: string): Promise<void> {
+    return this.#exclusive(async () => {
+      const { image } = this.#mustLookup(ref);
+      const key = formatReference(parseReference(newRef));
+      await this.#updateTags((tags) => tags.set(key, image.Id));
+    });
+  }
+
+  /**
+   * Remove an image with Docker's semantics: a name whose image has other
+   * tags is only untagged; an id of an image with several tags needs force;
+   * an image in use is a conflict, and with force it is only untagged (its
+   * container still needs the layers). Layers no other image uses go too.
+   */
+  remove(ref: string, opts: RemoveOptions = {}): Promise<RemoveRecord[]> {
+    return this.#exclusive(async () => {
+      const { image, key } = this.#mustLookup(ref);
+      if (key !== undefined && image.RepoTags.length > 1) {
+        await this.#updateTags((tags) => tags.delete(key));
+        return [{ Untagged: key }];
+      }
+      if (key === undefined && image.RepoTags.length > 1 && !opts.force) {
+        throw conflict(
+          `unable to delete ${image.Id.slice(7, 19)} (must be forced) - ` +
+            "image is referenced in multiple repositories",
+        );
+      }
+      const inUse = opts.inUse?.(image.Id) ?? false;
+      if (inUse && !opts.force) {
+        throw conflict(`unable to remove image ${ref}: image is being used by a container`);
+      }
+      const repoTags = [...image.RepoTags];
+      await this.#updateTags((tags) => repoTags.forEach((t) => tags.delete(t)));
+      const records: RemoveRecord[] = repoTags.map((t) => ({ Untagged: t }));
+      if (inUse) return records;
+      await removeAll(this.#metaPath(image.Id));
+      this.#images.delete(image.Id);
+      records.push({ Deleted: image.Id });
+      const used = this.#usedLayers();
+      for (const layer of image.Layers) {
+        if (used.has(layer)) continue;
+        await this.#removeLayer(layer);
+        records.push({ Deleted: `sha256:${layer}` });
+      }
+      return records;
+    });
+  }
+
+  /** Unpack into a fresh tmp dir, then register the layer and the image under the lock. */
+  async #import(
+    ref: string,
+    config: Partial<ImageConfig> | undefined,
+    unpack: (dir: string) => Promise<Unpacked>,
+  ): Promise<Image> {
+    const key = formatReference(parseReference(ref));
+    const cfg = normalizeConfig(config);
+    const tmp = join(this.#tmp, crypto.randomUUID());
+    await Deno.mkdir(tmp);
+    try {
+      const { digest, size, skipped } = await unpack(tmp);
+      if (skipped.length > 0) {
+        console.error(
+          `corral: image ${key}: skipped ${skipped.length} entries (${
+            skipped.slice(0, 3).join("; ")
+          }${skipped.length > 3 ? "; ..." : ""})`,
+        );
+      }
+      return await this.#exclusive(async () => {
+        const layerDir = join(this.#layers, digest);
+        // Same content, same id: an existing layer is reused.
+        if (!(await exists(layerDir))) await Deno.rename(tmp, layerDir);
+        return structuredClone(await this.#register(key, [digest], size, cfg));
+      });
+    } finally {
+      await removeAll(tmp);
+    }
+  }
+
+  /** Write the image metadata (unless the same image exists) and point `key` at it. */
+  async #register(
+    key: string,
+    layers: string[],
+    size: number,
+    config: ImageConfig,
+  ): Promise<Image> {
+    const hash = createHash("sha256").update(JSON.stringify({ Layers: layers, Config: config }));
+    const id = `sha256:${hash.digest("hex")}`;
+    let img = this.#images.get(id);
+    if (!img) {
+      const stored: StoredImage = {
+        Id: id,
+        Created: new Date().toISOString(),
+        Size: size,
+        Layers: layers,
+        Config: config,
+      };
+      await writeFileAtomic(this.#metaPath(id), JSON.stringify(stored, null, 2));
+      img = { ...stored, RepoTags: [] };
+      this.#images.set(id, img);
+    }
+    await this.#updateTags((tags) => tags.set(key, id));
+    return img;
+  }
+
+  /** Change a copy of the index, write it, then make it current. */
+  async #updateTags(change: (tags: Map<string, string>) => unknown): Promise<void> {
+    const next = new Map(this.#tags);
+    change(next);
+    const sorted = Object.fromEntries([...next].sort(([a], [b]) => a.localeCompare(b)));
+    await writeFileAtomic(this.#index, JSON.stringify(sorted, null, 2));
+    this.#tags = next;
+    this.#syncRepoTags();
+  }
+
+  #syncRepoTags(): void {
+    for (const img of this.#images.values()) img.RepoTags = [];
+    for (const [key, id] of this.#tags) this.#images.get(id)?.RepoTags.push(key);
+  }
+
+  #lookup(ref: string): { image: Image; key?: string } | null {
+    if (ref.startsWith("sha256:")) return this.#byIdPrefix(ref.slice(7));
+    if (HEX64.test(ref)) return this.#byIdPrefix(ref);
+    const parsed = tryParseReference(ref);
+    if (typeof parsed !== "string") {
+      const key = formatReference(parsed);
+      const image = this.#images.get(this.#tags.get(key) ?? "");
+      if (image) return { image, key };
+    }
+    return this.#byIdPrefix(ref);
+  }
+
+  #mustLookup(ref: string): { image: Image; key?: string } {
+    const hit = this.#lookup(ref);
+    if (!hit) throw notFound(`No such image: ${ref}`);
+    return hit;
+  }
+
+  #byIdPrefix(hex: string): { image: Image } | null {
+    if (!ID_PREFIX.test(hex)) return null;
+    const matches = [...this.#images.values()].filter((img) => img.Id.startsWith(`sha256:${hex}`));
+    return matches.length === 1 ? { image: matches[0] } : null;
+  }
+
+  #metaPath(id: string): string {
+    return join(this.#meta, `${id.slice(7)}.json`);
+  }
+
+  #usedLayers(): Set<string> {
+    return new Set([...this.#images.values()].flatMap((img) => img.Layers));
+  }
+
+  /** Unregister a layer with one rename, so a crash mid-removal leaves no half layer in place. */
+  async #removeLayer(layer: string): Promise<void> {
+    const doomed = join(this.#tmp, `rm-${layer}-${crypto.randomUUID()}`);
+    try {
+      await Deno.rename(join(this.#layers, layer), doomed);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return;
+      throw err;
+    }
+    await removeAll(doomed);
+  }
+
+  /** Read every metadata file; false if any was corrupt. */
+  async #loadMeta(): Promise<boolean> {
+    let clean = true;
+    for await (const entry of Deno.readDir(this.#meta)) {
+      if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+      const path = join(this.#meta, entry.name);
+      try {
+        const img = await this.#parseStored(await readJson(path), entry.name.slice(0, -5));
+        this.#images.set(img.Id, { ...img, RepoTags: [] });
+      } catch (err) {
+        clean = false;
+        console.error(`corral: skipping corrupt image metadata ${path}: ${errorMessage(err)}`);
+      }
+    }
+    return clean;
+  }
+
+  async #parseStored(value: unknown, hex: string): Promise<StoredImage> {
+    const v = value as Partial<StoredImage> | null;
+    if (typeof v !== "object" || v === null) throw invalid("not a JSON object");
+    if (v.Id !== `sha256:${hex}`) {
+      throw invalid(`Id ${JSON.stringify(v.Id)} does not match the file name`);
+    }
+    if (typeof v.Created !== "string" || typeof v.Size !== "number") {
+      throw invalid("Created or Size missing");
+    }
+    if (
+      !Array.isArray(v.Layers) || !v.Layers.every((l) => typeof l === "string" && HEX64.test(l))
+    ) {
+      throw invalid("Layers must be a list of layer ids");
+    }
+    for (const layer of v.Layers) {
+      if (!(await exists(join(this.#layers, layer)))) throw invalid(`layer ${layer} is missing`);
+    }
+    return {
+      Id: v.Id,
+      Created: v.Created,
+      Size: v.Size,
+      Layers: v.Layers,
+      Config: normalizeConfig(v.Config),
+    };
+  }
+
+  /**
+   * The index, without entries for unknown images or malformed names. A
+   * corrupt index is kept aside as `repositories.json.corrupt` for the admin.
+   */
+  async #loadIndex(): Promise<Map<string, string>> {
+    const tags = new Map<string, string>();
+    let raw: unknown;
+    try {
+      raw = await readJson(this.#index);
+      if (raw !== null && (typeof raw !== "object" || Array.isArray(raw))) {
+        throw invalid("not an object");
+      }
+    } catch (err) {
+      console.error(
+        `corral: image index ${this.#index} is corrupt (${errorMessage(err)}); starting empty`,
+      );
+      await Deno.copyFile(this.#index, `${this.#index}.corrupt`);
+      return tags;
+    }
+    for (const [key, id] of Object.entries(raw ?? {})) {
+      const parsed = tryParseReference(key);
+      if (typeof parsed === "string" || formatReference(parsed) !== key || !this.#images.has(id)) {
+        console.error(`corral: image index: ignoring ${key} -> ${id}`);
+        continue;
+      }
+      tags.set(key, id);
+    }
+    return tags;
+  }
+
+  /** Layer directories no loaded image references: left by a crash mid-import or mid-removal. */
+  async #removeOrphanLayers(): Promise<void> {
+    const used = this.#usedLayers();
+    for await (const entry of Deno.readDir(this.#layers)) {
+      if (!used.has(entry.name)) await this.#removeLayer(entry.name);
+    }
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The cgroup directories of a container in every mounted hierarchy (v1 per
+ * controller and v2), and their removal.
+ * @module
+ */
+import { join } from "node:path";
+
+/** Mount points of cgroup v1 hierarchies and the v2 hierarchy, read from mountinfo. */
+export function cgroupMounts(): string[] {
+  const text = Deno.readTextFileSync("/proc/self/mountinfo");
+  const mounts = new Set<string>();
+  for (const line of text.split("\n")) {
+    const sep = line.indexOf(" - ");
+    if (sep < 0) continue;
+    const fstype = line.slice(sep + 3).split(" ")[0];
+    if (fstype === "cgroup" || fstype === "cgroup2") mounts.add(line.split(" ")[4]);
+  }
+  return [...mounts];
+}
+
+/** Existing directories for `cgroupsPath` (e.g. "/corral/ID") in every hierarchy. */
+export function cgroupDirs(cgroupsPath: string): string[] {
+  const dirs: string[] = [];
+  for (const m of cgroupMounts()) {
+    const d = join(m, cgroupsPath);
+    try {
+      if (Deno.statSync(d).isDirectory) dirs.push(d);
+    } catch {
+      // Not in this hierarchy.
+    }
+  }
+  return dirs;
+}
+
+/** Pids still in any of the container's cgroups. */
+export function cgroupPids(cgroupsPath: string): number[] {
+  const pids = new Set<number>();
+  for (const d of cgroupDirs(cgroupsPath)) {
+    try {
+      for (const l of Deno.readTextFileSync(join(d, "cgroup.procs")).split("\n")) {
+        if (l.trim()) pids.add(Number(l));
+      }
+    } catch {
+      // Removed meanwhile.
+    }
+  }
+  return [...pids];
+}
+
+/** Thaw the container's cgroup if frozen (v1 freezer, v2 cgroup.freeze): a frozen task cannot die. */
+export function thawCgroup(cgroupsPath: string): void {
+  for (const d of cgroupDirs(cgroupsPath)) {
+    for (const [file, value] of [["freezer.state", "THAWED"], ["cgroup.freeze", "0"]]) {
+      try {
+        Deno.writeTextFileSync(join(d, file), value);
+      } catch {
+        // This hierarchy has no such file.
+      }
+    }
+  }
+}
+
+/** rmdir every cgroup dir of the container; throws the first failure (EBUSY: tasks left). */
+export function removeCgroups(cgroupsPath: string): void {
+  for (const d of cgroupDirs(cgroupsPath)) {
+    try {
+      Deno.removeSync(d);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) continue;
+      throw new Error(`remove cgroup ${d}: ${err instanceof Error ? err.message : err}`);
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The runc command line, always with `--root` under corral's state dir so
+ * corral never touches runc's default root.
+ * @module
+ */
+
+/** runc's view of a container (`runc state`). */
+export interface RuncState {
+  status: "created" | "running" | "pausing" | "paused" | "stopped";
+  pid: number;
+}
+
+/** The output of one runc call. */
+export interface RuncResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A runc binary bound to one runc root.
+ *
+ * @example
+ * ```ts
+ * const runc = new Runc("runc", "/run/corral/runc");
+ * await runc.start("ID");
+ * ```
+ */
+export class Runc {
+  constructor(readonly binary: string, readonly root: string) {}
+
+  /** Arguments that come before every runc subcommand. */
+  globalArgs(): string[] {
+    return ["--root", this.root];
+  }
+
+  /** Run runc with the given arguments and collect its output. */
+  async run(args: string[]): Promise<RuncResult> {
+    const out = await new Deno.Command(this.binary, {
+      args: [...this.globalArgs(), ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  }
+
+  /** `runc start ID`; throws with runc's message. */
+  async start(id: string): Promise<void> {
+    const r = await this.run(["start", id]);
+    if (r.code !== 0) throw new Error(runcMessage(r));
+  }
+
+  /** `runc kill [--all] ID SIG`; false when the container is already gone. */
+  async kill(id: string, signal: number, all = false): Promise<boolean> {
+    const r = await this.run(["kill", ...(all ? ["--all"] : []), id, String(signal)]);
+    return r.code === 0;
+  }
+
+  /** `runc delete --force ID`; "does not exist" is success. */
+  async delete(id: string): Promise<void> {
+    const r = await this.run(["delete", "--force", id]);
+    if (r.code !== 0 && !/does not exist|not exist/i.test(r.stderr)) {
+      throw new Error(`runc delete: ${runcMessage(r)}`);
+    }
+  }
+
+  /** `runc state ID`, or null when runc does not know the container. */
+  async state(id: string): Promise<RuncState | null> {
+    const r = await this.run(["state", id]);
+    if (r.code !== 0) return null;
+    try {
+      return JSON.parse(r.stdout) as RuncState;
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** The useful line of a runc failure (its stderr, de-noised). */
+export function runcMessage(r: { code: number; stderr: string }): string {
+  const lines = r.stderr.trim().split("\n").filter(Boolean);
+  const last = lines.at(-1) ?? `exit status ${r.code}`;
+  try {
+    const j = JSON.parse(last);
+    if (typeof j.msg === "string") return j.msg;
+  } catch {
+    // Not runc's JSON log format: plain text.
+  }
+  return last.replace(/^time="[^"]*" level=\w+ msg="(.*)"$/, "$1");
+}
+
+/**
+ * Exit code for a failed start, as Docker maps it: 127 command not found,
+ * 126 permission denied, else 125.
+ */
+export function startFailureExitCode(message: string): number {
+  if (/no such file|not found|executable file not found/i.test(message)) return 127;
+  if (/permission denied/i.test(message)) return 126;
+  return 125;
+}

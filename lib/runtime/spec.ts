@@ -1,0 +1,198 @@
+/**
+ * The OCI runtime spec (`config.json`) of a container.
+ * @module
+ */
+import { invalid } from "../errdefs/mod.ts";
+
+/** What the spec is made from. */
+export interface SpecInput {
+  id: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  /** "uid[:gid]" or a user name from the image's /etc/passwd; "" is root. */
+  user: string;
+  hostname: string;
+  /** Absolute path of the mounted rootfs, to resolve user names. */
+  rootfs: string;
+  cgroupsPath: string;
+  /** Bytes; 0 = unlimited. */
+  memory: number;
+  /** CPUs × 1e9; 0 = unlimited. */
+  nanoCpus: number;
+  /** Max pids; 0 or less = unlimited. */
+  pidsLimit: number;
+  /** Docker bind specs `/host:/ctr[:ro]`. */
+  binds: string[];
+}
+
+const CAPS = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_MKNOD",
+  "CAP_NET_RAW",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
+];
+
+/**
+ * Parse a Docker bind spec `/host:/ctr[:ro|rw]`.
+ *
+ * @example
+ * ```ts
+ * parseBind("/data:/srv:ro"); // { source: "/data", destination: "/srv", readonly: true }
+ * ```
+ */
+export function parseBind(
+  spec: string,
+): { source: string; destination: string; readonly: boolean } {
+  const parts = spec.split(":");
+  if (
+    parts.length < 2 || parts.length > 3 || !parts[0].startsWith("/") || !parts[1].startsWith("/")
+  ) {
+    throw invalid(`invalid bind mount "${spec}": expected /host/path:/container/path[:ro]`);
+  }
+  const mode = parts[2] ?? "rw";
+  if (mode !== "ro" && mode !== "rw") {
+    throw invalid(`invalid bind mount mode "${mode}" in "${spec}"`);
+  }
+  return { source: parts[0], destination: parts[1], readonly: mode === "ro" };
+}
+
+function resolveUser(user: string, rootfs: string): { uid: number; gid: number } {
+  if (!user) return { uid: 0, gid: 0 };
+  const [u, g] = user.split(":");
+  const fromFile = (file: string, name: string): string[] | undefined => {
+    try {
+      return Deno.readTextFileSync(`${rootfs}/etc/${file}`).split("\n").map((l) => l.split(":"))
+        .find((f) => f[0] === name);
+    } catch {
+      return undefined;
+    }
+  };
+  let uid: number, gid: number;
+  if (/^\d+$/.test(u)) {
+    uid = Number(u);
+    gid = 0;
+  } else {
+    const pw = fromFile("passwd", u);
+    if (!pw) throw invalid(`unable to find user ${u}: no matching entries in passwd file`);
+    uid = Number(pw[2]);
+    gid = Number(pw[3]);
+  }
+  if (g !== undefined) {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const gr = fromFile("group", g);
+      if (!gr) throw invalid(`unable to find group ${g}: no matching entries in group file`);
+      gid = Number(gr[2]);
+    }
+  }
+  return { uid, gid };
+}
+
+/** Build the OCI spec. */
+export function buildSpec(input: SpecInput): Record<string, unknown> {
+  const { uid, gid } = resolveUser(input.user, input.rootfs);
+  const resources: Record<string, unknown> = {
+    devices: [{ allow: false, access: "rwm" }],
+  };
+  if (input.memory > 0) resources.memory = { limit: input.memory, swap: input.memory };
+  if (input.nanoCpus > 0) {
+    resources.cpu = { quota: Math.round(input.nanoCpus / 1e9 * 100_000), period: 100_000 };
+  }
+  if (input.pidsLimit > 0) resources.pids = { limit: input.pidsLimit };
+  const binds = input.binds.map(parseBind).map((b) => ({
+    destination: b.destination,
+    type: "bind",
+    source: b.source,
+    options: ["rbind", b.readonly ? "ro" : "rw"],
+  }));
+  return {
+    ociVersion: "1.0.2",
+    process: {
+      terminal: false,
+      user: { uid, gid },
+      args: input.args,
+      env: input.env,
+      cwd: input.cwd || "/",
+      capabilities: { bounding: CAPS, effective: CAPS, permitted: CAPS },
+      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
+      noNewPrivileges: true,
+    },
+    root: { path: "rootfs", readonly: false },
+    hostname: input.hostname,
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc" },
+      {
+        destination: "/dev",
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+      },
+      {
+        destination: "/dev/pts",
+        type: "devpts",
+        source: "devpts",
+        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+      },
+      {
+        destination: "/dev/shm",
+        type: "tmpfs",
+        source: "shm",
+        options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+      },
+      {
+        destination: "/dev/mqueue",
+        type: "mqueue",
+        source: "mqueue",
+        options: ["nosuid", "noexec", "nodev"],
+      },
+      {
+        destination: "/sys",
+        type: "sysfs",
+        source: "sysfs",
+        options: ["nosuid", "noexec", "nodev", "ro"],
+      },
+      {
+        destination: "/sys/fs/cgroup",
+        type: "cgroup",
+        source: "cgroup",
+        options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
+      },
+      ...binds,
+    ],
+    linux: {
+      cgroupsPath: input.cgroupsPath,
+      resources,
+      namespaces: [
+        { type: "pid" },
+        { type: "network" },
+        { type: "ipc" },
+        { type: "uts" },
+        { type: "mount" },
+      ],
+      maskedPaths: [
+        "/proc/acpi",
+        "/proc/asound",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/sys/firmware",
+        "/proc/scsi",
+      ],
+      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Crash-consistent file writes: temp file, fsync, rename, fsync of the
+ * directory. A reader sees the old or the new content, never a torn one.
+ * @module
+ */
+import { dirname } from "node:path";
+
+/**
+ * Atomically replace `path` with `data`.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic("/var/lib/corral/containers/ID/state.json", JSON.stringify(state));
+ * ```
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o600,
+): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode });
+  try {
+    let off = 0;
+    while (off < bytes.length) off += await f.write(bytes.subarray(off));
+    await f.sync();
+  } finally {
+    f.close();
+  }
+  try {
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+  await syncDir(dirname(path));
+}
+
+/** The synchronous twin for the shim's exit path, where nothing may be left pending. */
+export function writeFileAtomicSync(path: string, data: string, mode = 0o600): void {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  const f = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode });
+  try {
+    const bytes = new TextEncoder().encode(data);
+    let off = 0;
+    while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
+    f.syncSync();
+  } finally {
+    f.close();
+  }
+  Deno.renameSync(tmp, path);
+  try {
+    const d = Deno.openSync(dirname(path), { read: true });
+    d.syncSync();
+    d.close();
+  } catch {
+    // Directory fsync is best effort on filesystems that refuse it.
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  } catch {
+    // Directory fsync is best effort on filesystems that refuse it.
+  }
+}
+
+/** Read and parse a JSON file; null when it does not exist. */
+export async function readJson<T>(path: string): Promise<T | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+  return JSON.parse(text) as T;
+}
+
+/** Remove a path recursively; a missing path is fine. */
+export async function removeAll(path: string): Promise<void> {
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+}

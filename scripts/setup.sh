@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install what corral needs and is missing: runc and a static busybox from
+# Debian, Deno and the npm libraries from the npm registry (package-lock.json).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v runc >/dev/null 2>&1 || need+=(runc)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v tar >/dev/null 2>&1 || need+=(tar)
+if [ "${CORRAL_WITH_DOCKER_CLI:-0}" = 1 ] && ! command -v docker >/dev/null 2>&1; then need+=(docker-cli); fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]} from Debian" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [ ! -x node_modules/deno/deno ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing Deno and the npm libraries" >&2
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
