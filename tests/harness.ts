@@ -1,0 +1,307 @@
+/**
+ * Test harness: a real corral daemon with its own root, state dir, socket and
+ * cgroup parent, a CLI runner, and the leak checks every integration test
+ * ends with (no mount, cgroup, runc state, process or fd left behind).
+ * @module
+ */
+import { join } from "node:path";
+import { ApiClient } from "../lib/api/mod.ts";
+import { cgroupMounts } from "../lib/runtime/mod.ts";
+import { mountsUnder } from "../lib/sys/mod.ts";
+
+const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+/** The deno binary of the checkout. */
+export const DENO = join(REPO, "node_modules/deno/deno");
+/** argv prefix that runs corral from the checkout. */
+export const CORRAL = [
+  DENO,
+  "run",
+  "-A",
+  "--no-prompt",
+  "--config",
+  join(REPO, "deno.json"),
+  join(REPO, "main.ts"),
+];
+
+/** Options of integration tests: the harness checks leaks itself. */
+export const integration = { sanitizeOps: false, sanitizeResources: false } as const;
+
+/** The result of a CLI call. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A daemon under test. */
+export class TestDaemon {
+  proc: Deno.ChildProcess | null = null;
+  api: ApiClient;
+  readonly root: string;
+  readonly state: string;
+  readonly sock: string;
+  readonly host: string;
+  readonly cgroupParent: string;
+  readonly logFile: string;
+
+  constructor(readonly dir: string, readonly extraArgs: string[] = []) {
+    this.root = join(dir, "root");
+    this.state = join(dir, "state");
+    this.sock = join(dir, "corral.sock");
+    this.host = `unix://${this.sock}`;
+    this.cgroupParent = `corral-test-${dir.split("-").at(-1)}`;
+    this.logFile = join(dir, "daemon.log");
+    this.api = new ApiClient(this.host);
+  }
+
+  /** The daemon's argv. */
+  daemonArgs(): string[] {
+    return [
+      ...CORRAL,
+      "daemon",
+      "--root",
+      this.root,
+      "--state",
+      this.state,
+      "--host",
+      this.host,
+      "--cgroup-parent",
+      this.cgroupParent,
+      ...this.extraArgs,
+    ];
+  }
+
+  /** Start the daemon and wait until it answers /_ping. */
+  async start(extra: string[] = []): Promise<void> {
+    const quoted = [...this.daemonArgs(), ...extra].map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+      .join(" ");
+    this.proc = new Deno.Command("sh", {
+      args: ["-c", `exec ${quoted} >>'${this.logFile}' 2>&1`],
+      env: { RUST_BACKTRACE: "0" },
+      stdin: "null",
+    }).spawn();
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      try {
+        const res = await this.api.request("GET", "/_ping");
+        await res.body?.cancel();
+        if (res.ok) return;
+      } catch {
+        // Not up yet.
+      }
+      const st = await Promise.race([this.proc.status, new Promise((r) => setTimeout(r, 50))]);
+      if (st) throw new Error(`daemon exited early:\n${await this.log()}`);
+    }
+    throw new Error(`daemon did not come up:\n${await this.log()}`);
+  }
+
+  /** The daemon's log so far. */
+  async log(): Promise<string> {
+    return await Deno.readTextFile(this.logFile).catch(() => "");
+  }
+
+  /** The daemon's pid. */
+  get pid(): number {
+    if (!this.proc) throw new Error("daemon not started");
+    return this.proc.pid;
+  }
+
+  /** SIGKILL the daemon (a crash). */
+  async kill9(): Promise<void> {
+    if (!this.proc) return;
+    this.proc.kill("SIGKILL");
+    await this.proc.status;
+    this.proc = null;
+    this.api.close();
+    this.api = new ApiClient(this.host);
+  }
+
+  /** SIGTERM the daemon and wait for it. */
+  async stop(): Promise<void> {
+    if (!this.proc) return;
+    this.proc.kill("SIGTERM");
+    const st = await this.proc.status;
+    this.proc = null;
+    this.api.close();
+    this.api = new ApiClient(this.host);
+    if (!st.success) throw new Error(`daemon exited ${st.code} on SIGTERM:\n${await this.log()}`);
+  }
+
+  /** Run the CLI against this daemon. */
+  async cli(...args: string[]): Promise<CliResult> {
+    const out = await new Deno.Command(CORRAL[0], {
+      args: [...CORRAL.slice(1), "-H", this.host, ...args],
+      env: { RUST_BACKTRACE: "0" },
+      stdin: "null",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  }
+
+  /** Run the CLI and fail on a non-zero exit. */
+  async ok(...args: string[]): Promise<string> {
+    const r = await this.cli(...args);
+    if (r.code !== 0) {
+      throw new Error(`corral ${args.join(" ")} exited ${r.code}: ${r.stderr}${r.stdout}`);
+    }
+    return r.stdout.trim();
+  }
+
+  /** Inspect a container (JSON). */
+  async inspect(ref: string): Promise<Record<string, any>> {
+    return await this.api.json("GET", `/containers/${encodeURIComponent(ref)}/json`);
+  }
+
+  /** Poll `cond` every 10 ms until it holds or `ms` passes. */
+  async until(
+    cond: () => Promise<boolean> | boolean,
+    ms = 10_000,
+    what = "condition",
+  ): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (await cond()) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(
+      `timed out after ${ms} ms waiting for ${what}\n--- daemon log ---\n${await this.log()}`,
+    );
+  }
+
+  /** Leaks of this daemon: mounts, cgroup dirs, runc state, processes. */
+  leaks(): string[] {
+    const out: string[] = [];
+    for (const m of mountsUnder(this.dir)) out.push(`mount ${m}`);
+    for (const mnt of cgroupMounts()) {
+      try {
+        for (const e of Deno.readDirSync(join(mnt, this.cgroupParent))) {
+          if (e.isDirectory) out.push(`cgroup ${join(mnt, this.cgroupParent, e.name)}`);
+        }
+      } catch {
+        // No parent in this hierarchy.
+      }
+    }
+    try {
+      for (const e of Deno.readDirSync(join(this.state, "runc"))) out.push(`runc state ${e.name}`);
+    } catch {
+      // No runc root.
+    }
+    for (const pid of processesMentioning(this.dir)) {
+      if (pid !== this.proc?.pid) out.push(`process ${pid}: ${cmdline(pid)}`);
+    }
+    return out;
+  }
+
+  /**
+   * Remove every container, stop the daemon, assert nothing leaked, remove
+   * the test dir and the cgroup parents.
+   */
+  async cleanup(): Promise<void> {
+    let leaks: string[] = [];
+    try {
+      if (!this.proc) await this.start();
+      const list = await this.api.json<{ Id: string }[]>("GET", "/containers/json?all=1");
+      for (const c of list) {
+        await this.api.call("DELETE", `/containers/${c.Id}?force=1`).catch(() => {});
+      }
+      await this.stop();
+      leaks = this.leaks();
+    } finally {
+      await forceClean(this);
+    }
+    if (leaks.length) throw new Error(`test leaked:\n${leaks.join("\n")}`);
+  }
+}
+
+/** Pids whose command line mentions `text` (shims and daemons of a test dir). */
+export function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    if (cmdline(Number(e.name)).includes(text)) pids.push(Number(e.name));
+  }
+  return pids.filter((p) => p !== Deno.pid);
+}
+
+function cmdline(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
+
+/** Last-resort cleanup so one failed test does not break the next ones. */
+async function forceClean(d: TestDaemon): Promise<void> {
+  d.api.close();
+  for (const pid of processesMentioning(d.dir)) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // Gone.
+    }
+  }
+  try {
+    for (const e of Deno.readDirSync(join(d.state, "runc"))) {
+      await new Deno.Command("runc", {
+        args: ["--root", join(d.state, "runc"), "delete", "-f", e.name],
+      }).output();
+    }
+  } catch {
+    // No runc root.
+  }
+  for (const m of mountsUnder(d.dir).reverse()) {
+    await new Deno.Command("umount", { args: ["-l", m] }).output();
+  }
+  for (const mnt of cgroupMounts()) {
+    const parent = join(mnt, d.cgroupParent);
+    try {
+      for (const e of Deno.readDirSync(parent)) {
+        if (e.isDirectory) Deno.removeSync(join(parent, e.name));
+      }
+      Deno.removeSync(parent);
+    } catch {
+      // Not there.
+    }
+  }
+  await Deno.remove(d.dir, { recursive: true }).catch(() => {});
+}
+
+/**
+ * Run `fn` with a fresh daemon; cleanup and leak checks run after it.
+ *
+ * @example
+ * ```ts
+ * Deno.test("x", integration, () => withDaemon(async (d) => { await d.ok("ps"); }));
+ * ```
+ */
+export async function withDaemon(
+  fn: (d: TestDaemon) => Promise<void>,
+  opts: { args?: string[]; start?: boolean } = {},
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "corral-test-" });
+  const d = new TestDaemon(dir, opts.args ?? []);
+  let failed: unknown = null;
+  try {
+    if (opts.start !== false) await d.start();
+    await fn(d);
+  } catch (err) {
+    failed = err;
+  }
+  try {
+    await d.cleanup();
+  } catch (err) {
+    if (!failed) failed = err;
+  }
+  if (failed) throw failed;
+}
+
+/** Resolve after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Number of open fds of a process. */
+export function fdCount(pid: number): number {
+  return Array.from(Deno.readDirSync(`/proc/${pid}/fd`)).length;
+}

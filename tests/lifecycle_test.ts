@@ -1,0 +1,192 @@
+/**
+ * The engine foundation on real runc containers: exit codes, output, stop
+ * escalation, exit detection, shim independence, leaks over many cycles.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { CORRAL, fdCount, integration, withDaemon } from "./harness.ts";
+
+Deno.test(
+  "run --rm returns the exit code and prints the output",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      const r = await d.cli("run", "--rm", "busybox", "sh", "-c", "echo hi; echo oops >&2; exit 3");
+      assert.equal(r.code, 3);
+      assert.equal(r.stdout, "hi\n");
+      assert.equal(r.stderr, "oops\n");
+      assert.equal(await d.ok("ps", "-a", "-q"), "", "--rm removed the container");
+    }),
+);
+
+Deno.test(
+  "a signal death gives 128+N; output reaches logs",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      await d.ok(
+        "run",
+        "-d",
+        "--name",
+        "sig",
+        "busybox",
+        "sh",
+        "-c",
+        "echo started; exec sleep 60",
+      );
+      await d.until(
+        async () => (await d.cli("logs", "sig")).stdout.includes("started"),
+        5000,
+        "log line",
+      );
+      await d.ok("kill", "sig");
+      assert.equal(await d.ok("wait", "sig"), "137");
+      const info = await d.inspect("sig");
+      assert.equal(info.State.Status, "exited");
+      assert.equal(info.State.ExitCode, 137);
+      assert.equal((await d.cli("logs", "sig")).stdout, "started\n");
+    }),
+);
+
+Deno.test(
+  "stop escalates to SIGKILL after -t for a process ignoring SIGTERM",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      await d.ok(
+        "run",
+        "-d",
+        "--name",
+        "stubborn",
+        "busybox",
+        "sh",
+        "-c",
+        "trap '' TERM; echo ready; while :; do sleep 1; done",
+      );
+      await d.until(
+        async () => (await d.cli("logs", "stubborn")).stdout.includes("ready"),
+        5000,
+        "ready",
+      );
+      const t0 = Date.now();
+      await d.ok("stop", "-t", "1", "stubborn");
+      const took = Date.now() - t0;
+      assert.ok(took >= 900 && took < 8000, `stop took ${took} ms`);
+      const info = await d.inspect("stubborn");
+      assert.equal(info.State.ExitCode, 137);
+      assert.equal(info.State.Running, false);
+    }),
+);
+
+Deno.test(
+  "the supervisor notices a detached container's exit without polling",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      const sub = await d.api.call(
+        "GET",
+        "/events?filters=" + encodeURIComponent('{"event":["die"]}'),
+      );
+      const reader = sub.body!.getReader();
+      const id = await d.ok("run", "-d", "busybox", "sh", "-c", "sleep 0.3; exit 5");
+      const { value } = await reader.read();
+      await reader.cancel();
+      const ev = JSON.parse(new TextDecoder().decode(value).split("\n")[0]);
+      assert.equal(ev.Actor.ID, id);
+      assert.equal(ev.Actor.Attributes.exitCode, "5");
+      const info = await d.inspect(id);
+      const latency = ev.timeNano / 1e6 - Date.parse(info.State.FinishedAt);
+      assert.ok(latency >= 0 && latency < 100, `exit → die event took ${latency} ms`);
+    }),
+);
+
+Deno.test(
+  "SIGKILL of the daemon leaves the container under its shim; the shim still writes the exit file",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      const id = await d.ok("run", "-d", "busybox", "sh", "-c", "sleep 1; exit 7");
+      const before = await d.inspect(id);
+      await d.kill9();
+      const bundle = join(d.state, "containers", id);
+      assert.ok(existsSync(`/proc/${before.State.PPid}`), "shim alive after the daemon died");
+      assert.ok(existsSync(`/proc/${before.State.Pid}`), "container alive after the daemon died");
+      await d.until(() => existsSync(join(bundle, "exit.json")), 5000, "exit file");
+      const exit = JSON.parse(await Deno.readTextFile(join(bundle, "exit.json")));
+      assert.equal(exit.exitCode, 7);
+      await d.start();
+      const after = await d.inspect(id);
+      assert.equal(after.State.Status, "exited");
+      assert.equal(after.State.ExitCode, 7);
+      assert.equal(after.State.FinishedAt, exit.finishedAt);
+    }),
+);
+
+Deno.test(
+  "SIGTERM stops the daemon without touching running containers",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      const id = await d.ok("run", "-d", "busybox", "sleep", "60");
+      const pid = (await d.inspect(id)).State.Pid;
+      await d.stop();
+      assert.ok(existsSync(`/proc/${pid}`), "container still running");
+      await d.start();
+      const info = await d.inspect(id);
+      assert.equal(info.State.Status, "running");
+      assert.equal(info.State.Pid, pid);
+    }),
+);
+
+Deno.test("nothing leaks over 50 run/rm cycles", integration, () =>
+  withDaemon(async (d) => {
+    for (let i = 0; i < 3; i++) await d.ok("run", "--rm", "busybox", "true");
+    const fds = fdCount(d.pid);
+    for (let i = 0; i < 50; i++) {
+      const id = await d.ok("run", "-d", "busybox", "true");
+      await d.ok("wait", id);
+      await d.ok("rm", id);
+    }
+    assert.deepEqual(d.leaks(), []);
+    const after = fdCount(d.pid);
+    assert.ok(after <= fds + 4, `daemon fds grew from ${fds} to ${after}`);
+  }));
+
+Deno.test(
+  "a second daemon on the same root is refused",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      const out = await new Deno.Command(CORRAL[0], {
+        args: [
+          ...CORRAL.slice(1),
+          "daemon",
+          "--root",
+          d.root,
+          "--state",
+          d.state + "2",
+          "--host",
+          `unix://${d.dir}/other.sock`,
+        ],
+        env: { RUST_BACKTRACE: "0" },
+      }).output();
+      assert.equal(out.code, 1);
+      assert.match(
+        new TextDecoder().decode(out.stderr),
+        /another corral daemon is already using root/,
+      );
+    }),
+);
+
+Deno.test("a CLI without a daemon says so in one line", integration, async () => {
+  const { TestDaemon } = await import("./harness.ts");
+  const d = new TestDaemon("/nonexistent-corral");
+  const r = await d.cli("ps");
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    "corral: cannot connect to corral daemon at /nonexistent-corral/corral.sock: is it running?\n",
+  );
+  d.api.close();
+});
