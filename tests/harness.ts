@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { ApiClient } from "../lib/api/mod.ts";
+import type { ContainerRecord } from "../lib/container/mod.ts";
 import { cgroupMounts } from "../lib/runtime/mod.ts";
 import { mountsUnder } from "../lib/sys/mod.ts";
 
@@ -25,6 +26,9 @@ export const CORRAL = [
 
 /** Options of integration tests: the harness checks leaks itself. */
 export const integration = { sanitizeOps: false, sanitizeResources: false } as const;
+
+/** What `GET /containers/ID/json` returns (the fields tests read). */
+export type Inspect = Omit<ContainerRecord, "Name"> & { Name: string; LogPath: string; [k: string]: unknown };
 
 /** The result of a CLI call. */
 export interface CliResult {
@@ -148,7 +152,7 @@ export class TestDaemon {
   }
 
   /** Inspect a container (JSON). */
-  async inspect(ref: string): Promise<Record<string, any>> {
+  async inspect(ref: string): Promise<Inspect> {
     return await this.api.json("GET", `/containers/${encodeURIComponent(ref)}/json`);
   }
 
