@@ -28,7 +28,11 @@ export const CORRAL = [
 export const integration = { sanitizeOps: false, sanitizeResources: false } as const;
 
 /** What `GET /containers/ID/json` returns (the fields tests read). */
-export type Inspect = Omit<ContainerRecord, "Name"> & { Name: string; LogPath: string; [k: string]: unknown };
+export type Inspect = Omit<ContainerRecord, "Name"> & {
+  Name: string;
+  LogPath: string;
+  [k: string]: unknown;
+};
 
 /** The result of a CLI call. */
 export interface CliResult {
@@ -48,7 +52,11 @@ export class TestDaemon {
   readonly cgroupParent: string;
   readonly logFile: string;
 
-  constructor(readonly dir: string, readonly extraArgs: string[] = []) {
+  constructor(
+    readonly dir: string,
+    readonly extraArgs: string[] = [],
+    readonly program: string[] = CORRAL,
+  ) {
     this.root = join(dir, "root");
     this.state = join(dir, "state");
     this.sock = join(dir, "corral.sock");
@@ -61,7 +69,7 @@ export class TestDaemon {
   /** The daemon's argv. */
   daemonArgs(): string[] {
     return [
-      ...CORRAL,
+      ...this.program,
       "daemon",
       "--root",
       this.root,
@@ -133,8 +141,8 @@ export class TestDaemon {
 
   /** Run the CLI against this daemon. */
   async cli(...args: string[]): Promise<CliResult> {
-    const out = await new Deno.Command(CORRAL[0], {
-      args: [...CORRAL.slice(1), "-H", this.host, ...args],
+    const out = await new Deno.Command(this.program[0], {
+      args: [...this.program.slice(1), "-H", this.host, ...args],
       env: { RUST_BACKTRACE: "0" },
       stdin: "null",
     }).output();
@@ -281,10 +289,10 @@ async function forceClean(d: TestDaemon): Promise<void> {
  */
 export async function withDaemon(
   fn: (d: TestDaemon) => Promise<void>,
-  opts: { args?: string[]; start?: boolean } = {},
+  opts: { args?: string[]; start?: boolean; program?: string[] } = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "corral-test-" });
-  const d = new TestDaemon(dir, opts.args ?? []);
+  const d = new TestDaemon(dir, opts.args ?? [], opts.program);
   let failed: unknown = null;
   try {
     if (opts.start !== false) await d.start();

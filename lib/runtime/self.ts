@@ -25,6 +25,7 @@ export function selfCommand(): string[] {
   const mainPath = fileURLToPath(main);
   const config = join(dirname(mainPath), "deno.json");
   const args = [exe, "run", "-A", "--no-prompt"];
-  if (existsSync(config)) args.push("--config", config);
+  // A bundle has no config next to it: never pick up an unrelated deno.json from the cwd.
+  args.push(...(existsSync(config) ? ["--config", config] : ["--no-config"]));
   return [...args, mainPath];
 }
