@@ -82,6 +82,7 @@ export interface WaitResult {
 }
 
 const HEALTH_STARTING = "starting";
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
  * The container module's service.
@@ -775,7 +776,9 @@ function buildConfig(
       throw invalid(`${k} must be an array of strings`);
     }
   }
+  // Docker's default PATH when neither the image nor the request sets one.
   const env = [...(ic.Env ?? [])];
+  if (!env.some((e) => e.startsWith("PATH="))) env.unshift(`PATH=${DEFAULT_PATH}`);
   for (const e of cfg.Env ?? []) {
     if (!e.includes("=") || e.startsWith("=")) {
       throw invalid(`invalid environment variable "${e}": expected KEY=VALUE`);

@@ -3,7 +3,7 @@
  * gzip is decompressed, other known formats are refused clearly.
  * @module
  */
-import { invalid } from "../errdefs/mod.ts";
+import { errorMessage, invalid } from "../errdefs/mod.ts";
 
 const GZIP = [0x1f, 0x8b];
 const UNSUPPORTED: [string, number[]][] = [
@@ -44,20 +44,39 @@ export async function decompress(
     }
   }
   // Put the bytes already read back in front of the rest of the stream.
-  const whole = new ReadableStream<Uint8Array>({
+  const whole = resume(reader, magic);
+  if (!has(GZIP)) return whole;
+  const gunzip = new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>;
+  // A corrupt gzip stream is bad input, not an internal failure.
+  return resume(
+    whole.pipeThrough(gunzip).getReader(),
+    new Uint8Array(0),
+    (err) => invalid(`corrupt gzip data: ${errorMessage(err)}`),
+  );
+}
+
+/** A stream of `head`, then what `reader` still has, with read errors mapped. */
+function resume(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  head: Uint8Array,
+  mapError: (err: unknown) => unknown = (err) => err,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
     start(controller) {
-      if (headLength > 0) controller.enqueue(magic);
+      if (head.length > 0) controller.enqueue(head);
     },
     async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        throw mapError(err);
+      }
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
     },
     cancel(reason) {
       return reader.cancel(reason);
     },
   });
-  return has(GZIP)
-    ? whole.pipeThrough(new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>)
-    : whole;
 }

@@ -71,7 +71,7 @@ Deno.test("extractTar refuses to write through a symlinked parent", async () => 
   });
 });
 
-Deno.test("extractTar replaces a symlink by a later file instead of writing through it", async () => {
+Deno.test("extractTar replaces a symlink by a later file, not writing through it", async () => {
   await withTempDir(async (dir) => {
     const { dest, outside } = await setup(dir);
     await Deno.writeTextFile(join(outside, "target"), "original");

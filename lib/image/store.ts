@@ -78,6 +78,7 @@ export class ImageStore {
   /**
    * Read the index and metadata, creating the directories if needed. A
    * corrupt metadata file is reported on stderr and skipped, never deleted.
+   * Call once at startup, before anything else: it clears `tmp/`.
    */
   load(): Promise<void> {
     return this.#exclusive(async () => {

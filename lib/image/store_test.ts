@@ -94,6 +94,10 @@ Deno.test("ImageStore imports from a stream and refuses bad input", async () => 
       store.importRootfsStream(streamOf(new Uint8Array([1, 2, 3])), "junk"),
       "invalid",
     );
+    const badGzip = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6, 7]);
+    await assertKind(store.importRootfsStream(streamOf(badGzip), "junk"), "invalid", /gzip/);
+    const xz = new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 0]);
+    await assertKind(store.importRootfsStream(streamOf(xz), "junk"), "invalid", /xz/);
     assert.equal(store.find("evil"), null);
     assert.deepEqual(await listDir(join(dir, "root/images/tmp")), []);
     assert.equal((await listDir(join(dir, "root/images/layers"))).length, 1);
@@ -168,7 +172,7 @@ Deno.test("ImageStore tags, moves tags on re-import, and removes Docker-style", 
   });
 });
 
-Deno.test("ImageStore.remove keeps shared layers and needs force for an id with several tags", async () => {
+Deno.test("ImageStore.remove keeps shared layers; a multi-tag id needs force", async () => {
   await withTempDir(async (dir) => {
     const store = await newStore(dir);
     const tar = craftTar([{ name: "shared", data: "s" }]);

@@ -32,7 +32,8 @@ export type FileContent = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
  * ```ts
  * const w = new LayerWriter("/var/lib/corral/images/tmp/x");
  * await w.dir("etc", { mode: 0o755, uid: 0, gid: 0 });
- * await w.file("etc/hostname", { mode: 0o644, uid: 0, gid: 0 }, [new TextEncoder().encode("box\n")]);
+ * const root = { uid: 0, gid: 0 };
+ * await w.file("etc/hostname", { ...root, mode: 0o644 }, [new TextEncoder().encode("box\n")]);
  * await w.symlink("bin/sh", "busybox", { mode: 0o777, uid: 0, gid: 0 });
  * await w.finish();
  * ```
