@@ -97,7 +97,8 @@ Deno.test(
       assert.equal(ev.Actor.Attributes.exitCode, "5");
       const info = await d.inspect(id);
       const latency = ev.timeNano / 1e6 - Date.parse(info.State.FinishedAt);
-      assert.ok(latency >= 0 && latency < 100, `exit → die event took ${latency} ms`);
+      // Typically 1-3 ms (see BENCHMARKS.md); the bound only catches polling, with room for a loaded CI machine.
+    assert.ok(latency >= 0 && latency < 500, `exit → die event took ${latency} ms`);
     }),
 );
 

@@ -1,0 +1,245 @@
+/**
+ * Serving a fetch-style handler (`Request` → `Response`) on a unix socket
+ * with `node:http`, which, unlike `Deno.serve`, hands over the raw socket of
+ * an upgrade request. Docker clients hijack the connection for attach and
+ * exec (`Connection: Upgrade`, `Upgrade: tcp`): the answer is `101
+ * UPGRADED` and then the response body as raw bytes on the socket.
+ * @module
+ */
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import { Readable } from "node:stream";
+import { errorMessage } from "../errdefs/mod.ts";
+
+/** A fetch-style request handler. */
+export type FetchHandler = (req: Request) => Promise<Response>;
+
+/** A listening server. */
+export interface ApiServer {
+  /** Stop accepting connections and close the open ones. */
+  close(): Promise<void>;
+}
+
+const NO_BODY = new Set(["GET", "HEAD"]);
+
+/**
+ * Listen on the unix socket `path` (which must not exist) and answer every
+ * request with `handler`; upgrade requests get the hijacked-stream answer.
+ *
+ * @example
+ * ```ts
+ * const server = await serveUnix("/run/corral/corral.sock", async () => new Response("OK"));
+ * await server.close();
+ * ```
+ */
+export async function serveUnix(path: string, handler: FetchHandler): Promise<ApiServer> {
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => void answer(handler, req, res));
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Uint8Array) => {
+    void hijack(handler, req, socket, head);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}
+
+function toRequest(req: IncomingMessage, body: ReadableStream<Uint8Array> | null): Request {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+  }
+  const method = req.method ?? "GET";
+  if (Deno.env.get("CORRAL_TRACE")) console.error("TRACE", method, req.url, JSON.stringify(req.headers));
+  // Deno's unix-socket fetch sends an absolute-form target (`GET http://host/path`).
+  const target = req.url ?? "/";
+  const url = /^https?:\/\//.test(target) ? target : `http://corral${target}`;
+  return new Request(url, {
+    method,
+    headers,
+    body,
+    // A streamed request body needs half duplex.
+    duplex: "half",
+  } as RequestInit);
+}
+
+async function callHandler(handler: FetchHandler, req: Request): Promise<Response> {
+  try {
+    return await handler(req);
+  } catch (err) {
+    console.error(`${req.method} ${new URL(req.url).pathname}: ${errorMessage(err)}`);
+    return Response.json({ message: errorMessage(err) }, { status: 500 });
+  }
+}
+
+/** A plain request: status, headers, then the body as it is produced. */
+async function answer(
+  handler: FetchHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const body = NO_BODY.has(req.method ?? "GET")
+    ? null
+    : Readable.toWeb(req) as ReadableStream<Uint8Array>;
+  const response = await callHandler(handler, toRequest(req, body));
+  if (Deno.env.get("CORRAL_TRACE")) console.error("TRACE answered", response.status);
+  res.statusCode = response.status;
+  response.headers.forEach((v, k) => res.setHeader(k, v));
+  const stream = response.body;
+  if (!stream || req.method === "HEAD") {
+    await stream?.cancel();
+    res.end();
+    return;
+  }
+  // Streams (wait, events, logs -f) need the headers out before the first chunk.
+  res.flushHeaders();
+  await pump(stream, res, () => res.end());
+}
+
+/** An upgrade request (attach, exec start): `101 UPGRADED`, then raw bytes. */
+async function hijack(
+  handler: FetchHandler,
+  req: IncomingMessage,
+  socket: Socket,
+  head: Uint8Array,
+): Promise<void> {
+  socket.on("error", () => {});
+  if (Deno.env.get("CORRAL_TRACE")) console.error("TRACE upgrade", req.url, head.length, JSON.stringify(req.headers));
+  let request: Request;
+  try {
+    // The request body (exec start's JSON) shares the socket with stdin: take exactly its length.
+    const body = await readBody(req, socket, head, Number(req.headers["content-length"] ?? 0));
+    request = toRequest(req, body.length ? new Blob([body]).stream() : null);
+  } catch {
+    socket.destroy();
+    return;
+  }
+  // corral never reads stdin: discard it so the client's writes never block.
+  socket.on("data", () => {});
+  socket.resume();
+  const response = await callHandler(handler, request);
+  if (response.status >= 300 || !response.body) {
+    const text = new Uint8Array(await response.arrayBuffer());
+    const lines = [
+      `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}`,
+      `Content-Type: ${response.headers.get("content-type") ?? "application/json"}`,
+      `Content-Length: ${text.length}`,
+      "Connection: close",
+    ];
+    socket.end(concat([new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"), text]));
+    return;
+  }
+  const type = response.headers.get("content-type") ?? "application/vnd.docker.raw-stream";
+  socket.write(
+    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${type}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
+  );
+  await pump(response.body, socket, () => socket.end());
+}
+
+interface Sink {
+  write(chunk: Uint8Array): boolean;
+  once(event: "drain" | "close", fn: () => void): unknown;
+  off(event: "drain" | "close", fn: () => void): unknown;
+  readonly destroyed: boolean;
+}
+
+/** Copy a body to a socket with back-pressure; a closed peer cancels the body. */
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  sink: Sink,
+  end: () => void,
+): Promise<void> {
+  const reader = stream.getReader();
+  let closed = sink.destroyed;
+  const onClose = () => {
+    closed = true;
+    reader.cancel().catch(() => {});
+  };
+  sink.once("close", onClose);
+  try {
+    while (!closed) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      if (closed) break;
+      if (!sink.write(value)) {
+        await new Promise<void>((resolve) => {
+          const go = () => {
+            sink.off("drain", go);
+            sink.off("close", go);
+            resolve();
+          };
+          sink.once("drain", go);
+          sink.once("close", go);
+        });
+      }
+    }
+  } catch {
+    // The body failed or was cancelled: end what was sent.
+  } finally {
+    sink.off("close", onClose);
+    if (!closed) end();
+    reader.releaseLock();
+  }
+}
+
+/**
+ * The first `n` bytes sent after the request head. Node hands them over on
+ * the socket (after `head`), Deno's node:http on the request: take whichever
+ * delivers. What follows is stdin, which corral discards.
+ */
+function readBody(
+  req: IncomingMessage,
+  socket: Socket,
+  head: Uint8Array,
+  n: number,
+): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const parts: Uint8Array[] = [];
+    let have = 0;
+    const onData = (chunk: Uint8Array) => {
+      parts.push(chunk);
+      have += chunk.length;
+      if (have < n) return;
+      cleanup();
+      resolve(concat(parts).subarray(0, n));
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new Error("connection closed inside the request body"));
+    };
+    const cleanup = () => {
+      req.off("data", onData);
+      socket.off("data", onData);
+      socket.off("close", onEnd);
+    };
+    req.on("data", onData);
+    socket.on("data", onData);
+    socket.on("close", onEnd);
+    socket.resume();
+    onData(head);
+  });
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
