@@ -17,6 +17,9 @@ echo "compile.sh: deno compile is not possible here (no denort base binary offli
 rm -f dist/corral
 mkdir -p dist/corral.d
 "$deno" bundle --config deno.json -o dist/corral.d/corral.js main.ts
+# The shim's own bundle (started for every container): the whole program's
+# bundle as a shim costs ~4.5 MiB more per container (BENCHMARKS.md).
+"$deno" bundle --config deno.json -o dist/corral.d/shim.js lib/shim/main.ts
 cp "$deno" dist/corral.d/deno
 cat > dist/corral <<'LAUNCH'
 #!/bin/sh

@@ -16,5 +16,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ ! -x node_modules/deno/deno ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing Deno and the npm libraries" >&2
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  # `npm install` (not `npm ci`): npm records only this platform's Deno binary
+  # in the lock, and `npm ci` then refuses the other platforms' optional ones.
+  npm install --no-audit --no-fund --loglevel=error >/dev/null
 fi

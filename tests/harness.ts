@@ -83,8 +83,8 @@ export class TestDaemon {
     ];
   }
 
-  /** Start the daemon and wait until it answers /_ping. */
-  async start(extra: string[] = []): Promise<void> {
+  /** Start the daemon and wait until it answers /_ping (polled every `pollMs`). */
+  async start(extra: string[] = [], pollMs = 50): Promise<void> {
     const quoted = [...this.daemonArgs(), ...extra].map((a) => `'${a.replaceAll("'", "'\\''")}'`)
       .join(" ");
     this.proc = new Deno.Command("sh", {
@@ -101,7 +101,7 @@ export class TestDaemon {
       } catch {
         // Not up yet.
       }
-      const st = await Promise.race([this.proc.status, new Promise((r) => setTimeout(r, 50))]);
+      const st = await Promise.race([this.proc.status, new Promise((r) => setTimeout(r, pollMs))]);
       if (st) throw new Error(`daemon exited early:\n${await this.log()}`);
     }
     throw new Error(`daemon did not come up:\n${await this.log()}`);

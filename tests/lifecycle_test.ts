@@ -98,7 +98,7 @@ Deno.test(
       const info = await d.inspect(id);
       const latency = ev.timeNano / 1e6 - Date.parse(info.State.FinishedAt);
       // Typically 1-3 ms (see BENCHMARKS.md); the bound only catches polling, with room for a loaded CI machine.
-    assert.ok(latency >= 0 && latency < 500, `exit → die event took ${latency} ms`);
+      assert.ok(latency >= 0 && latency < 500, `exit → die event took ${latency} ms`);
     }),
 );
 
@@ -121,6 +121,34 @@ Deno.test(
       assert.equal(after.State.Status, "exited");
       assert.equal(after.State.ExitCode, 7);
       assert.equal(after.State.FinishedAt, exit.finishedAt);
+    }),
+);
+
+/** Inodes of the unix sockets bound to `path` (listening or accepted). */
+function unixSocketInodes(path: string): Set<string> {
+  return new Set(
+    Deno.readTextFileSync("/proc/net/unix").split("\n").map((l) => l.trim().split(/\s+/))
+      .filter((f) => f[7] === path).map((f) => f[6]),
+  );
+}
+
+Deno.test(
+  "a shim inherits none of the daemon's sockets, so a restarted daemon answers at once",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      const id = await d.ok("run", "-d", "busybox", "sleep", "60");
+      const shim = (await d.inspect(id)).State.PPid;
+      const daemonSockets = unixSocketInodes(d.sock);
+      assert.ok(daemonSockets.size > 0, "the daemon's socket is listed");
+      const held = [...Deno.readDirSync(`/proc/${shim}/fd`)]
+        .map((e) => Deno.readLinkSync(`/proc/${shim}/fd/${e.name}`))
+        .filter((l) => daemonSockets.has(l.match(/^socket:\[(\d+)\]$/)?.[1] ?? ""));
+      assert.deepEqual(held, []);
+      // A shim holding the listening socket would accept the first request after a crash.
+      await d.kill9();
+      await d.start();
+      assert.equal((await d.inspect(id)).State.Status, "running");
     }),
 );
 

@@ -51,7 +51,10 @@ export class ApiClient {
       init.headers = { "content-type": "application/json" };
     }
     try {
-      return await fetch(`http://corral/v1.43${path}`, init);
+      // The host is never dialled (the unix socket is), but a name would still be
+      // looked up in DNS on every new connection: ~1 ms, and 5 s when the resolver
+      // times out. An IP literal is never looked up.
+      return await fetch(`http://127.0.0.1/v1.43${path}`, init);
     } catch {
       throw new CorralError(
         "unavailable",

@@ -64,7 +64,6 @@ function toRequest(req: IncomingMessage, body: ReadableStream<Uint8Array> | null
     headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   }
   const method = req.method ?? "GET";
-  if (Deno.env.get("CORRAL_TRACE")) console.error("TRACE", method, req.url, JSON.stringify(req.headers));
   // Deno's unix-socket fetch sends an absolute-form target (`GET http://host/path`).
   const target = req.url ?? "/";
   const url = /^https?:\/\//.test(target) ? target : `http://corral${target}`;
@@ -96,7 +95,6 @@ async function answer(
     ? null
     : Readable.toWeb(req) as ReadableStream<Uint8Array>;
   const response = await callHandler(handler, toRequest(req, body));
-  if (Deno.env.get("CORRAL_TRACE")) console.error("TRACE answered", response.status);
   res.statusCode = response.status;
   response.headers.forEach((v, k) => res.setHeader(k, v));
   const stream = response.body;
@@ -118,12 +116,11 @@ async function hijack(
   head: Uint8Array,
 ): Promise<void> {
   socket.on("error", () => {});
-  if (Deno.env.get("CORRAL_TRACE")) console.error("TRACE upgrade", req.url, head.length, JSON.stringify(req.headers));
   let request: Request;
   try {
     // The request body (exec start's JSON) shares the socket with stdin: take exactly its length.
     const body = await readBody(req, socket, head, Number(req.headers["content-length"] ?? 0));
-    request = toRequest(req, body.length ? new Blob([body]).stream() : null);
+    request = toRequest(req, body.length ? new Blob([body.slice()]).stream() : null);
   } catch {
     socket.destroy();
     return;

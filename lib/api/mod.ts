@@ -13,3 +13,4 @@ export * from "./server.ts";
 export * from "./client.ts";
 export * from "./stream.ts";
 export * from "./follow.ts";
+export * from "./http.ts";

@@ -11,12 +11,13 @@ import {
   type HostConfig,
 } from "../container/mod.ts";
 import { errorKind, errorMessage, invalid, statusForKind } from "../errdefs/mod.ts";
-import type { EventFilter, EventLog } from "../events/mod.ts";
+import { type EventFilter, type EventLog, eventStream } from "../events/mod.ts";
 import type { GcHandler } from "../gc/mod.ts";
 import type { ImageStore } from "../image/mod.ts";
 import { readLogEntries } from "../shim/mod.ts";
 import { LogFollower } from "./follow.ts";
 import { encodeFrame, STDERR, STDOUT } from "./stream.ts";
+import { checkCreateBody, checkHostConfig } from "./unsupported.ts";
 
 /** The API version corral serves. */
 export const API_VERSION = "1.43";
@@ -324,8 +325,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     const { HostConfig: hc, ...config } = body as
       & { HostConfig?: Partial<HostConfig> }
       & Record<string, unknown>;
-    rejectUnsupported(config, ["Tty", "OpenStdin", "AttachStdin"], (v) => v === true);
-    if (hc) rejectUnsupportedHost(hc as Record<string, unknown>);
+    checkCreateBody(config, (hc ?? {}) as Record<string, unknown>);
     const id = await svc.create({
       name: url.searchParams.get("name") ?? undefined,
       config: config as { Image: string },
@@ -379,7 +379,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   });
   route("POST", "/containers/{id}/update", async (req, _u, p) => {
     const body = await readBody<Partial<HostConfig>>(req);
-    rejectUnsupportedHost(body as Record<string, unknown>);
+    checkHostConfig(body as Record<string, unknown>);
     await svc.update(p.id, body);
     return json({ Warnings: [] });
   });
@@ -487,6 +487,8 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
 
   route("GET", "/events", async (_r, url) => {
     const f = parseFilters(url.searchParams.get("filters"));
+    const unknown = Object.keys(f).find((k) => !["container", "type", "event"].includes(k));
+    if (unknown) throw invalid(`invalid filter "${unknown}": use container, type or event`);
     const filter: EventFilter = {
       container: f.container,
       type: f.type,
@@ -494,24 +496,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
       since: parseTime(url.searchParams.get("since")),
       until: parseTime(url.searchParams.get("until")),
     };
-    const sub = filter.until !== undefined && filter.until * 1000 <= Date.now()
-      ? null
-      : events.subscribe({
-        ...filter,
-        since: undefined,
-      });
-    const past = filter.since !== undefined ? await events.history(filter) : [];
-    const body = streamOf(async (write) => {
-      for (const e of past) write(enc.encode(JSON.stringify(e) + "\n"));
-      if (!sub) return;
-      const untilMs = filter.until !== undefined ? filter.until * 1000 - Date.now() : undefined;
-      const timer = untilMs !== undefined ? setTimeout(() => sub.close(), untilMs) : undefined;
-      for (let e = await sub.next(); e; e = await sub.next()) {
-        write(enc.encode(JSON.stringify(e) + "\n"));
-      }
-      clearTimeout(timer);
-      if (sub.dropped) write(enc.encode(JSON.stringify({ message: sub.dropped }) + "\n"));
-    }, () => sub?.close());
+    const body = await eventStream(events, filter);
     return new Response(body, { headers: { "content-type": "application/json" } });
   });
 
@@ -574,52 +559,4 @@ function pingHeaders(): HeadersInit {
     "Cache-Control": "no-cache, no-store, must-revalidate",
     "content-type": "text/plain; charset=utf-8",
   };
-}
-
-function rejectUnsupported(
-  obj: Record<string, unknown>,
-  keys: string[],
-  active: (v: unknown) => boolean,
-): void {
-  for (const k of keys) {
-    if (k in obj && active(obj[k])) throw invalid(`${k} is not supported by corral`);
-  }
-}
-
-const SUPPORTED_HOST = new Set([
-  "RestartPolicy",
-  "AutoRemove",
-  "Binds",
-  "Memory",
-  "NanoCpus",
-  "PidsLimit",
-  "RestartDelay",
-  "RestartMaxDelay",
-  "HealthOnFailure",
-]);
-
-/** Docker clients send many zero-valued fields; only a set, unsupported one is an error. */
-function rejectUnsupportedHost(hc: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(hc)) {
-    if (SUPPORTED_HOST.has(k)) continue;
-    const zero = v === null || v === false || v === 0 || v === "" ||
-      (Array.isArray(v) && v.length === 0) ||
-      (typeof v === "object" && v !== null && Object.keys(v).length === 0);
-    if (!zero && !isDefaultHostValue(k, v)) {
-      throw invalid(`HostConfig.${k} is not supported by corral`);
-    }
-  }
-}
-
-/** Values the docker CLI always sends that mean "the default". */
-function isDefaultHostValue(k: string, v: unknown): boolean {
-  if (k === "NetworkMode") return v === "default" || v === "none";
-  if (k === "LogConfig") {
-    return (v as { Type?: string }).Type === "" || (v as { Type?: string }).Type === "json-file";
-  }
-  if (k === "CgroupnsMode" || k === "IpcMode" || k === "PidMode" || k === "UTSMode") {
-    return v === "private" || v === "";
-  }
-  if (k === "ConsoleSize" || k === "PortBindings" || k === "RestartPolicy") return true;
-  return false;
 }

@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { ApiClient, CORRAL_VERSION, DEFAULT_HOST } from "../api/mod.ts";
 import type { HostConfig } from "../container/mod.ts";
-import { CorralError, errorMessage, invalid } from "../errdefs/mod.ts";
+import { CorralError, errorMessage, invalid, unavailable } from "../errdefs/mod.ts";
 import { checkAutoRemove, parseRestartPolicy } from "../restart/mod.ts";
 import { startFailureExitCode } from "../runtime/mod.ts";
 import { ago, humanSize, printTable, pumpFrames } from "./output.ts";
@@ -399,6 +399,9 @@ export function buildProgram(): Command {
     .option("--until <time>", "stop at (unix seconds or RFC 3339)")
     .option("--format <format>", "json")
     .action(async (o: Opts) => {
+      if (o.format !== undefined && o.format !== "json") {
+        throw invalid(`unsupported format "${o.format}": only json`);
+      }
       const filters: Record<string, string[]> = {};
       for (const f of (o.filter as string[] | undefined) ?? []) {
         const i = f.indexOf("=");
@@ -417,8 +420,10 @@ export function buildProgram(): Command {
         while ((nl = buf.indexOf("\n")) >= 0) {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
-          if (o.format === "json") console.log(line);
-          else console.log(formatEvent(JSON.parse(line)));
+          const e = JSON.parse(line);
+          // The daemon ends the stream with a message when it dropped this client.
+          if (e.message) throw unavailable(e.message);
+          console.log(o.format === "json" ? line : formatEvent(e));
         }
       }
     });
@@ -519,10 +524,8 @@ function formatEvent(
     Action: string;
     Actor: { ID: string; Attributes: Record<string, string> };
     timeNano: number;
-    message?: string;
   },
 ): string {
-  if (e.message) return `corral: ${e.message}`;
   const attrs = Object.entries(e.Actor.Attributes).map(([k, v]) => `${k}=${v}`).join(", ");
   const t = new Date(e.timeNano / 1e6).toISOString();
   return `${t} ${e.Type} ${e.Action} ${e.Actor.ID}${attrs ? ` (${attrs})` : ""}`;

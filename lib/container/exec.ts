@@ -3,6 +3,7 @@
  * @module
  */
 import { conflict, invalid, notFound } from "../errdefs/mod.ts";
+import { identify, killProcessTree, spawnClean } from "../sys/mod.ts";
 import type { ContainerService } from "./service.ts";
 
 /** Docker's exec config, the subset corral runs. */
@@ -92,12 +93,12 @@ export class ExecManager {
     if (e.config.User) args.push("--user", e.config.User);
     const pidFile = `${this.svc.bundle(c.id)}/exec-${id}.pid`;
     args.push("--pid-file", pidFile, c.id, ...e.config.Cmd);
-    const child = new Deno.Command(this.svc.runc.binary, {
+    const child = spawnClean(this.svc.runc.binary, {
       args,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).spawn();
+    });
     e.inst.Running = true;
     e.inst.Pid = child.pid;
     const exitCode = child.status.then((s) => {
@@ -111,37 +112,72 @@ export class ExecManager {
     return { stdout: child.stdout, stderr: child.stderr, exitCode };
   }
 
-  /** Run an exec to completion and collect its output (health checks). */
+  /**
+   * Run an exec to completion and collect its output (health checks). Past
+   * `timeoutMs` the exec'd process and everything it started are killed.
+   * At most `maxOutput` bytes of output are kept.
+   */
   async run(
     ref: string,
     config: ExecConfig,
     timeoutMs: number,
+    maxOutput = 64 * 1024,
   ): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
     const id = this.create(ref, config);
     const e = this.#execs.get(id)!;
     const run = this.start(id);
+    const runc = identify(e.inst.Pid);
+    const pidFile = `${this.svc.bundle(e.inst.ContainerID)}/exec-${id}.pid`;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      // runc cannot forward SIGKILL: kill the exec'd process itself (runc's pid file).
-      for (
-        const pid of [readPid(`${this.svc.bundle(e.inst.ContainerID)}/exec-${id}.pid`), e.inst.Pid]
-      ) {
-        try {
-          if (pid > 0) Deno.kill(pid, "SIGKILL");
-        } catch {
-          // Already gone.
-        }
-      }
+      // runc cannot forward SIGKILL: kill the exec'd process (runc's pid
+      // file) with its children, then runc.
+      const payload = identify(readPid(pidFile));
+      if (payload) killProcessTree(payload);
+      if (runc) killProcessTree(runc);
     }, timeoutMs);
-    const [out, err, code] = await Promise.all([
-      new Response(run.stdout).text(),
-      new Response(run.stderr).text(),
-      run.exitCode,
-    ]);
+    const out = readCapped(run.stdout, maxOutput);
+    const err = readCapped(run.stderr, maxOutput);
+    const code = await run.exitCode;
     clearTimeout(timer);
-    return { exitCode: timedOut ? -1 : code, output: out + err, timedOut };
+    // A background child of the check may hold the pipes open: do not wait for it.
+    const grace = setTimeout(() => {
+      out.cancel();
+      err.cancel();
+    }, OUTPUT_GRACE_MS);
+    const output = (await out.text) + (await err.text);
+    clearTimeout(grace);
+    return { exitCode: timedOut ? -1 : code, output: output.slice(0, maxOutput), timedOut };
   }
+}
+
+/** How long output is still read after an exec exited. */
+const OUTPUT_GRACE_MS = 1000;
+
+/** Drain a stream, keeping its first `max` bytes as text; `cancel` stops early. */
+function readCapped(
+  stream: ReadableStream<Uint8Array>,
+  max: number,
+): { text: Promise<string>; cancel: () => void } {
+  const reader = stream.getReader();
+  const text = (async () => {
+    const dec = new TextDecoder();
+    let s = "";
+    let kept = 0;
+    try {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        if (kept >= max) continue;
+        const part = r.value.subarray(0, max - kept);
+        kept += part.length;
+        s += dec.decode(part, { stream: true });
+      }
+    } catch {
+      // Cancelled.
+    }
+    return s + dec.decode();
+  })();
+  return { text, cancel: () => void reader.cancel().catch(() => {}) };
 }
 
 function readPid(path: string): number {

@@ -171,6 +171,20 @@ export function setStatus(state: ContainerState, status: ContainerStatus): void 
   state.Dead = status === "dead";
 }
 
+/**
+ * How long the last run lasted, up to `finishedAt` (0 if it never started):
+ * the restart manager resets its backoff after a long enough run.
+ *
+ * @example
+ * ```ts
+ * runDurationMs({ ...newState(), StartedAt: "2024-01-01T00:00:00Z" }, "2024-01-01T00:00:02Z"); // 2000
+ * ```
+ */
+export function runDurationMs(state: ContainerState, finishedAt = state.FinishedAt): number {
+  if (state.StartedAt === ZERO_TIME) return 0;
+  return Math.max(0, Date.parse(finishedAt) - Date.parse(state.StartedAt)) || 0;
+}
+
 /** Docker's `ps` status column, e.g. "Up 3 seconds (healthy)", "Exited (3) 2 minutes ago". */
 export function describeStatus(rec: ContainerRecord, now = Date.now()): string {
   const s = rec.State;

@@ -1,12 +1,15 @@
 /**
  * Per-container persistence under `--root/containers/ID/`: `config.json`
  * (id, name, image, config), `hostconfig.json` and `state.json`, each written
- * atomically. Config and host config are mandatory at load; a directory that
- * fails to load is reported, never deleted.
+ * atomically. A new container's directory appears whole (written aside, then
+ * renamed into place) and a removed one disappears whole (renamed aside, then
+ * deleted), so a crash never leaves half a container. Config and host config
+ * are mandatory at load; a directory that fails to load is reported, never
+ * deleted.
  * @module
  */
 import { join } from "node:path";
-import { readJson, removeAll, writeFileAtomic } from "../sys/mod.ts";
+import { readJson, removeAll, syncDir, writeFileAtomic } from "../sys/mod.ts";
 import { type ContainerRecord, type ContainerState, type HostConfig, newState } from "./model.ts";
 
 type ConfigFile = Omit<ContainerRecord, "HostConfig" | "State" | "RestartCount">;
@@ -45,19 +48,40 @@ export class ContainerDisk {
     return join(this.base, id, `${id}-json.log`);
   }
 
-  /** Write config, host config and state (create, rename, update). */
+  /**
+   * Write a new container's directory: the files go into a hidden directory
+   * that is then renamed into place, so the container exists whole or not at
+   * all.
+   */
+  async create(rec: ContainerRecord): Promise<void> {
+    const aside = join(this.base, `${ASIDE}new-${rec.Id}`);
+    await Deno.mkdir(aside, { recursive: true, mode: 0o700 });
+    try {
+      await this.#writeAll(aside, rec);
+      await Deno.rename(aside, this.dir(rec.Id));
+    } catch (err) {
+      await removeAll(aside);
+      throw err;
+    }
+    await syncDir(this.base);
+  }
+
+  /** Write config, host config and state (rename, update). */
   async save(rec: ContainerRecord): Promise<void> {
     await Deno.mkdir(this.dir(rec.Id), { recursive: true, mode: 0o700 });
+    await this.#writeAll(this.dir(rec.Id), rec);
+  }
+
+  async #writeAll(dir: string, rec: ContainerRecord): Promise<void> {
     const { HostConfig: hc, State: _s, RestartCount: _r, ...config } = rec;
-    await writeFileAtomic(join(this.dir(rec.Id), "config.json"), JSON.stringify(config));
-    await writeFileAtomic(join(this.dir(rec.Id), "hostconfig.json"), JSON.stringify(hc));
-    await this.saveState(rec);
+    await writeFileAtomic(join(dir, "config.json"), JSON.stringify(config));
+    await writeFileAtomic(join(dir, "hostconfig.json"), JSON.stringify(hc));
+    await writeFileAtomic(join(dir, "state.json"), JSON.stringify(stateFile(rec)));
   }
 
   /** Write only the state (the frequent write). */
   async saveState(rec: ContainerRecord): Promise<void> {
-    const file: StateFile = { State: rec.State, RestartCount: rec.RestartCount };
-    await writeFileAtomic(join(this.dir(rec.Id), "state.json"), JSON.stringify(file));
+    await writeFileAtomic(join(this.dir(rec.Id), "state.json"), JSON.stringify(stateFile(rec)));
   }
 
   /** Load one container directory; throws with the reason when it cannot. */
@@ -96,8 +120,11 @@ export class ContainerDisk {
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
+    // Hidden directories are creations or removals that a crash interrupted.
+    const aside = entries.filter((e) => e.name.startsWith(ASIDE));
+    await Promise.all(aside.map((e) => removeAll(join(this.base, e.name))));
     await Promise.all(
-      entries.filter((e) => e.isDirectory).map(async (e) => {
+      entries.filter((e) => e.isDirectory && !e.name.startsWith(ASIDE)).map(async (e) => {
         try {
           loaded.push(await this.load(e.name));
         } catch (err) {
@@ -108,8 +135,26 @@ export class ContainerDisk {
     return { loaded, failed };
   }
 
-  /** Delete a container's directory (rm). */
+  /**
+   * Delete a container's directory (rm). The rename aside is the commit
+   * point: after it the container is gone, even if the deletion is cut short.
+   */
   async remove(id: string): Promise<void> {
-    await removeAll(this.dir(id));
+    const aside = join(this.base, `${ASIDE}rm-${id}`);
+    try {
+      await Deno.rename(this.dir(id), aside);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return;
+      throw err;
+    }
+    await syncDir(this.base);
+    await removeAll(aside);
   }
+}
+
+/** Prefix of the directories being created or removed (never a container id). */
+const ASIDE = ".";
+
+function stateFile(rec: ContainerRecord): StateFile {
+  return { State: rec.State, RestartCount: rec.RestartCount };
 }

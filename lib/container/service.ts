@@ -22,6 +22,7 @@ import {
   cleanupContainer,
   type ContainerResources,
   launchShim,
+  oomKillCount,
   parseBind,
   rootfsPath,
   Runc,
@@ -38,6 +39,7 @@ import {
   removeAll,
   signalProcess,
   signals,
+  sleep,
   writeFileAtomic,
 } from "../sys/mod.ts";
 import {
@@ -46,6 +48,7 @@ import {
   defaultHostConfig,
   type HostConfig,
   newState,
+  runDurationMs,
   setStatus,
 } from "./model.ts";
 import { generateName, newId, validateName } from "./names.ts";
@@ -140,6 +143,19 @@ export class ContainerService {
     });
   }
 
+  /**
+   * Emit a container event with the container's name, image and labels, for
+   * the modules around the service (health, restore).
+   *
+   * @example
+   * ```ts
+   * svc.emitEvent(c, "health_status: healthy");
+   * ```
+   */
+  emitEvent(c: Container, action: string, extra: Record<string, string> = {}): void {
+    this.#event(c, action, extra);
+  }
+
   /** The restart manager of a container (seed 003: one per container). */
   restartManager(c: Container): RestartManager {
     const hc = c.rec.HostConfig;
@@ -204,10 +220,9 @@ export class ContainerService {
     const c = new Container(rec);
     this.store.add(c);
     try {
-      await this.disk.save(rec);
+      await this.disk.create(rec);
     } catch (err) {
       this.store.delete(id);
-      await this.disk.remove(id).catch(() => {});
       throw err;
     }
     this.#event(c, "create");
@@ -222,10 +237,7 @@ export class ContainerService {
     return c.lock.run(async () => {
       this.#refuseInGc(c);
       if (c.rec.State.Running) throw notModified(`container ${c.name} is already running`);
-      this.#cancelRestart(c);
-      c.rec.State.HasBeenManuallyStopped = false;
-      this.restartManager(c).reset();
-      c.rec.State.FailureCount = 0;
+      this.#userStart(c);
       await this.startLocked(c);
     });
   }
@@ -373,9 +385,7 @@ export class ContainerService {
     c.startFailure = null;
     const exitCode = startFailure?.code ?? exit?.exitCode ?? 137;
     const finishedAt = exit?.finishedAt ?? new Date().toISOString();
-    const ranForMs = c.rec.State.StartedAt.startsWith("0001")
-      ? 0
-      : Math.max(0, Date.parse(finishedAt) - Date.parse(c.rec.State.StartedAt));
+    const ranForMs = runDurationMs(c.rec.State, finishedAt);
     // A failed start is reported to its caller; no restart is scheduled for it.
     await this.finishExit(c, info, {
       exitCode,
@@ -399,6 +409,9 @@ export class ContainerService {
     },
   ): Promise<void> {
     const st = c.rec.State;
+    // The OOM killer's count lives in the memory cgroup, which the cleanup removes.
+    const oomKilled = c.rec.HostConfig.Memory > 0 &&
+      oomKillCount(this.resources(c.id).cgroupsPath) > 0;
     let failure = "";
     if (isAlive({ pid: info.pid, startTime: info.startTime })) {
       // The shim died, not the container: make sure the container dies too.
@@ -415,18 +428,23 @@ export class ContainerService {
     }
     this.onStopped(c);
     Object.assign(st, { ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: exit.error });
+    st.OOMKilled = oomKilled;
+    if (oomKilled) this.#event(c, "oom");
     if (failure && this.gc) {
       setStatus(st, "gc");
       st.GC = { LastError: failure, Tries: 0 };
       await this.save(c);
       this.#event(c, "die", { exitCode: String(exit.exitCode) });
       this.#event(c, "gc-enter", { error: failure });
+      // Logged here once; the gc logs only errors that differ from this one.
+      console.error(`gc: container ${c.id}: cleanup failed, the gc retries it: ${failure}`);
       await this.gc.add({
         id: c.id,
         ...info,
         exitCode: exit.exitCode,
         finishedAt: exit.finishedAt,
         ranForMs: exit.ranForMs,
+        noRestart: exit.noRestart,
         lastError: failure,
       });
       this.#releaseExit(c);
@@ -459,30 +477,48 @@ export class ContainerService {
     setStatus(st, "exited");
     delete st.GC;
     st.Pid = 0;
+    if (st.Health) st.Health.Status = "unhealthy";
     await this.save(c);
-    this.#event(c, "gc-leave");
-    await this.afterExit(c, entry.exitCode, entry.ranForMs);
+    this.#event(c, "gc-leave", { exitCode: String(entry.exitCode) });
+    if (!entry.noRestart) await this.afterExit(c, entry.exitCode, entry.ranForMs);
   }
 
   /** Thaw, kill what is left in the cgroups, clean up (the gc's reclaim step). */
-  async gcReclaim(entry: GcEntry): Promise<void> {
-    const res = this.resources(entry.id);
+  gcReclaim(entry: GcEntry): Promise<void> {
+    return this.reclaimResources(entry.id);
+  }
+
+  /**
+   * Release whatever a container still holds, whatever state a crash left it
+   * in: thaw, kill what is left in its cgroups, then the cleanup of §3.4.
+   */
+  async reclaimResources(id: string): Promise<void> {
+    const res = this.resources(id);
     thawCgroup(res.cgroupsPath);
-    for (const pid of cgroupPids(res.cgroupsPath)) {
-      signalProcess({ pid, startTime: 0 }, signals.KILL);
+    const left = cgroupPids(res.cgroupsPath);
+    for (const pid of left) signalProcess({ pid, startTime: 0 }, signals.KILL);
+    // A killed task leaves its cgroup only once it is reaped: wait a little
+    // so the rmdir below does not fail on a task that is already dying.
+    for (let i = 0; i < 50 && left.length > 0 && cgroupPids(res.cgroupsPath).length > 0; i++) {
+      await sleep(10);
     }
     await cleanupContainer(this.runc, res);
   }
 
-  /** Record a gc failure on the container (shown by inspect and ps). */
-  gcFailed(entry: GcEntry): void {
+  /**
+   * Record a failed gc try on the container (inspect and ps show it); a
+   * distinct error is logged and persisted, a repeated one only counted.
+   */
+  gcFailed(entry: GcEntry, distinct: boolean): void {
     const c = this.store.find(entry.id);
-    console.error(
-      `gc: container ${entry.id}: cleanup failed (try ${entry.tries}): ${entry.lastError}`,
-    );
+    if (distinct) {
+      console.error(
+        `gc: container ${entry.id}: cleanup failed (try ${entry.tries}): ${entry.lastError}`,
+      );
+    }
     if (!c) return;
     c.rec.State.GC = { LastError: entry.lastError, Tries: entry.tries };
-    void this.save(c);
+    if (distinct) void this.save(c).catch(() => {});
   }
 
   /**
@@ -494,16 +530,23 @@ export class ContainerService {
     const st = c.rec.State;
     const rm = this.restartManager(c);
     const decision = rm.shouldRestart(exitCode, st.HasBeenManuallyStopped, ranForMs);
+    const countChanged = st.FailureCount !== rm.failureCount;
     st.FailureCount = rm.failureCount;
-    if (!decision.restart) {
-      await this.save(c);
-      if (c.rec.HostConfig.AutoRemove) await this.#autoRemove(c);
+    if (decision.restart) {
+      // Scheduled before anything awaits: a user op waiting for this exit
+      // (#settleExit) then sees the pending restart and can cancel it.
+      this.scheduleRestart(c, decision.delayMs);
       return;
     }
-    this.scheduleRestart(c, decision.delayMs);
+    if (countChanged) await this.save(c);
+    if (c.rec.HostConfig.AutoRemove) await this.#autoRemove(c);
   }
 
-  /** Status restarting, RestartCount persisted, then start after `delayMs` unless cancelled. */
+  /**
+   * Status restarting, RestartCount (and the failure count) persisted, then
+   * start after `delayMs` unless cancelled. `count` is false when restore
+   * resumes a wait whose restart was already counted.
+   */
   scheduleRestart(c: Container, delayMs: number, count = true): void {
     const st = c.rec.State;
     setStatus(st, "restarting");
@@ -511,7 +554,7 @@ export class ContainerService {
     const cancel = new AbortController();
     c.restartCancel = cancel;
     const saved = this.save(c);
-    c.pendingRestart = (async () => {
+    void (async () => {
       await saved;
       if (!(await waitOrCancel(delayMs, cancel.signal))) return;
       await c.lock.run(async () => {
@@ -521,24 +564,58 @@ export class ContainerService {
           await this.startLocked(c);
           this.#event(c, "restart");
         } catch (err) {
-          // A failed restart is a failed exit: the policy decides again.
-          console.error(`container ${c.id}: restart failed: ${errorMessage(err)}`);
-          queueMicrotask(() => void this.afterExit(c, c.rec.State.ExitCode, 0));
+          const msg = errorMessage(err);
+          console.error(`container ${c.id}: restart failed: ${msg}`);
+          // Refused before anything ran (e.g. the image is gone): record it as a failed start.
+          if (st.Status === "restarting") await this.#failStart(c, msg);
+          // A failed restart is a failed exit: the policy decides again, still
+          // under the lock so no user op sees the gap (not awaited: an
+          // auto-remove would wait for this lock). In gc, the gc decides.
+          if (st.Status !== "gc") {
+            this.afterExit(c, st.ExitCode, 0).catch((e) =>
+              console.error(`container ${c.id}: restart policy: ${errorMessage(e)}`)
+            );
+          }
         }
       });
-    })().finally(() => {
-      if (c.restartCancel === cancel) c.restartCancel = null;
-      c.pendingRestart = null;
-    });
+    })().catch((err) => console.error(`container ${c.id}: scheduled restart: ${errorMessage(err)}`))
+      .finally(() => {
+        if (c.restartCancel === cancel) c.restartCancel = null;
+      });
   }
 
   /** Cancel a pending restart (seed 003 cancel); the container is left Exited. */
-  #cancelRestart(c: Container): boolean {
-    if (!c.restartCancel) return false;
+  #cancelRestart(c: Container): void {
+    if (!c.restartCancel) return;
     c.restartCancel.abort();
     c.restartCancel = null;
     if (c.rec.State.Status === "restarting") setStatus(c.rec.State, "exited");
-    return true;
+  }
+
+  /**
+   * A user stop (stop, kill with SIGKILL or the stop signal, rm -f): no
+   * restart until the next user start. The caller persists the flag.
+   */
+  #manualStop(c: Container): void {
+    c.rec.State.HasBeenManuallyStopped = true;
+    this.restartManager(c).cancel();
+    this.#cancelRestart(c);
+  }
+
+  /** A user start or restart: forget the manual stop, the backoff and the failures. */
+  #userStart(c: Container): void {
+    this.#cancelRestart(c);
+    c.rec.State.HasBeenManuallyStopped = false;
+    this.restartManager(c).reset();
+    c.rec.State.FailureCount = 0;
+  }
+
+  /**
+   * Let an exit that is being handled (state already Exited) finish, so that
+   * a user op sees the restart it schedules and can cancel it.
+   */
+  async #settleExit(c: Container): Promise<void> {
+    if (!c.rec.State.Running && c.exitHandled) await c.exitHandled;
   }
 
   async #autoRemove(c: Container): Promise<void> {
@@ -553,15 +630,14 @@ export class ContainerService {
   stop(ref: string, timeoutSec?: number): Promise<void> {
     const c = this.store.get(ref);
     return c.lock.run(async () => {
-      if (this.#cancelRestart(c)) {
-        c.rec.State.HasBeenManuallyStopped = true;
-        await this.save(c);
-        return;
+      await this.#settleExit(c);
+      const restarting = c.restartCancel !== null;
+      if (!restarting && !c.rec.State.Running) {
+        throw notModified(`container ${c.name} is not running`);
       }
-      if (!c.rec.State.Running) throw notModified(`container ${c.name} is not running`);
-      c.rec.State.HasBeenManuallyStopped = true;
+      this.#manualStop(c);
       await this.save(c);
-      await this.#stopLocked(c, timeoutSec ?? c.rec.Config.StopTimeout ?? 10);
+      if (!restarting) await this.#stopLocked(c, timeoutSec ?? c.rec.Config.StopTimeout ?? 10);
       this.#event(c, "stop");
     });
   }
@@ -589,15 +665,15 @@ export class ContainerService {
     return c.lock.run(async () => {
       const stopSig = parseSignal(c.rec.Config.StopSignal || "TERM");
       const manual = sig === signals.KILL || sig === stopSig;
-      if (manual && this.#cancelRestart(c)) {
-        c.rec.State.HasBeenManuallyStopped = true;
-        await this.save(c);
-        return;
+      await this.#settleExit(c);
+      const restarting = c.restartCancel !== null;
+      if (!(manual && restarting) && !c.rec.State.Running) {
+        throw conflict(`container ${c.name} is not running`);
       }
-      if (!c.rec.State.Running) throw conflict(`container ${c.name} is not running`);
       if (manual) {
-        c.rec.State.HasBeenManuallyStopped = true;
+        this.#manualStop(c);
         await this.save(c);
+        if (restarting) return;
       }
       signalProcess({ pid: c.rec.State.Pid, startTime: c.rec.State.StartTime }, sig);
       this.#event(c, "kill", { signal: String(sig) });
@@ -618,11 +694,16 @@ export class ContainerService {
       if (!restartAnyway) return Promise.resolve();
       queueMicrotask(async () => {
         await c.waitFor(() => c.runSeq > seq && !c.exitHandled);
-        if (!c.restartCancel && !c.rec.State.Running && !c.removing) {
-          await c.lock.run(() => this.startLocked(c)).catch((err) =>
-            console.error(`container ${c.id}: restart after unhealthy failed: ${errorMessage(err)}`)
-          );
-        }
+        await c.lock.run(async () => {
+          // The policy restarts it, or the user acted meanwhile: nothing to do.
+          const st = c.rec.State;
+          if (c.restartCancel || st.Running || st.HasBeenManuallyStopped || c.removing) return;
+          c.rec.RestartCount++;
+          await this.startLocked(c);
+          this.#event(c, "restart");
+        }).catch((err) =>
+          console.error(`container ${c.id}: restart after unhealthy failed: ${errorMessage(err)}`)
+        );
       });
       return Promise.resolve();
     });
@@ -632,14 +713,14 @@ export class ContainerService {
   restart(ref: string, timeoutSec?: number): Promise<void> {
     const c = this.store.get(ref);
     return c.lock.run(async () => {
+      await this.#settleExit(c);
       this.#refuseInGc(c);
-      this.#cancelRestart(c);
       if (c.rec.State.Running) {
+        // Cancelled first, so the policy does not restart it behind our back.
+        this.#manualStop(c);
         await this.#stopLocked(c, timeoutSec ?? c.rec.Config.StopTimeout ?? 10);
       }
-      c.rec.State.HasBeenManuallyStopped = false;
-      this.restartManager(c).reset();
-      c.rec.State.FailureCount = 0;
+      this.#userStart(c);
       await this.startLocked(c);
       this.#event(c, "restart");
     });
@@ -651,15 +732,18 @@ export class ContainerService {
   remove(ref: string, force = false): Promise<void> {
     const c = this.store.get(ref);
     return c.lock.run(async () => {
+      await this.#settleExit(c);
       this.#refuseInGc(c);
-      if (this.#cancelRestart(c)) c.rec.State.HasBeenManuallyStopped = true;
+      const restarting = c.restartCancel !== null;
+      if ((c.rec.State.Running || restarting) && !force) {
+        throw conflict(
+          `cannot remove container ${c.name}: container is ${
+            restarting ? "restarting" : "running"
+          }: stop the container before removing or force remove`,
+        );
+      }
+      this.#manualStop(c);
       if (c.rec.State.Running) {
-        if (!force) {
-          throw conflict(
-            `cannot remove container ${c.name}: container is running: stop the container before removing or force remove`,
-          );
-        }
-        c.rec.State.HasBeenManuallyStopped = true;
         c.removing = true;
         await this.save(c);
         await this.#stopLocked(c, 0);

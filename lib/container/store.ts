@@ -18,10 +18,8 @@ export class Container {
   fifoFd: number | null = null;
   /** Resolves when the current run's exit has been fully handled. */
   exitHandled: Promise<void> | null = null;
-  /** Cancels a pending restart (the seed's restart manager cancel). */
+  /** Set while a restart waits out its backoff; aborting it cancels that restart. */
   restartCancel: AbortController | null = null;
-  /** The restart scheduled after the last exit, if any. */
-  pendingRestart: Promise<void> | null = null;
   /** Set while rm is running, so nothing restarts it. */
   removing = false;
   /** Set once the container is gone from the store. */

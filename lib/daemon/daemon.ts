@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { getLogger } from "@logtape/logtape";
-import { type ApiContext, createHandler } from "../api/mod.ts";
+import { type ApiContext, createHandler, serveUnix } from "../api/mod.ts";
 import { ContainerService, ExecManager } from "../container/mod.ts";
 import { conflict, errorMessage } from "../errdefs/mod.ts";
 import { EventLog } from "../events/mod.ts";
@@ -97,13 +97,13 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     createTimeoutMs: o.createTimeoutMs,
   });
   const execs = new ExecManager(service);
-  const health = new HealthMonitor(service, execs, events);
+  const health = new HealthMonitor(service, execs);
   service.onStarted = (c) => health.watch(c);
   service.onStopped = (c) => health.unwatch(c.id);
   const gc = new GcHandler(o.root, {
     reclaim: (e) => service.gcReclaim(e),
     finished: (e) => service.gcFinished(e),
-    logFailure: (e) => service.gcFailed(e),
+    failed: (e, distinct) => service.gcFailed(e, distinct),
   });
   service.gc = gc;
   const gcLoad = await gc.load(() => gcEntriesFromStates(service));
@@ -131,7 +131,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   } catch {
     // No stale socket.
   }
-  const server = Deno.serve({ path: sock, onListen: () => {} }, createHandler(ctx));
+  const server = await serveUnix(sock, createHandler(ctx));
   await Deno.chmod(sock, 0o660);
   log.info("corral daemon listening on unix://{sock} (root {root}, state {state})", {
     sock,
@@ -146,7 +146,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     if (stopping) return finished;
     stopping = true;
     log.info("shutting down; containers keep running");
-    await server.shutdown().catch(() => {});
+    await server.close();
     health.close();
     await gc.stop();
     await service.close();

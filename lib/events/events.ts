@@ -56,7 +56,8 @@ export interface Subscription {
   close(): void;
 }
 
-const SUBSCRIBER_BUFFER = 1024;
+/** Events a subscriber may leave unread before it is dropped. */
+export const SUBSCRIBER_BUFFER = 1024;
 
 /**
  * Publishes events and keeps the journal.
@@ -99,7 +100,8 @@ export class EventLog {
     attributes: Record<string, string> = {},
   ): CorralEvent {
     // Strictly increasing timestamps keep `--since` exact and the order stable.
-    const nano = Math.max(Date.now() * 1e6, this.#lastNano + 1);
+    // A double near 1.7e18 has a 256 ns grain: step by a microsecond.
+    const nano = Math.max(Date.now() * 1e6, this.#lastNano + 1000);
     this.#lastNano = nano;
     const e: CorralEvent = {
       Type: type,
@@ -199,11 +201,15 @@ export class EventLog {
     };
   }
 
-  /** Flush and close the journal. */
+  /** Flush and close the journal; subscribers are told the daemon is going away. */
   async close(): Promise<void> {
     await this.#chain;
     this.#file?.close();
     this.#file = null;
-    for (const s of this.#subs) s.wake?.();
+    for (const s of this.#subs) {
+      s.dropped = "the daemon is shutting down";
+      s.wake?.();
+    }
+    this.#subs.clear();
   }
 }

@@ -10,3 +10,4 @@
  * @module
  */
 export * from "./events.ts";
+export * from "./stream.ts";

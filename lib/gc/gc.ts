@@ -19,6 +19,8 @@ export interface GcEntry {
   finishedAt: string;
   /** How long the container ran, for the restart manager's backoff. */
   ranForMs: number;
+  /** A failed start: no restart once the cleanup succeeds. */
+  noRestart?: boolean;
   lastError: string;
   tries: number;
 }
@@ -29,13 +31,32 @@ export interface GcHooks {
   reclaim(entry: GcEntry): Promise<void>;
   /** The cleanup succeeded: state Exited, event, restart policy, auto-remove. */
   finished(entry: GcEntry): Promise<void>;
-  /** Each distinct failure, once. */
-  logFailure(entry: GcEntry): void;
+  /**
+   * A try failed. `distinct` is true when its error differs from the
+   * previous one: log and persist only then, so a stuck entry does not
+   * flood the log.
+   */
+  failed(entry: GcEntry, distinct: boolean): void;
 }
 
 /** Retry schedule: 100 ms, doubling per entry up to 5 s for entries that keep failing. */
 export function retryDelayMs(tries: number): number {
   return Math.min(100 * 2 ** Math.max(0, tries - 1), 5000);
+}
+
+/** Whether a parsed value is a usable entry (a torn or hand-edited file may hold anything). */
+function isGcEntry(e: unknown): e is GcEntry {
+  if (typeof e !== "object" || e === null) return false;
+  const r = e as Record<string, unknown>;
+  return typeof r.id === "string" && r.id !== "" &&
+    ["pid", "startTime", "ppid", "pStartTime", "exitCode"].every((k) =>
+      typeof r[k] === "number" && Number.isFinite(r[k])
+    );
+}
+
+/** The message of a thrown value. */
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /**
@@ -70,32 +91,45 @@ export class GcHandler {
   async load(
     recover: () => Promise<GcEntry[]> = () => Promise.resolve([]),
   ): Promise<{ entries: GcEntry[]; error?: string }> {
-    let error: string | undefined;
+    let problem: string | undefined;
     let list: GcEntry[] = [];
     try {
-      const text = await Deno.readTextFile(this.#path);
-      const parsed = JSON.parse(text);
+      const parsed = JSON.parse(await Deno.readTextFile(this.#path));
       if (!Array.isArray(parsed?.entries)) throw new Error("no entries array");
-      list = parsed.entries;
+      list = parsed.entries.filter(isGcEntry);
+      const bad = parsed.entries.length - list.length;
+      if (bad > 0) problem = `${bad} malformed entr${bad === 1 ? "y" : "ies"}`;
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) {
-        error = `gc list ${this.#path} is corrupt (${err instanceof Error ? err.message : err}); ` +
-          `kept as ${this.#path}.corrupt, entries recovered from container states`;
-        await Deno.rename(this.#path, `${this.#path}.corrupt`).catch(() => {});
-        list = await recover();
-      }
+      if (!(err instanceof Deno.errors.NotFound)) problem = messageOf(err);
+    }
+    let error: string | undefined;
+    if (problem) {
+      error = `gc list ${this.#path} is corrupt (${problem}); kept as ${this.#path}.corrupt, ` +
+        `entries recovered from container states`;
+      await Deno.rename(this.#path, `${this.#path}.corrupt`).catch(() => {});
+      // The entries that could be read keep their details; the states fill in the rest.
+      const known = new Set(list.map((e) => e.id));
+      list.push(...(await recover()).filter((e) => !known.has(e.id)));
     }
     for (const e of list) {
-      this.#entries.set(e.id, { ...e, tries: e.tries ?? 0, lastError: e.lastError ?? "" });
+      this.#entries.set(e.id, {
+        ...e,
+        finishedAt: e.finishedAt ?? "",
+        ranForMs: e.ranForMs ?? 0,
+        tries: e.tries ?? 0,
+        lastError: e.lastError ?? "",
+      });
     }
     if (error) await this.#save();
     return { entries: [...this.#entries.values()], error };
   }
 
-  async #save(): Promise<void> {
+  /** Write the list; writes are serialized and one failed write does not block the next. */
+  #save(): Promise<void> {
     const data = JSON.stringify({ version: 1, entries: [...this.#entries.values()] });
-    this.#saving = this.#saving.then(() => writeFileAtomic(this.#path, data));
-    await this.#saving;
+    const write = this.#saving.then(() => writeFileAtomic(this.#path, data));
+    this.#saving = write.catch(() => {});
+    return write;
   }
 
   /** Put a container in the gc (de-duplicated by id: a second add updates the entry). */
@@ -105,6 +139,16 @@ export class GcHandler {
     this.#due.set(entry.id, Date.now() + retryDelayMs(1));
     await this.#save();
     this.#schedule();
+  }
+
+  /**
+   * Drop an entry without collecting it: restore found its container no
+   * longer in gc (the gc finished it, but the list could not be saved).
+   */
+  async forget(id: string): Promise<void> {
+    if (!this.#entries.delete(id)) return;
+    this.#due.delete(id);
+    await this.#save();
   }
 
   /** Whether a container is in the gc. */
@@ -152,7 +196,13 @@ export class GcHandler {
       for (const entry of [...this.#entries.values()]) {
         if (this.#stopped) break;
         if ((this.#due.get(entry.id) ?? 0) > now) continue;
-        await this.#collect(entry);
+        try {
+          await this.#collect(entry);
+        } catch (err) {
+          // A hook or a save failed: keep the loop alive; the entry (if still
+          // listed) is retried on its schedule.
+          console.error(`gc: container ${entry.id}: ${messageOf(err)}`);
+        }
       }
     } finally {
       this.#running = false;
@@ -162,27 +212,33 @@ export class GcHandler {
 
   async #collect(entry: GcEntry): Promise<void> {
     try {
-      // The shim is killed first so it cannot restart anything.
-      signalProcess({ pid: entry.ppid, startTime: entry.pStartTime }, 9);
+      // The shim is killed first so it cannot restart anything. A start
+      // time of 0 is unknown, and an unknown identity is never signalled.
+      const shim = { pid: entry.ppid, startTime: entry.pStartTime };
+      if (shim.startTime > 0) signalProcess(shim, 9);
       const init = { pid: entry.pid, startTime: entry.startTime };
-      if (isAlive(init) && !(await killAndWait(init, 3, 50))) {
+      if (init.startTime > 0 && isAlive(init) && !(await killAndWait(init, 3, 50))) {
         throw new Error(`container process ${entry.pid} does not die (stuck in D state or frozen)`);
       }
       await this.hooks.reclaim(entry);
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
+      const msg = messageOf(err);
+      const distinct = msg !== entry.lastError;
       entry.tries++;
-      if (msg !== entry.lastError) {
-        entry.lastError = msg;
-        this.hooks.logFailure(entry);
-        await this.#save();
-      }
+      entry.lastError = msg;
       this.#due.set(entry.id, Date.now() + retryDelayMs(entry.tries));
+      this.hooks.failed(entry, distinct);
+      if (distinct) await this.#save();
       return;
     }
     this.#entries.delete(entry.id);
     this.#due.delete(entry.id);
-    await this.#save();
+    // A list that cannot be saved must not hold the container back: its
+    // state says Exited once `finished` ran, and restore drops a listed
+    // entry whose container is no longer in gc, so nothing runs twice.
+    await this.#save().catch((err) =>
+      console.error(`gc: saving ${this.#path} failed: ${messageOf(err)}`)
+    );
     await this.hooks.finished(entry);
   }
 }

@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { GcHandler } from "./mod.ts";
- * const gc = new GcHandler(root, { reclaim, finished, logFailure });
+ * const gc = new GcHandler(root, { reclaim, finished, failed });
  * await gc.load();
  * gc.start();
  * ```

@@ -3,8 +3,13 @@
  * runc exec, keeps `State.Health`, and acts on unhealthy.
  * @module
  */
-import type { Container, ContainerService, ExecManager, HealthLogEntry } from "../container/mod.ts";
-import type { EventLog } from "../events/mod.ts";
+import type {
+  Container,
+  ContainerService,
+  ExecManager,
+  HealthConfig,
+  HealthLogEntry,
+} from "../container/mod.ts";
 
 const NS_PER_MS = 1e6;
 /** Docker's defaults. */
@@ -25,26 +30,48 @@ export function healthArgv(test: string[] | undefined): string[] | null {
   return ["sh", "-c", test.join(" ")];
 }
 
+/** A health check's timings, in milliseconds, with Docker's defaults filled in. */
+export interface HealthTimings {
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+}
+
+/**
+ * The timings of a `Config.Healthcheck` (durations in ns; 0 means the default).
+ *
+ * @example
+ * ```ts
+ * healthTimings({ Test: ["CMD-SHELL", "true"], Interval: 2e8 }).intervalMs; // 200
+ * ```
+ */
+export function healthTimings(hc: HealthConfig): HealthTimings {
+  const ms = (ns: number | undefined, dflt: number) => ns ? ns / NS_PER_MS : dflt;
+  return {
+    intervalMs: ms(hc.Interval, HEALTH_DEFAULTS.intervalMs),
+    timeoutMs: ms(hc.Timeout, HEALTH_DEFAULTS.timeoutMs),
+    retries: hc.Retries || HEALTH_DEFAULTS.retries,
+    startPeriodMs: ms(hc.StartPeriod, HEALTH_DEFAULTS.startPeriodMs),
+  };
+}
+
 /**
  * Runs the health checks of running containers.
  *
  * @example
  * ```ts
- * const health = new HealthMonitor(service, execs, events);
+ * const health = new HealthMonitor(service, execs);
  * service.onStarted = (c) => health.watch(c);
  * ```
  */
 export class HealthMonitor {
-  readonly #timers = new Map<
-    string,
-    { timer: ReturnType<typeof setTimeout> | undefined; gen: number }
-  >();
-  #gen = 0;
+  /** One timer slot per container; a slot replaced or removed ends its loop. */
+  readonly #timers = new Map<string, { timer: ReturnType<typeof setTimeout> | undefined }>();
 
   constructor(
     readonly svc: ContainerService,
     readonly execs: ExecManager,
-    readonly events: EventLog,
   ) {}
 
   /** Start (or restart, never duplicate) the checks of a running container. */
@@ -53,18 +80,18 @@ export class HealthMonitor {
     const hc = c.rec.Config.Healthcheck;
     const argv = healthArgv(hc?.Test);
     if (!hc || !argv) return;
-    const interval = hc.Interval ? hc.Interval / NS_PER_MS : HEALTH_DEFAULTS.intervalMs;
-    const slot = {
-      timer: undefined as ReturnType<typeof setTimeout> | undefined,
-      gen: ++this.#gen,
-    };
+    const timings = healthTimings(hc);
+    const slot = { timer: undefined as ReturnType<typeof setTimeout> | undefined };
     this.#timers.set(c.id, slot);
+    // A result is only applied while this slot is the container's current one:
+    // a check still running when the container stopped (or restarted) is void.
+    const current = () => this.#timers.get(c.id) === slot && c.rec.State.Running;
     const tick = async () => {
-      if (this.#timers.get(c.id) !== slot || !c.rec.State.Running) return;
-      await this.#probe(c, argv);
-      if (this.#timers.get(c.id) === slot) slot.timer = setTimeout(tick, interval);
+      if (!current()) return;
+      await this.#probe(c, argv, timings, current);
+      if (this.#timers.get(c.id) === slot) slot.timer = setTimeout(tick, timings.intervalMs);
     };
-    slot.timer = setTimeout(tick, interval);
+    slot.timer = setTimeout(tick, timings.intervalMs);
   }
 
   /** Stop the checks of a container. */
@@ -79,33 +106,30 @@ export class HealthMonitor {
     return this.#timers.size;
   }
 
-  async #probe(c: Container, argv: string[]): Promise<void> {
-    const hc = c.rec.Config.Healthcheck!;
-    const timeout = hc.Timeout ? hc.Timeout / NS_PER_MS : HEALTH_DEFAULTS.timeoutMs;
-    const retries = hc.Retries || HEALTH_DEFAULTS.retries;
-    const startPeriod = hc.StartPeriod ? hc.StartPeriod / NS_PER_MS : HEALTH_DEFAULTS.startPeriodMs;
+  async #probe(
+    c: Container,
+    argv: string[],
+    t: HealthTimings,
+    current: () => boolean,
+  ): Promise<void> {
     const start = new Date();
-    let entry: HealthLogEntry;
+    let result: { exitCode: number; output: string };
     try {
-      const r = await this.execs.run(c.id, { Cmd: argv }, timeout);
-      entry = {
-        Start: start.toISOString(),
-        End: new Date().toISOString(),
-        ExitCode: r.timedOut ? -1 : r.exitCode,
-        Output: r.timedOut
-          ? `Health check exceeded timeout (${timeout}ms)`
-          : r.output.slice(0, MAX_OUTPUT),
-      };
+      const r = await this.execs.run(c.id, { Cmd: argv }, t.timeoutMs, MAX_OUTPUT);
+      result = r.timedOut
+        ? { exitCode: -1, output: `Health check exceeded timeout (${t.timeoutMs}ms)` }
+        : r;
     } catch (err) {
-      entry = {
-        Start: start.toISOString(),
-        End: new Date().toISOString(),
-        ExitCode: -1,
-        Output: String(err instanceof Error ? err.message : err).slice(0, MAX_OUTPUT),
-      };
+      result = { exitCode: -1, output: err instanceof Error ? err.message : String(err) };
     }
     const st = c.rec.State;
-    if (!st.Running || !st.Health) return;
+    if (!current() || !st.Health) return;
+    const entry: HealthLogEntry = {
+      Start: start.toISOString(),
+      End: new Date().toISOString(),
+      ExitCode: result.exitCode,
+      Output: result.output.slice(0, MAX_OUTPUT),
+    };
     const h = st.Health;
     const before = h.Status;
     h.Log = [...h.Log, entry].slice(-MAX_LOG);
@@ -113,19 +137,16 @@ export class HealthMonitor {
       h.FailingStreak = 0;
       h.Status = "healthy";
     } else {
-      const inStartPeriod = Date.now() - Date.parse(st.StartedAt) < startPeriod;
+      const inStartPeriod = start.getTime() - Date.parse(st.StartedAt) < t.startPeriodMs;
       // Failures in the start period do not count, unless the container was already healthy.
       if (!(inStartPeriod && h.Status === "starting")) {
         h.FailingStreak++;
-        if (h.FailingStreak >= retries) h.Status = "unhealthy";
+        if (h.FailingStreak >= t.retries) h.Status = "unhealthy";
       }
     }
     await this.svc.save(c);
     if (h.Status !== before) {
-      this.events.emit("container", `health_status: ${h.Status}`, c.id, {
-        name: c.name,
-        image: c.rec.Image,
-      });
+      this.svc.emitEvent(c, `health_status: ${h.Status}`);
       if (h.Status === "unhealthy") await this.#act(c);
     }
   }

@@ -4,7 +4,7 @@
  * @example
  * ```ts
  * import { HealthMonitor } from "./mod.ts";
- * const health = new HealthMonitor(service, execs, events);
+ * const health = new HealthMonitor(service, execs);
  * ```
  * @module
  */

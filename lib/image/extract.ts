@@ -7,7 +7,17 @@
  */
 import type { TarEntry } from "./tar.ts";
 import { readTar } from "./tar.ts";
+import { parseWhiteout, type Whiteout } from "./whiteout.ts";
 import { LayerWriter } from "./writer.ts";
+
+/** How to extract. */
+export interface ExtractOptions {
+  /**
+   * The archive is a layer over other layers: `.wh.` entries become
+   * overlayfs whiteouts (see whiteout.ts) instead of plain files.
+   */
+  whiteouts?: boolean;
+}
 
 /** What an extraction produced. */
 export interface ExtractResult {
@@ -31,18 +41,29 @@ export interface ExtractResult {
 export async function extractTar(
   stream: ReadableStream<Uint8Array>,
   dest: string,
+  opts: ExtractOptions = {},
 ): Promise<ExtractResult> {
   const writer = new LayerWriter(dest);
   const skipped: string[] = [];
   for await (const entry of readTar(stream)) {
-    const reason = await applyEntry(writer, entry);
+    const whiteout = opts.whiteouts ? parseWhiteout(entry.path) : null;
+    const reason = whiteout
+      ? await applyWhiteout(writer, whiteout)
+      : await applyEntry(writer, entry);
     if (reason !== null) skipped.push(`${entry.path}: ${reason}`);
   }
   await writer.finish();
   return { size: writer.size, skipped };
 }
 
-/** Create one entry; returns why it was skipped, or null. Whiteouts would be decided here. */
+/** Whiteouts in the overlayfs format; the markers themselves are not created. */
+async function applyWhiteout(w: LayerWriter, wh: Whiteout): Promise<string | null> {
+  if (wh.kind === "opaque") await w.opaque(wh.dir);
+  else if (wh.kind === "remove") await w.whiteout(wh.path);
+  return null;
+}
+
+/** Create one entry; returns why it was skipped, or null. */
 async function applyEntry(w: LayerWriter, entry: TarEntry): Promise<string | null> {
   const meta = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime };
   switch (entry.type) {

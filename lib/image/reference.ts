@@ -30,6 +30,7 @@ const FULL_ID = /^[0-9a-f]{64}$/;
  * @example
  * ```ts
  * tryParseReference("busybox"); // { name: "busybox", tag: "latest" }
+ * tryParseReference("docker.io/library/busybox:1"); // { name: "busybox", tag: "1" }
  * tryParseReference("Busybox"); // "repository name must be lowercase"
  * ```
  */
@@ -56,7 +57,16 @@ export function tryParseReference(ref: string): ImageReference | string {
     if (COMPONENT.test(part.toLowerCase())) return "repository name must be lowercase";
     return `invalid repository name "${name}"`;
   }
-  return { name, tag };
+  return { name: familiarName(name), tag };
+}
+
+/**
+ * Docker Hub's long forms name the same image as the short one: the docker
+ * CLI sends "docker.io/library/busybox" for "busybox".
+ */
+function familiarName(name: string): string {
+  const short = name.replace(/^(?:docker\.io|index\.docker\.io)\//, "");
+  return short.startsWith("library/") && short.split("/").length === 2 ? short.slice(8) : short;
 }
 
 /**

@@ -6,7 +6,9 @@ Deno.test("parseReference accepts Docker names and defaults the tag", () => {
   const cases: [string, string][] = [
     ["busybox", "busybox:latest"],
     ["busybox:1.36", "busybox:1.36"],
-    ["library/busy_box-x.y:V_1.0-rc", "library/busy_box-x.y:V_1.0-rc"],
+    ["library/busy_box-x.y:V_1.0-rc", "busy_box-x.y:V_1.0-rc"],
+    ["docker.io/library/busybox", "busybox:latest"],
+    ["index.docker.io/team/app:v1", "team/app:v1"],
     ["localhost:5000/app", "localhost:5000/app:latest"],
     ["Registry.example.com/team/app:v2", "Registry.example.com/team/app:v2"],
     ["a__b", "a__b:latest"],

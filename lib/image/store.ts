@@ -34,10 +34,21 @@ export interface RemoveOptions {
 }
 
 /** An unpacked layer, ready to be registered. */
-interface Unpacked {
+export interface Unpacked {
+  /** Hex sha256 of the layer's uncompressed archive (its diff id). */
   digest: string;
+  /** Bytes of regular file content. */
   size: number;
+  /** Entries not created, with the reason. */
   skipped: string[];
+}
+
+/** A layer of {@linkcode ImageStore.importLayers}. */
+export interface LayerSource {
+  /** Hex sha256 of the uncompressed layer archive, as the image config lists it. */
+  diffId: string;
+  /** Unpack the layer into the empty directory `dir`. */
+  unpack(dir: string): Promise<Unpacked>;
 }
 
 type StoredImage = Omit<Image, "RepoTags">;
@@ -186,6 +197,73 @@ export class ImageStore {
     });
   }
 
+  /**
+   * Add an image of several layers (bottom first), tagged with every one of
+   * `refs` (none: an untagged image). A layer already stored under its diff
+   * id is reused; a new one is unpacked, and its content digest must equal
+   * the diff id the image config announced.
+   */
+  async importLayers(
+    refs: string[],
+    layers: LayerSource[],
+    config?: Partial<ImageConfig>,
+    created?: string,
+  ): Promise<Image> {
+    const keys = refs.map((r) => formatReference(parseReference(r)));
+    const cfg = normalizeConfig(config);
+    if (created !== undefined && Number.isNaN(Date.parse(created))) {
+      throw invalid(`image config: invalid created time ${JSON.stringify(created)}`);
+    }
+    let size = 0;
+    for (const layer of layers) {
+      if (!HEX64.test(layer.diffId)) throw invalid(`invalid layer diff id "${layer.diffId}"`);
+      const layerDir = join(this.#layers, layer.diffId);
+      if (await exists(layerDir)) {
+        size += await treeSize(layerDir);
+        continue;
+      }
+      const tmp = join(this.#tmp, crypto.randomUUID());
+      await Deno.mkdir(tmp);
+      try {
+        const unpacked = await layer.unpack(tmp);
+        if (unpacked.digest !== layer.diffId) {
+          throw invalid(
+            `layer content sha256:${unpacked.digest} does not match its diff id sha256:${layer.diffId}`,
+          );
+        }
+        size += unpacked.size;
+        await this.#exclusive(async () => {
+          if (!(await exists(layerDir))) await Deno.rename(tmp, layerDir);
+        });
+      } finally {
+        await removeAll(tmp);
+      }
+    }
+    const ids = layers.map((l) => l.diffId);
+    return await this.#exclusive(async () => {
+      // A removal may have taken a reused layer meanwhile.
+      for (const id of ids) {
+        if (!(await exists(join(this.#layers, id)))) {
+          throw conflict(`layer ${id} was removed during the load; try again`);
+        }
+      }
+      return structuredClone(await this.#register(keys, ids, size, cfg, created));
+    });
+  }
+
+  /** The directory of a stored layer. */
+  layerDir(layerId: string): string {
+    if (!HEX64.test(layerId)) throw invalid(`invalid layer id "${layerId}"`);
+    return join(this.#layers, layerId);
+  }
+
+  /** A fresh scratch directory inside the store (removed by the caller, or at the next load). */
+  async scratchDir(): Promise<string> {
+    const dir = join(this.#tmp, `scratch-${crypto.randomUUID()}`);
+    await Deno.mkdir(dir, { mode: 0o700 });
+    return dir;
+  }
+
   /** Add the reference `newRef` to the image `ref` (moving it from any other image). */
   tag(ref: string, newRef: string): Promise<void> {
     return this.#exclusive(async () => {
@@ -258,19 +336,20 @@ export class ImageStore {
         const layerDir = join(this.#layers, digest);
         // Same content, same id: an existing layer is reused.
         if (!(await exists(layerDir))) await Deno.rename(tmp, layerDir);
-        return structuredClone(await this.#register(key, [digest], size, cfg));
+        return structuredClone(await this.#register([key], [digest], size, cfg));
       });
     } finally {
       await removeAll(tmp);
     }
   }
 
-  /** Write the image metadata (unless the same image exists) and point `key` at it. */
+  /** Write the image metadata (unless the same image exists) and point `keys` at it. */
   async #register(
-    key: string,
+    keys: string[],
     layers: string[],
     size: number,
     config: ImageConfig,
+    created = new Date().toISOString(),
   ): Promise<Image> {
     const hash = createHash("sha256").update(JSON.stringify({ Layers: layers, Config: config }));
     const id = `sha256:${hash.digest("hex")}`;
@@ -278,7 +357,7 @@ export class ImageStore {
     if (!img) {
       const stored: StoredImage = {
         Id: id,
-        Created: new Date().toISOString(),
+        Created: created,
         Size: size,
         Layers: layers,
         Config: config,
@@ -287,7 +366,7 @@ export class ImageStore {
       img = { ...stored, RepoTags: [] };
       this.#images.set(id, img);
     }
-    await this.#updateTags((tags) => tags.set(key, id));
+    await this.#updateTags((tags) => keys.forEach((key) => tags.set(key, id)));
     return img;
   }
 
@@ -436,6 +515,17 @@ export class ImageStore {
     this.#queue = run.catch(() => {});
     return run;
   }
+}
+
+/** Bytes of regular file content under `dir`. */
+async function treeSize(dir: string): Promise<number> {
+  let size = 0;
+  for await (const e of Deno.readDir(dir)) {
+    const path = join(dir, e.name);
+    if (e.isDirectory) size += await treeSize(path);
+    else if (e.isFile) size += (await Deno.lstat(path)).size;
+  }
+  return size;
 }
 
 async function exists(path: string): Promise<boolean> {

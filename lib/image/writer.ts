@@ -9,7 +9,9 @@
 import { lchown, lutimes } from "node:fs/promises";
 import { join } from "node:path";
 import { invalid } from "../errdefs/mod.ts";
+import { mknodChar, setXattr } from "../sys/mod.ts";
 import { cleanEntryPath } from "./path.ts";
+import { OPAQUE_XATTR } from "./whiteout.ts";
 
 /** Ownership, permissions and time of an entry to create. */
 export interface EntryMeta {
@@ -112,6 +114,22 @@ export class LayerWriter {
     if (info.isDirectory) throw invalid(`hard link "${path}" points to a directory`);
     // link(2) does not follow a symlink target: the link shares the symlink inode.
     await Deno.link(targetAbs, await this.#prepare(path, false));
+  }
+
+  /** Mark `path` deleted for the layers below: overlayfs's whiteout, a 0:0 character device. */
+  async whiteout(path: string): Promise<void> {
+    mknodChar(await this.#prepare(path, false), 0, 0n);
+  }
+
+  /** Hide what the layers below have in directory `path` (created if missing). */
+  async opaque(path: string): Promise<void> {
+    const abs = await this.#prepare(path, true);
+    try {
+      await Deno.mkdir(abs, { mode: 0o755 });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+    setXattr(abs, OPAQUE_XATTR, "y");
   }
 
   /** Apply the deferred directory times; call once every entry is written. */

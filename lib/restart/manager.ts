@@ -21,12 +21,22 @@ export const REBOOT_EXIT_CODE = 129;
 /** The answer of shouldRestart. */
 export interface RestartDecision {
   restart: boolean;
-  /** Wait this long before restarting. */
+  /** Wait this long before restarting (0 when not restarting). */
   delayMs: number;
 }
 
 /**
  * Decides restarts for one container.
+ *
+ * The failure count is the number of failed exits in a row that led to a
+ * restart. It only moves when a restart is decided, so the caller persists it
+ * together with the `restarting` state, and deciding again from a persisted
+ * `exited` state (restore after a crash) counts nothing twice.
+ *
+ * A user stop cancels the manager (the seed's cancel). The cancel lives in
+ * memory on purpose: after a daemon start an `always` container comes back
+ * even if it had been stopped by hand, while `unless-stopped` (and the other
+ * policies) also respect the persisted `HasBeenManuallyStopped`, as in Docker.
  *
  * @example
  * ```ts
@@ -37,10 +47,11 @@ export interface RestartDecision {
  */
 export class RestartManager {
   policy: RestartPolicy;
-  /** Failed exits in a row (persisted as State.FailureCount). */
+  /** Failed exits in a row that were restarted (persisted as State.FailureCount). */
   failureCount: number;
   backoff: Backoff;
   #delayMs = 0;
+  #cancelled = false;
 
   constructor(policy: RestartPolicy, failureCount = 0, backoff: Backoff = DEFAULT_BACKOFF) {
     this.policy = policy;
@@ -48,36 +59,40 @@ export class RestartManager {
     this.backoff = backoff;
   }
 
-  /** The delay the next restart would wait (0 before the first exit). */
-  get currentDelayMs(): number {
-    return this.#delayMs;
+  /** Whether a user stop cancelled the restarts (until `reset`). */
+  get cancelled(): boolean {
+    return this.#cancelled;
   }
 
   /**
-   * Decide for one exit. Counts the failure (once), moves the backoff, and
-   * says whether to restart and after how long.
+   * Decide for one exit: whether to restart and after how long. A zero exit
+   * resets the failure count; a restart after a failed exit counts it; a run
+   * of `resetAfterMs` or more starts the backoff again from `initialMs`.
    */
   shouldRestart(exitCode: number, manuallyStopped: boolean, ranForMs: number): RestartDecision {
-    if (exitCode !== 0) this.failureCount++;
-    else this.failureCount = 0;
+    if (exitCode === 0) this.failureCount = 0;
     if (ranForMs >= this.backoff.resetAfterMs) this.#delayMs = 0;
-    this.#delayMs = this.#delayMs === 0
-      ? this.backoff.initialMs
-      : Math.min(this.#delayMs * 2, this.backoff.maxMs);
-    const delayMs = Math.min(this.#delayMs, this.backoff.maxMs);
-    return { restart: this.#decide(exitCode, manuallyStopped), delayMs };
+    if (this.#cancelled || !this.#decide(exitCode, manuallyStopped)) {
+      return { restart: false, delayMs: 0 };
+    }
+    if (exitCode !== 0) this.failureCount++;
+    this.#delayMs = Math.min(
+      this.#delayMs === 0 ? this.backoff.initialMs : this.#delayMs * 2,
+      this.backoff.maxMs,
+    );
+    return { restart: true, delayMs: this.#delayMs };
   }
 
   #decide(exitCode: number, manuallyStopped: boolean): boolean {
     switch (this.policy.Name) {
       case "always":
-        return !manuallyStopped;
+        return true;
       case "unless-stopped":
         return !manuallyStopped;
       case "on-failure":
         return !manuallyStopped && exitCode !== 0 &&
           (this.policy.MaximumRetryCount === 0 ||
-            this.failureCount <= this.policy.MaximumRetryCount);
+            this.failureCount < this.policy.MaximumRetryCount);
       case "on-reboot":
         return !manuallyStopped && exitCode === REBOOT_EXIT_CODE;
       default:
@@ -85,8 +100,14 @@ export class RestartManager {
     }
   }
 
-  /** Forget the backoff (a user start). */
+  /** A user stop: no restart until the next user start (`reset`). */
+  cancel(): void {
+    this.#cancelled = true;
+  }
+
+  /** A user start: forget the cancel, the backoff and the failure count. */
   reset(): void {
+    this.#cancelled = false;
     this.#delayMs = 0;
     this.failureCount = 0;
   }
@@ -95,6 +116,14 @@ export class RestartManager {
 /**
  * The seed's wait_cancel: resolve true after `ms`, or false as soon as
  * `signal` is aborted (the restart was cancelled).
+ *
+ * @example
+ * ```ts
+ * const cancel = new AbortController();
+ * const waited = waitOrCancel(100, cancel.signal);
+ * cancel.abort();
+ * await waited; // false
+ * ```
  */
 export function waitOrCancel(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);

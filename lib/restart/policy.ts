@@ -39,13 +39,22 @@ export function parseRestartPolicy(text: string): RestartPolicy {
 
 /**
  * Validate a policy as the API receives it. `countGiven` says that a count was
- * written (only on-failure may have one).
+ * written (only on-failure may have one). A missing or empty name is `no`.
+ *
+ * @example
+ * ```ts
+ * validateRestartPolicy({ Name: "", MaximumRetryCount: 0 }); // { Name: "no", MaximumRetryCount: 0 }
+ * validateRestartPolicy({ Name: "always", MaximumRetryCount: 3 }); // throws invalid
+ * ```
  */
 export function validateRestartPolicy(
   p: RestartPolicy,
-  countGiven = p.MaximumRetryCount !== 0,
+  countGiven = (p?.MaximumRetryCount ?? 0) !== 0,
 ): RestartPolicy {
-  const name = p.Name === "" ? "no" : p.Name;
+  if (typeof p !== "object" || p === null || Array.isArray(p)) {
+    throw invalid("invalid restart policy: expected an object {Name, MaximumRetryCount}");
+  }
+  const name = p.Name === "" || p.Name === undefined ? "no" : p.Name;
   if (!NAMES.includes(name)) {
     throw invalid(`invalid restart policy "${p.Name}": must be one of ${NAMES.join(", ")}`);
   }
@@ -63,14 +72,28 @@ export function validateRestartPolicy(
   return { Name: name, MaximumRetryCount: n };
 }
 
-/** `--rm` (AutoRemove) only goes with the `no` policy. */
+/**
+ * `--rm` (AutoRemove) only goes with the `no` policy.
+ *
+ * @example
+ * ```ts
+ * checkAutoRemove({ Name: "always", MaximumRetryCount: 0 }, true); // throws invalid
+ * ```
+ */
 export function checkAutoRemove(p: RestartPolicy, autoRemove: boolean): void {
   if (autoRemove && p.Name !== "no" && p.Name !== "") {
     throw invalid(`conflicting options: --rm cannot be used with restart policy "${p.Name}"`);
   }
 }
 
-/** `on-failure:3` style text for a policy. */
+/**
+ * `on-failure:3` style text for a policy.
+ *
+ * @example
+ * ```ts
+ * formatRestartPolicy({ Name: "on-failure", MaximumRetryCount: 3 }); // "on-failure:3"
+ * ```
+ */
 export function formatRestartPolicy(p: RestartPolicy): string {
   return p.Name === "on-failure" && p.MaximumRetryCount > 0
     ? `on-failure:${p.MaximumRetryCount}`

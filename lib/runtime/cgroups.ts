@@ -71,3 +71,28 @@ export function removeCgroups(cgroupsPath: string): void {
     }
   }
 }
+
+/**
+ * How many processes the OOM killer killed in the container's memory cgroup
+ * (`oom_kill` of v1 `memory.oom_control` or v2 `memory.events`); 0 when no
+ * hierarchy tells. Read it before the cleanup removes the cgroup.
+ *
+ * @example
+ * ```ts
+ * const oomKilled = oomKillCount("/corral/ID") > 0;
+ * ```
+ */
+export function oomKillCount(cgroupsPath: string): number {
+  let count = 0;
+  for (const d of cgroupDirs(cgroupsPath)) {
+    for (const file of ["memory.oom_control", "memory.events"]) {
+      try {
+        const m = Deno.readTextFileSync(join(d, file)).match(/^oom_kill (\d+)$/m);
+        if (m) count = Math.max(count, Number(m[1]));
+      } catch {
+        // No memory controller in this hierarchy.
+      }
+    }
+  }
+  return count;
+}

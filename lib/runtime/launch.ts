@@ -3,8 +3,8 @@
  * @module
  */
 import { shimArgs, type ShimHandshake, type ShimOptions } from "../shim/mod.ts";
-import { processStartTime } from "../sys/mod.ts";
-import { selfCommand } from "./self.ts";
+import { processStartTime, spawnClean } from "../sys/mod.ts";
+import { shimCommand } from "./self.ts";
 
 /** The processes of a created container. */
 export interface LaunchedShim {
@@ -19,18 +19,22 @@ export interface LaunchedShim {
 
 /**
  * Launch the shim for a container whose bundle is ready and whose exit fifo
- * read end is open; resolves after `runc create` succeeded.
+ * read end is open; resolves after `runc create` succeeded. `command` is the
+ * argv prefix that starts a shim (the benchmarks compare variants of it).
  */
-export async function launchShim(opts: ShimOptions): Promise<LaunchedShim> {
-  const [cmd, ...pre] = selfCommand();
-  const child = new Deno.Command(cmd, {
+export async function launchShim(
+  opts: ShimOptions,
+  command: string[] = shimCommand(),
+): Promise<LaunchedShim> {
+  const [cmd, ...pre] = command;
+  const child = spawnClean(cmd, {
     args: [...pre, ...shimArgs(opts)],
     stdin: "null",
     stdout: "piped",
     stderr: "null",
     detached: true,
     env: { RUST_BACKTRACE: "0" },
-  }).spawn();
+  });
   child.unref();
   const shimStartTime = processStartTime(child.pid);
   // Read only the handshake line: Deno keeps a dup of the shim's stdout, so

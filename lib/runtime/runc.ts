@@ -3,6 +3,7 @@
  * corral never touches runc's default root.
  * @module
  */
+import { spawnClean } from "../sys/mod.ts";
 
 /** runc's view of a container (`runc state`). */
 export interface RuncState {
@@ -36,7 +37,7 @@ export class Runc {
 
   /** Run runc with the given arguments and collect its output. */
   async run(args: string[]): Promise<RuncResult> {
-    const out = await new Deno.Command(this.binary, {
+    const out = await spawnClean(this.binary, {
       args: [...this.globalArgs(), ...args],
       stdin: "null",
       stdout: "piped",

@@ -29,3 +29,27 @@ export function selfCommand(): string[] {
   args.push(...(existsSync(config) ? ["--config", config] : ["--no-config"]));
   return [...args, mainPath];
 }
+
+/** The shim's own entry module in a source checkout. */
+const SHIM_ENTRY = fileURLToPath(new URL("../shim/main.ts", import.meta.url));
+
+/**
+ * The argv prefix that starts a shim (`shim --id …` follows). The shim loads
+ * only its own modules where it can: from source its entry module
+ * lib/shim/main.ts, from a bundle a `shim.js` bundled next to it (if
+ * present); a compiled binary runs itself. Each shim lives as long as its
+ * container, so this saves start time and memory per container.
+ *
+ * @example
+ * ```ts
+ * const [cmd, ...args] = shimCommand();
+ * new Deno.Command(cmd, { args: [...args, "shim", "--id", "ID", "--bundle", "/run/corral/containers/ID"] });
+ * ```
+ */
+export function shimCommand(): string[] {
+  const self = selfCommand();
+  if (self.length === 1) return self;
+  const main = self[self.length - 1];
+  const entry = main.endsWith(".js") ? join(dirname(main), "shim.js") : SHIM_ENTRY;
+  return existsSync(entry) ? [...self.slice(0, -1), entry] : self;
+}

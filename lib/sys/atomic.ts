@@ -59,7 +59,16 @@ export function writeFileAtomicSync(path: string, data: string, mode = 0o600): v
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
+/**
+ * fsync a directory, so a rename or removal inside it survives a crash.
+ *
+ * @example
+ * ```ts
+ * await Deno.rename("/var/lib/corral/containers/.new-ID", "/var/lib/corral/containers/ID");
+ * await syncDir("/var/lib/corral/containers");
+ * ```
+ */
+export async function syncDir(dir: string): Promise<void> {
   try {
     const d = await Deno.open(dir, { read: true });
     try {

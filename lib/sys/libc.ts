@@ -16,8 +16,11 @@ const symbols = {
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
   mknod: { parameters: ["buffer", "u32", "u64"], result: "i32" },
+  lsetxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
+  lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  close_range: { parameters: ["u32", "u32", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   fsync: { parameters: ["i32"], result: "i32" },
@@ -66,6 +69,8 @@ const errnoNames: Record<number, string> = {
   28: "ENOSPC",
   32: "EPIPE",
   39: "ENOTEMPTY",
+  61: "ENODATA",
+  95: "EOPNOTSUPP",
 };
 
 /** A failed libc call: the function, the errno and its symbolic name. */

@@ -17,3 +17,5 @@ export * from "./proc.ts";
 export * from "./mount.ts";
 export * from "./atomic.ts";
 export * from "./reaper.ts";
+export * from "./spawn.ts";
+export * from "./xattr.ts";

@@ -132,3 +132,44 @@ export async function killAndWait(
   }
   return !isAlive(proc);
 }
+
+/** Pids whose parent is one of `parents`, from a scan of /proc. */
+function childrenOf(parents: Set<number>): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const st = readProcStat(Number(e.name));
+    if (st && parents.has(st.ppid)) out.push(Number(e.name));
+  }
+  return out;
+}
+
+/**
+ * SIGKILL a process and every descendant. The tree is frozen with SIGSTOP
+ * first, level by level, so that no member can fork or be reparented out
+ * of reach (a killed parent's children would move to the container's init)
+ * while it is collected. Returns how many processes were killed.
+ *
+ * @example
+ * ```ts
+ * const proc = identify(child.pid);
+ * if (proc) killProcessTree(proc);
+ * ```
+ */
+export function killProcessTree(root: ProcessIdentity): number {
+  if (!signalProcess(root, signals.STOP)) return 0;
+  const tree = new Set([root.pid]);
+  for (let added = true; added;) {
+    added = false;
+    for (const pid of childrenOf(tree)) {
+      if (tree.has(pid)) continue;
+      tree.add(pid);
+      added = true;
+      signalProcess({ pid, startTime: 0 }, signals.STOP);
+    }
+  }
+  for (const pid of tree) {
+    signalProcess({ pid, startTime: pid === root.pid ? root.startTime : 0 }, signals.KILL);
+  }
+  return tree.size;
+}

@@ -1,0 +1,122 @@
+/**
+ * Density: the memory each running container costs (its shim, plus what the
+ * daemon grows by), beside conmon under podman; the daemon's RSS idle and
+ * with many running containers.
+ * @module
+ */
+import type { BenchContext, Section, SectionOutput } from "../context.ts";
+import { removeAllContainers, runDetached } from "../corral.ts";
+import { sleep } from "../exec.ts";
+import { inPool, range } from "../pool.ts";
+import { mib, smapsRollup, vmRss } from "../procmem.ts";
+import { fmt, mean, ratio } from "../stats.ts";
+
+/** Requests in flight while setting containers up. */
+const CONCURRENCY = 4;
+/** Time for process start-up garbage to settle before memory is read. */
+const SETTLE_MS = 1000;
+
+/** Memory per running container and the daemon's RSS. */
+export const densitySection: Section = {
+  name: "density",
+  title: "Memory per running container, daemon RSS",
+  async run(ctx: BenchContext): Promise<SectionOutput> {
+    const { daemon: d, podman, opts } = ctx;
+    await removeAllContainers(d.api);
+    await sleep(SETTLE_MS);
+    const idleRss = vmRss(d.pid);
+    const ids = await inPool(
+      range(opts.density),
+      CONCURRENCY,
+      () => runDetached(d.api, ["sleep", "100000"]),
+    );
+    await sleep(SETTLE_MS);
+    const shims = await Promise.all(ids.map(async (id) => (await d.inspect(id)).State.PPid));
+    const rollups = shims.map(smapsRollup);
+    const shimPss = mean(rollups.map((r) => r.pss)), shimAnon = mean(rollups.map((r) => r.pssAnon));
+    const shimRss = mean(rollups.map((r) => r.rss));
+    const shimCommand = Deno.readTextFileSync(`/proc/${shims[0]}/cmdline`).split("\0")
+      .join(" ").replace(/ shim --id .*/, " shim …");
+    const rssWithDensity = vmRss(d.pid);
+    const daemonPerContainer = (rssWithDensity - idleRss) / opts.density;
+    const more = Math.max(0, opts.many - opts.density);
+    await inPool(range(more), CONCURRENCY, () => runDetached(d.api, ["sleep", "100000"]));
+    await sleep(SETTLE_MS);
+    const rssWithMany = vmRss(d.pid);
+    await removeAllContainers(d.api);
+
+    let conmon: { pss: number; anon: number; rss: number } | null = null;
+    if (podman) {
+      const pids: number[] = [];
+      for (let i = 0; i < opts.density; i++) {
+        const id = await podman.runDetached(["sleep", "100000"]);
+        pids.push(Number(await podman.inspect(id, "{{.State.ConmonPid}}")));
+      }
+      await sleep(SETTLE_MS);
+      const r = pids.map(smapsRollup);
+      conmon = {
+        pss: mean(r.map((x) => x.pss)),
+        anon: mean(r.map((x) => x.pssAnon)),
+        rss: mean(r.map((x) => x.rss)),
+      };
+      await podman.removeAll();
+    }
+    const perContainer = shimPss + Math.max(0, daemonPerContainer);
+    return {
+      summary: [
+        {
+          figure: `memory per running container (${opts.density} running; PSS)`,
+          corral: `${fmt(mib(perContainer))} MiB (shim ${fmt(mib(shimPss))} + daemon ${
+            fmt(mib(daemonPerContainer), 2)
+          })`,
+          peers: conmon ? `conmon ${fmt(mib(conmon.pss))} MiB` : "podman not run",
+          ratio: conmon ? ratio(perContainer, conmon.pss) : "n/a",
+          goal: "≤ 1× conmon",
+          met: conmon ? perContainer <= conmon.pss : null,
+        },
+        {
+          figure: `daemon RSS idle / with ${opts.many} running containers`,
+          corral: `${fmt(mib(idleRss))} / ${fmt(mib(rssWithMany))} MiB`,
+          peers: "podman has no daemon",
+          ratio: "n/a",
+          goal: "≤ 60 MiB / ≤ 120 MiB",
+          met: mib(idleRss) <= 60 && mib(rssWithMany) <= 120,
+        },
+      ],
+      tables: [{
+        title: `per running container, mean over ${opts.density} (KiB from /proc/PID/smaps_rollup)`,
+        header: ["what", "PSS MiB", "of which anonymous MiB", "RSS MiB"],
+        rows: [
+          [
+            "corral shim (one Deno process per container)",
+            fmt(mib(shimPss), 2),
+            fmt(mib(shimAnon), 2),
+            fmt(mib(shimRss), 2),
+          ],
+          ["corral daemon growth per container (VmRSS)", fmt(mib(daemonPerContainer), 3), "", ""],
+          ...(conmon
+            ? [[
+              "conmon (podman's per-container monitor)",
+              fmt(mib(conmon.pss), 2),
+              fmt(mib(conmon.anon), 2),
+              fmt(mib(conmon.rss), 2),
+            ]]
+            : []),
+        ],
+      }, {
+        title: "corral daemon VmRSS",
+        header: ["containers running", "VmRSS MiB"],
+        rows: [
+          ["0 (idle)", fmt(mib(idleRss))],
+          [String(opts.density), fmt(mib(rssWithDensity))],
+          [String(Math.max(opts.many, opts.density)), fmt(mib(rssWithMany))],
+        ],
+      }],
+      notes: [
+        `The daemon starts each shim as \`${shimCommand}\`.`,
+        "PSS shares a file page between the processes that map it, so the Deno binary's pages count once across all shims (and the daemon): the anonymous part is what each further container really adds.",
+        "runc leaves no process behind once a container runs (its init execs the container's command), so the runtime residue is the shim plus the daemon's growth.",
+      ],
+    };
+  },
+};

@@ -1,0 +1,95 @@
+/**
+ * Leftovers that no persisted pid points to: the daemon died after it
+ * launched a shim but before it saved the pids, or in the middle of a
+ * cleanup or a removal. Restore finds them by their state dirs and the
+ * shims' command lines, and reclaims them, so nothing half-started or
+ * half-removed survives a crash.
+ * @module
+ */
+import { join } from "node:path";
+import { containerStateDir } from "../supervisor/mod.ts";
+
+/**
+ * The shims of one daemon's state dir, by container id, from a single scan
+ * of /proc made on first use (most restores never need it).
+ *
+ * @example
+ * ```ts
+ * const shims = new ShimFinder("/run/corral");
+ * for (const pid of shims.pids("ID")) killProcessGroup(pid);
+ * ```
+ */
+export class ShimFinder {
+  #byId: Map<string, number[]> | null = null;
+
+  constructor(readonly stateRoot: string) {}
+
+  /** Pids of the live shims of a container. */
+  pids(id: string): number[] {
+    this.#byId ??= this.#scan();
+    return this.#byId.get(id) ?? [];
+  }
+
+  #scan(): Map<string, number[]> {
+    const byId = new Map<string, number[]>();
+    for (const e of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(e.name)) continue;
+      let argv: string[];
+      try {
+        argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
+      } catch {
+        continue; // Gone meanwhile.
+      }
+      const id = argAfter(argv, "--id");
+      if (!argv.includes("shim") || !id) continue;
+      // Only this daemon's shims: their bundle is under its state dir.
+      if (argAfter(argv, "--bundle") !== containerStateDir(this.stateRoot, id)) continue;
+      byId.set(id, [...(byId.get(id) ?? []), Number(e.name)]);
+    }
+    return byId;
+  }
+}
+
+function argAfter(argv: string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+/**
+ * SIGKILL a shim and its process group: the shim is a session leader, and a
+ * `runc create` it is still running belongs to its group (the container
+ * init does not; the cleanup kills it through runc and the cgroups).
+ *
+ * @example
+ * ```ts
+ * killProcessGroup(shimPid);
+ * ```
+ */
+export function killProcessGroup(pid: number): void {
+  try {
+    Deno.kill(-pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Ids of the state dirs whose container is neither loaded nor on disk: a
+ * removal or a failed create that a crash cut short.
+ *
+ * @example
+ * ```ts
+ * orphanStateDirs("/run/corral", (id) => store.find(id) !== null || onDisk(id));
+ * ```
+ */
+export function orphanStateDirs(stateRoot: string, exists: (id: string) => boolean): string[] {
+  const ids: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(join(stateRoot, "containers"))) {
+      if (e.isDirectory && !exists(e.name)) ids.push(e.name);
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return ids;
+}

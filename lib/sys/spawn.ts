@@ -1,0 +1,38 @@
+/**
+ * Spawning children that inherit nothing but their stdio.
+ * @module
+ */
+import { check, libc } from "./libc.ts";
+
+const CLOSE_RANGE_CLOEXEC = 4;
+
+/**
+ * Mark every fd above stderr close-on-exec. Deno's `node:net` creates the
+ * daemon's listening and accepted sockets without `O_CLOEXEC`: a shim (alive as
+ * long as its container) that inherited the listening socket would keep a dead
+ * daemon's socket path accepting connections nobody answers, and one holding an
+ * accepted connection would keep a client from ever seeing EOF.
+ *
+ * @example
+ * ```ts
+ * cloexecAllFds();
+ * ```
+ */
+export function cloexecAllFds(): void {
+  check("close_range", libc().close_range(3, 0xffffffff, CLOSE_RANGE_CLOEXEC));
+}
+
+/**
+ * Spawn a child that inherits no fd but its stdio. The flags are set and the
+ * child spawned in one synchronous step, so no fd can appear in between on
+ * this thread.
+ *
+ * @example
+ * ```ts
+ * const out = await spawnClean("runc", { args: ["--version"], stdout: "piped" }).output();
+ * ```
+ */
+export function spawnClean(cmd: string, options: Deno.CommandOptions): Deno.ChildProcess {
+  cloexecAllFds();
+  return new Deno.Command(cmd, options).spawn();
+}
