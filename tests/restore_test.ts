@@ -208,8 +208,10 @@ Deno.test(
   integration,
   () =>
     withDaemon(async (d) => {
-      // A runtime that holds `start` while the hold file exists.
+      // A runtime that holds `start` while the hold file exists, then gives
+      // it up if the abandon file exists: the daemon died before runc start ran.
       const hold = join(d.dir, "hold");
+      const abandon = join(d.dir, "abandon");
       const atStart = join(d.dir, "at-start");
       const wrapper = join(d.dir, "runtime.sh");
       await Deno.writeTextFile(
@@ -219,6 +221,7 @@ for a; do
   if [ "$a" = start ]; then
     touch '${atStart}'
     while [ -e '${hold}' ]; do sleep 0.05; done
+    if [ -e '${abandon}' ]; then exit 1; fi
   fi
 done
 exec runc "$@"
@@ -226,6 +229,7 @@ exec runc "$@"
         { mode: 0o755 },
       );
       await Deno.writeTextFile(hold, "");
+      await Deno.writeTextFile(abandon, "");
       await d.start(["--runtime", wrapper]);
       const id = await d.ok("create", "--name", "half", "busybox", "sleep", "600");
       const starting = d.cli("start", id);
@@ -235,9 +239,14 @@ exec runc "$@"
       assert.ok(runcStateExists(d, id), "runc created the container");
       await d.kill9();
       assert.equal((await starting).code, 1);
-      // The held `runc start` of the dead daemon may now run: it must find nothing.
       await Deno.remove(hold);
-      await d.until(() => processesMentioning(wrapper).length === 0, 5000, "the wrapper to end");
+      // The wrapper runs as `sh runtime.sh --root …`; the shim only names it in `--runtime`.
+      await d.until(
+        () => processesMentioning(`${wrapper} --root`).length === 0,
+        5000,
+        "the wrapper to end",
+      );
+      await Deno.remove(abandon);
       await d.start(["--runtime", wrapper]);
       const info = await d.inspect(id);
       assert.equal(info.State.Status, "exited");
@@ -275,7 +284,7 @@ Deno.test(
       assert.ok(existsSync(join(d.root, "containers", bad)));
 
       // The image disappears (its metadata deleted while the daemon is down).
-      const imageId = (await d.inspect(noimg)).ImageID;
+      const imageId = (await d.inspect(noimg)).Image;
       await d.stop();
       await Deno.remove(join(d.root, "images", "meta", `${imageId.slice(7)}.json`));
       await d.start(["--no-default-image"]);

@@ -234,7 +234,7 @@ export class ContainerService {
   /** A user start: clears the manual-stop flag and any pending restart. */
   start(ref: string): Promise<void> {
     const c = this.store.get(ref);
-    return c.lock.run(async () => {
+    return c.exclusive(async () => {
       this.#refuseInGc(c);
       if (c.rec.State.Running) throw notModified(`container ${c.name} is already running`);
       this.#userStart(c);
@@ -629,7 +629,7 @@ export class ContainerService {
   /** Stop: stop signal, then SIGKILL after `timeoutSec`; returns once the exit is handled. */
   stop(ref: string, timeoutSec?: number): Promise<void> {
     const c = this.store.get(ref);
-    return c.lock.run(async () => {
+    return c.exclusive(async () => {
       await this.#settleExit(c);
       const restarting = c.restartCancel !== null;
       if (!restarting && !c.rec.State.Running) {
@@ -662,7 +662,7 @@ export class ContainerService {
     const c = this.store.get(ref);
     const sig = parseSignal(signal);
     if (sig === null) throw invalid(`invalid signal: ${signal}`);
-    return c.lock.run(async () => {
+    return c.exclusive(async () => {
       const stopSig = parseSignal(c.rec.Config.StopSignal || "TERM");
       const manual = sig === signals.KILL || sig === stopSig;
       await this.#settleExit(c);
@@ -712,7 +712,7 @@ export class ContainerService {
   /** Restart: stop (if running) then a user start. */
   restart(ref: string, timeoutSec?: number): Promise<void> {
     const c = this.store.get(ref);
-    return c.lock.run(async () => {
+    return c.exclusive(async () => {
       await this.#settleExit(c);
       this.#refuseInGc(c);
       if (c.rec.State.Running) {
@@ -731,7 +731,7 @@ export class ContainerService {
   /** Remove a container; a running one only with `force` (SIGKILL first). */
   remove(ref: string, force = false): Promise<void> {
     const c = this.store.get(ref);
-    return c.lock.run(async () => {
+    return c.exclusive(async () => {
       await this.#settleExit(c);
       this.#refuseInGc(c);
       const restarting = c.restartCancel !== null;
@@ -797,7 +797,7 @@ export class ContainerService {
   rename(ref: string, newName: string): Promise<void> {
     const c = this.store.get(ref);
     const name = validateName(newName);
-    return c.lock.run(async () => {
+    return c.exclusive(async () => {
       const old = c.name;
       this.store.rename(c, name);
       try {
@@ -813,7 +813,7 @@ export class ContainerService {
   /** Change the restart policy (and backoff overrides) of a container, live. */
   update(ref: string, hc: Partial<HostConfig>): Promise<void> {
     const c = this.store.get(ref);
-    return c.lock.run(async () => {
+    return c.exclusive(async () => {
       const next = { ...c.rec.HostConfig, ...hc };
       if (hc.RestartPolicy) next.RestartPolicy = validateRestartPolicy(hc.RestartPolicy);
       checkAutoRemove(next.RestartPolicy, next.AutoRemove);

@@ -48,6 +48,23 @@ export class Container {
     return this.rec.Name;
   }
 
+  /**
+   * Run a user operation under the lock. An operation that queued behind an
+   * `rm` finds the container gone and fails: it must not recreate a removed
+   * container's directories or start its process again.
+   *
+   * @example
+   * ```ts
+   * await c.exclusive(async () => { await stopIt(c); });
+   * ```
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(() => {
+      if (this.removed) return Promise.reject(notFound(`no such container: ${this.name}`));
+      return fn();
+    });
+  }
+
   /** Resolve when `ready()` holds (checked at every state change). */
   waitFor(ready: () => boolean): Promise<void> {
     if (ready()) return Promise.resolve();

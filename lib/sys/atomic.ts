@@ -3,7 +3,7 @@
  * directory. A reader sees the old or the new content, never a torn one.
  * @module
  */
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 
 /**
  * Atomically replace `path` with `data`.
@@ -90,7 +90,12 @@ export async function readJson<T>(path: string): Promise<T | null> {
     if (err instanceof Deno.errors.NotFound) return null;
     throw err;
   }
-  return JSON.parse(text) as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    // Name the file: "Unterminated string at position 15" alone says nothing.
+    throw new Error(`${basename(path)}: ${err instanceof Error ? err.message : err}`);
+  }
 }
 
 /** Remove a path recursively; a missing path is fine. */
