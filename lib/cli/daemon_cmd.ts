@@ -2,7 +2,7 @@
  * `corral daemon`: flags → DaemonOptions, logging set-up, run until stopped.
  * @module
  */
-import { configure, getConsoleSink, type LogLevel } from "@logtape/logtape";
+import { configure, getConsoleSink, getTextFormatter, type LogLevel } from "@logtape/logtape";
 import { DEFAULT_DAEMON_OPTIONS, startDaemon } from "../daemon/mod.ts";
 import { invalid } from "../errdefs/mod.ts";
 import { parseDuration } from "./parse.ts";
@@ -14,7 +14,8 @@ export async function runDaemonCommand(o: Record<string, unknown>): Promise<void
     throw invalid(`invalid --log-level "${level}"`);
   }
   await configure({
-    sinks: { console: getConsoleSink() },
+    // Plain text with bare values: ids and messages unquoted, one line each.
+    sinks: { console: getConsoleSink({ formatter: getTextFormatter({ value: "bare" }) }) },
     loggers: [
       { category: ["corral"], lowestLevel: level, sinks: ["console"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },

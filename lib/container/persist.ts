@@ -11,6 +11,10 @@
 import { join } from "node:path";
 import { readJson, removeAll, syncDir, writeFileAtomic } from "../sys/mod.ts";
 import { type ContainerRecord, type ContainerState, type HostConfig, newState } from "./model.ts";
+import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../errdefs/mod.ts";
+
+const log = getLogger(["corral", "container"]);
 
 type ConfigFile = Omit<ContainerRecord, "HostConfig" | "State" | "RestartCount">;
 type StateFile = { State: ContainerState; RestartCount: number };
@@ -100,7 +104,10 @@ export class ContainerDisk {
     } catch (err) {
       // A torn state file cannot happen with atomic writes; if it does, the
       // container is kept with a fresh state and restore finds the truth.
-      console.error(`container ${id}: state.json unreadable (${err}); using a fresh state`);
+      log.error("container {id}: state.json unreadable ({error}); using a fresh state", {
+        id,
+        error: errorMessage(err),
+      });
     }
     return {
       ...config,

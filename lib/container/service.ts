@@ -54,6 +54,9 @@ import {
 import { generateName, newId, validateName } from "./names.ts";
 import { ContainerDisk } from "./persist.ts";
 import { Container, ContainerStore } from "./store.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["corral", "container"]);
 
 /** Daemon settings the service needs. */
 export interface ServiceOptions {
@@ -355,7 +358,10 @@ export class ContainerService {
     try {
       await cleanupContainer(this.runc, this.resources(c.id));
     } catch (err) {
-      console.error(`container ${c.id}: cleanup after failed start: ${errorMessage(err)}`);
+      log.error("container {id}: cleanup after failed start: {error}", {
+        id: c.id,
+        error: errorMessage(err),
+      });
     }
     setStatus(st, "exited");
     Object.assign(st, {
@@ -437,7 +443,10 @@ export class ContainerService {
       this.#event(c, "die", { exitCode: String(exit.exitCode) });
       this.#event(c, "gc-enter", { error: failure });
       // Logged here once; the gc logs only errors that differ from this one.
-      console.error(`gc: container ${c.id}: cleanup failed, the gc retries it: ${failure}`);
+      log.warn("container {id}: cleanup failed, the gc retries it: {error}", {
+        id: c.id,
+        error: failure,
+      });
       await this.gc.add({
         id: c.id,
         ...info,
@@ -512,9 +521,11 @@ export class ContainerService {
   gcFailed(entry: GcEntry, distinct: boolean): void {
     const c = this.store.find(entry.id);
     if (distinct) {
-      console.error(
-        `gc: container ${entry.id}: cleanup failed (try ${entry.tries}): ${entry.lastError}`,
-      );
+      log.warn("container {id}: gc cleanup failed (try {tries}): {error}", {
+        id: entry.id,
+        tries: entry.tries,
+        error: entry.lastError,
+      });
     }
     if (!c) return;
     c.rec.State.GC = { LastError: entry.lastError, Tries: entry.tries };
@@ -565,7 +576,7 @@ export class ContainerService {
           this.#event(c, "restart");
         } catch (err) {
           const msg = errorMessage(err);
-          console.error(`container ${c.id}: restart failed: ${msg}`);
+          log.error("container {id}: restart failed: {error}", { id: c.id, error: msg });
           // Refused before anything ran (e.g. the image is gone): record it as a failed start.
           if (st.Status === "restarting") await this.#failStart(c, msg);
           // A failed restart is a failed exit: the policy decides again, still
@@ -573,12 +584,20 @@ export class ContainerService {
           // auto-remove would wait for this lock). In gc, the gc decides.
           if (st.Status !== "gc") {
             this.afterExit(c, st.ExitCode, 0).catch((e) =>
-              console.error(`container ${c.id}: restart policy: ${errorMessage(e)}`)
+              log.error("container {id}: restart policy: {error}", {
+                id: c.id,
+                error: errorMessage(e),
+              })
             );
           }
         }
       });
-    })().catch((err) => console.error(`container ${c.id}: scheduled restart: ${errorMessage(err)}`))
+    })().catch((err) =>
+      log.error("container {id}: scheduled restart: {error}", {
+        id: c.id,
+        error: errorMessage(err),
+      })
+    )
       .finally(() => {
         if (c.restartCancel === cancel) c.restartCancel = null;
       });
@@ -620,7 +639,10 @@ export class ContainerService {
 
   async #autoRemove(c: Container): Promise<void> {
     await c.lock.run(() => this.#removeLocked(c)).catch((err) =>
-      console.error(`container ${c.id}: auto-remove failed: ${errorMessage(err)}`)
+      log.error("container {id}: auto-remove failed: {error}", {
+        id: c.id,
+        error: errorMessage(err),
+      })
     );
   }
 
@@ -702,7 +724,10 @@ export class ContainerService {
           await this.startLocked(c);
           this.#event(c, "restart");
         }).catch((err) =>
-          console.error(`container ${c.id}: restart after unhealthy failed: ${errorMessage(err)}`)
+          log.error("container {id}: restart after unhealthy failed: {error}", {
+            id: c.id,
+            error: errorMessage(err),
+          })
         );
       });
       return Promise.resolve();

@@ -5,6 +5,10 @@
  * @module
  */
 import { join } from "node:path";
+import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../errdefs/mod.ts";
+
+const log = getLogger(["corral", "events"]);
 
 /** A Docker-shaped event. */
 export interface CorralEvent {
@@ -141,7 +145,7 @@ export class EventLog {
       }
       await this.#file.write(line);
       this.#size += line.length;
-    }).catch((err) => console.error(`event journal: ${err}`));
+    }).catch((err) => log.error("event journal: {error}", { error: errorMessage(err) }));
   }
 
   /** Events from the journal that match (for `--since`), oldest first. */

@@ -6,6 +6,9 @@
  */
 import { join } from "node:path";
 import { isAlive, killAndWait, signalProcess, writeFileAtomic } from "../sys/mod.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["corral", "gc"]);
 
 /** One container waiting for its cleanup (seed: id + pid_ppid_info_t). */
 export interface GcEntry {
@@ -201,7 +204,7 @@ export class GcHandler {
         } catch (err) {
           // A hook or a save failed: keep the loop alive; the entry (if still
           // listed) is retried on its schedule.
-          console.error(`gc: container ${entry.id}: ${messageOf(err)}`);
+          log.error("container {id}: {error}", { id: entry.id, error: messageOf(err) });
         }
       }
     } finally {
@@ -237,7 +240,7 @@ export class GcHandler {
     // state says Exited once `finished` ran, and restore drops a listed
     // entry whose container is no longer in gc, so nothing runs twice.
     await this.#save().catch((err) =>
-      console.error(`gc: saving ${this.#path} failed: ${messageOf(err)}`)
+      log.error("saving {path} failed: {error}", { path: this.#path, error: messageOf(err) })
     );
     await this.hooks.finished(entry);
   }

@@ -17,7 +17,11 @@ import type { GcEntry } from "../gc/mod.ts";
 import { exitFifoPath, readExitFile } from "../shim/mod.ts";
 import { isAlive, killAndWait } from "../sys/mod.ts";
 import type { PidInfo } from "../supervisor/mod.ts";
+import { errorMessage } from "../errdefs/mod.ts";
 import { killProcessGroup, orphanStateDirs, ShimFinder } from "./leftovers.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["corral", "restore"]);
 
 /** What restore did, for the daemon's log and the tests. */
 export interface RestoreReport {
@@ -41,7 +45,7 @@ export async function restoreContainers(svc: ContainerService): Promise<RestoreR
   const { loaded, failed } = await svc.disk.loadAll();
   const report: RestoreReport = { restored: 0, running: 0, exitedWhileDown: 0, failed };
   for (const f of failed) {
-    console.error(`restore: skipping container ${f.id}: ${f.reason} (left on disk)`);
+    log.error("skipping container {id}: {reason} (left on disk)", { id: f.id, reason: f.reason });
   }
   const containers: Container[] = [];
   for (const rec of loaded) {
@@ -66,8 +70,9 @@ export async function restoreContainers(svc: ContainerService): Promise<RestoreR
         if (outcome === "running") report.running++;
         if (outcome === "exited-while-down") report.exitedWhileDown++;
       } catch (err) {
-        report.failed.push({ id: c.id, reason: err instanceof Error ? err.message : String(err) });
-        console.error(`restore: container ${c.id}: ${err}`);
+        const reason = errorMessage(err);
+        report.failed.push({ id: c.id, reason });
+        log.error("container {id} not restored: {reason}", { id: c.id, reason });
       }
     }
   };
@@ -77,7 +82,7 @@ export async function restoreContainers(svc: ContainerService): Promise<RestoreR
   for (const id of orphanStateDirs(svc.opts.stateRoot, onDisk)) {
     for (const pid of shims.pids(id)) killProcessGroup(pid);
     await svc.reclaimResources(id).catch((err) =>
-      console.error(`restore: state dir of removed container ${id}: ${err}`)
+      log.error("state dir of removed container {id}: {error}", { id, error: errorMessage(err) })
     );
   }
   return report;
@@ -206,8 +211,11 @@ async function reclaimLeftovers(svc: ContainerService, c: Container, shims: Shim
   try {
     await svc.reclaimResources(c.id);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    console.error(`restore: container ${c.id}: cleaning up what a crash left failed: ${reason}`);
+    const reason = errorMessage(err);
+    log.error("container {id}: cleaning up what a crash left failed: {reason}", {
+      id: c.id,
+      reason,
+    });
     if (!svc.gc) return;
     const st = c.rec.State;
     setStatus(st, "gc");

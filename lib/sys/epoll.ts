@@ -6,6 +6,9 @@
  */
 import { check, libc } from "./libc.ts";
 import { closeFd, readFd, writeFd } from "./fd.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["corral", "supervisor"]);
 
 /** EPOLLIN: data (or EOF) to read. */
 export const EPOLLIN = 0x001;
@@ -107,7 +110,8 @@ export class EpollLoop {
         try {
           handler(events);
         } catch (err) {
-          console.error(`epoll handler for fd ${fd} failed:`, err);
+          // A handler bug must not stop the loop that watches every container.
+          log.error("epoll handler for fd {fd} failed: {error}", { fd, error: String(err) });
         }
       }
     }
