@@ -7,30 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SUBSCRIBER_BUFFER } from "../lib/events/mod.ts";
 import { cgroupDirs } from "../lib/runtime/mod.ts";
-import { integration, sleep, type TestDaemon, withDaemon } from "./harness.ts";
+import { integration, readJsonLines, sleep, type TestDaemon, withDaemon } from "./harness.ts";
 
 interface Ev {
   Type: string;
   Action: string;
   Actor: { ID: string; Attributes: Record<string, string> };
   timeNano: number;
-}
-
-/** Read JSON lines from a streamed response until `done` holds for what was read. */
-async function readEvents(res: Response, done: (events: Ev[]) => boolean): Promise<Ev[]> {
-  const out: Ev[] = [];
-  const dec = new TextDecoder();
-  let buf = "";
-  for await (const chunk of res.body!) {
-    buf += dec.decode(chunk, { stream: true });
-    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-      out.push(JSON.parse(buf.slice(0, nl)));
-      buf = buf.slice(nl + 1);
-    }
-    if (done(out)) break;
-  }
-  await res.body!.cancel().catch(() => {});
-  return out;
 }
 
 /** Past events through the CLI: `events --since --until --format json`. */
@@ -68,7 +51,7 @@ Deno.test(
       );
       const r = await d.cli("run", "--rm", "--name", "once", "busybox", "sh", "-c", "exit 3");
       assert.equal(r.code, 3);
-      const events = await readEvents(sub, (es) => es.some((e) => e.Action === "destroy"));
+      const events = await readJsonLines<Ev>(sub, (es) => es.some((e) => e.Action === "destroy"));
       assert.deepEqual(events.map(describe), ["create", "start", "die 3", "destroy"]);
       const id = events[0].Actor.ID;
       for (const e of events) {

@@ -317,3 +317,20 @@ export function sleep(ms: number): Promise<void> {
 export function fdCount(pid: number): number {
   return Array.from(Deno.readDirSync(`/proc/${pid}/fd`)).length;
 }
+
+/** Read JSON lines from a streamed body (`GET /events`) until `done` says so; returns them. */
+export async function readJsonLines<T>(res: Response, done: (items: T[]) => boolean): Promise<T[]> {
+  const out: T[] = [];
+  const dec = new TextDecoder();
+  let buf = "";
+  for await (const chunk of res.body!) {
+    buf += dec.decode(chunk, { stream: true });
+    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+      out.push(JSON.parse(buf.slice(0, nl)));
+      buf = buf.slice(nl + 1);
+    }
+    if (done(out)) break;
+  }
+  await res.body!.cancel().catch(() => {});
+  return out;
+}

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { HealthState } from "../lib/container/mod.ts";
-import { integration, sleep, type TestDaemon, withDaemon } from "./harness.ts";
+import { integration, readJsonLines, sleep, type TestDaemon, withDaemon } from "./harness.ts";
 
 /** Fast checks keep the tests short. */
 const FAST = ["--health-interval", "200ms", "--health-timeout", "2s"];
@@ -28,26 +28,6 @@ async function health(d: TestDaemon, ref: string): Promise<HealthState> {
   const h = (await d.inspect(ref)).State.Health;
   assert.ok(h, `${ref} has no State.Health`);
   return h;
-}
-
-/** Read `GET /events` lines until `done` says so; returns the events read. */
-async function collectEvents(
-  res: Response,
-  done: (events: { Action: string; Actor: { Attributes: Record<string, string> } }[]) => boolean,
-): Promise<{ Action: string; Actor: { Attributes: Record<string, string> } }[]> {
-  const out: { Action: string; Actor: { Attributes: Record<string, string> } }[] = [];
-  const dec = new TextDecoder();
-  let buf = "";
-  for await (const chunk of res.body!) {
-    buf += dec.decode(chunk, { stream: true });
-    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-      out.push(JSON.parse(buf.slice(0, nl)));
-      buf = buf.slice(nl + 1);
-    }
-    if (done(out)) break;
-  }
-  await res.body!.cancel().catch(() => {});
-  return out;
 }
 
 Deno.test(
@@ -115,7 +95,7 @@ Deno.test(
       assert.equal(h.FailingStreak, 0);
       assert.equal(h.Log.at(-1)!.Output, "back\n");
 
-      const events = await collectEvents(
+      const events = await readJsonLines<{ Action: string }>(
         sub,
         (es) => es.filter((e) => e.Action.startsWith("health_status")).length >= 3,
       );
