@@ -204,8 +204,25 @@ export class TestDaemon {
     return out;
   }
 
+  /** Daemon fds still open on container files (exit fifos, logs, bundles). */
+  containerFdsOfDaemon(): string[] {
+    if (!this.proc) return [];
+    const dirs = [join(this.root, "containers"), join(this.state, "containers")];
+    const out: string[] = [];
+    for (const e of Deno.readDirSync(`/proc/${this.proc.pid}/fd`)) {
+      let target = "";
+      try {
+        target = Deno.readLinkSync(`/proc/${this.proc.pid}/fd/${e.name}`);
+      } catch {
+        continue; // Closed meanwhile.
+      }
+      if (dirs.some((d) => target.startsWith(d))) out.push(`daemon fd ${e.name} -> ${target}`);
+    }
+    return out;
+  }
+
   /**
-   * Remove every container, stop the daemon, assert nothing leaked, remove
+   * Remove every container, check the daemon holds no container file, stop it, assert nothing leaked, remove
    * the test dir and the cgroup parents.
    */
   async cleanup(): Promise<void> {
@@ -216,8 +233,9 @@ export class TestDaemon {
       for (const c of list) {
         await this.api.call("DELETE", `/containers/${c.Id}?force=1`).catch(() => {});
       }
+      const held = this.containerFdsOfDaemon();
       await this.stop();
-      leaks = this.leaks();
+      leaks = [...held, ...this.leaks()];
     } finally {
       await forceClean(this);
     }
