@@ -10,6 +10,7 @@
  * @module
  */
 export * from "./server.ts";
+export * from "./system.ts";
 export * from "./client.ts";
 export * from "./stream.ts";
 export * from "./follow.ts";

@@ -4,27 +4,27 @@
  * Docker SDKs can drive corral.
  * @module
  */
+import { parseDuration } from "../cli/parse.ts";
 import {
   type ContainerService,
+  containerTop,
   describeStatus,
   type ExecManager,
   type HostConfig,
+  matchesLabel,
+  pruneContainers,
 } from "../container/mod.ts";
 import { errorKind, errorMessage, invalid, statusForKind } from "../errdefs/mod.ts";
 import { type EventFilter, type EventLog, eventStream } from "../events/mod.ts";
 import type { GcHandler } from "../gc/mod.ts";
-import type { ImageStore } from "../image/mod.ts";
+import { type ImageStore, loadImageArchive, loadMessages, saveImageArchive } from "../image/mod.ts";
 import { readLogEntries } from "../shim/mod.ts";
 import { LogFollower } from "./follow.ts";
 import { encodeFrame, STDERR, STDOUT } from "./stream.ts";
-import { checkCreateBody, checkHostConfig } from "./unsupported.ts";
+import { API_VERSION, MIN_API_VERSION, SystemInfo } from "./system.ts";
+import { checkCreateBody, UNSUPPORTED_ENDPOINTS } from "./unsupported.ts";
+import { updateChanges } from "./update.ts";
 
-/** The API version corral serves. */
-export const API_VERSION = "1.43";
-/** The oldest API version corral accepts. */
-export const MIN_API_VERSION = "1.24";
-/** corral's version. */
-export const CORRAL_VERSION = "0.1.0";
 const MAX_BODY = 1024 * 1024;
 
 /** What the API serves. */
@@ -77,6 +77,13 @@ function intParam(url: URL, name: string): number | undefined {
   return Number(v);
 }
 
+/** Images are stored for this machine's platform only: `--platform` cannot be honoured. */
+function refusePlatform(url: URL, what: string): void {
+  if (url.searchParams.get("platform")) {
+    throw invalid(`${what} --platform is not supported by corral: images are for this machine only`);
+  }
+}
+
 /** Parse Docker's `filters` query: `{"k":["v"]}` or `{"k":{"v":true}}`. */
 export function parseFilters(raw: string | null): Record<string, string[]> {
   if (!raw) return {};
@@ -93,9 +100,11 @@ export function parseFilters(raw: string | null): Record<string, string[]> {
   return out;
 }
 
+/** Docker's time values, in seconds: unix seconds, RFC 3339, or a duration back from now ("10m"). */
 function parseTime(v: string | null): number | undefined {
   if (!v) return undefined;
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) return (Date.now() - parseDuration(v)) / 1000;
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw invalid(`invalid time value: ${v}`);
   return t / 1000;
@@ -175,15 +184,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
       if (f.ancestor && !f.ancestor.some((a) => a === r.Image || r.ImageID.includes(a))) {
         return false;
       }
-      if (f.label) {
-        for (const l of f.label) {
-          const [k, v] = l.split("=", 2);
-          if (!(k in r.Config.Labels) || (v !== undefined && r.Config.Labels[k] !== v)) {
-            return false;
-          }
-        }
-      }
-      return true;
+      return (f.label ?? []).every((l) => matchesLabel(r.Config.Labels, l));
     }).map((c) => {
       const r = c.rec;
       return {
@@ -227,7 +228,9 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     const frame = (e: { log: string; stream: string; time: string }) => {
       if ((e.stream === "stdout" && !wantOut) || (e.stream === "stderr" && !wantErr)) return null;
       if (since !== undefined && Date.parse(e.time) / 1000 < since) return null;
-      const text = timestamps ? `${e.time} ${e.log}` : e.log;
+      // Docker's fixed-width RFC 3339 (nanoseconds), which tools cut by column.
+      const stamp = e.time.replace(/\.(\d+)Z$/, (_, f: string) => `.${f.padEnd(9, "0")}Z`);
+      const text = timestamps ? `${stamp} ${e.log}` : e.log;
       return encodeFrame(e.stream === "stderr" ? STDERR : STDOUT, enc.encode(text));
     };
     const body = streamOf(async (write) => {
@@ -275,50 +278,9 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
 
   route("GET", "/_ping", () => new Response("OK", { headers: pingHeaders() }));
   route("HEAD", "/_ping", () => new Response(null, { headers: pingHeaders() }));
-  route("GET", "/version", () =>
-    json({
-      Platform: { Name: "corral" },
-      Version: CORRAL_VERSION,
-      ApiVersion: API_VERSION,
-      MinAPIVersion: MIN_API_VERSION,
-      Os: "linux",
-      Arch: Deno.build.arch === "x86_64" ? "amd64" : Deno.build.arch,
-      KernelVersion: Deno.osRelease(),
-      GoVersion: `deno ${Deno.version.deno}`,
-      GitCommit: "",
-      BuildTime: "",
-      Components: [{
-        Name: "Engine",
-        Version: CORRAL_VERSION,
-        Details: { ApiVersion: API_VERSION },
-      }],
-    }));
-  route("GET", "/info", () => {
-    const list = svc.store.list();
-    const count = (s: string) => list.filter((c) => c.rec.State.Status === s).length;
-    return json({
-      ID: "corral",
-      Containers: list.length,
-      ContainersRunning: count("running"),
-      ContainersPaused: count("paused"),
-      ContainersStopped: list.length - count("running") - count("paused"),
-      Images: images.list().length,
-      Driver: "overlay",
-      Name: Deno.hostname(),
-      ServerVersion: CORRAL_VERSION,
-      OperatingSystem: "Linux",
-      OSType: "linux",
-      Architecture: Deno.build.arch,
-      KernelVersion: Deno.osRelease(),
-      NCPU: navigator.hardwareConcurrency,
-      DockerRootDir: ctx.root,
-      LoggingDriver: "json-file",
-      CgroupDriver: "cgroupfs",
-      Runtimes: { runc: { path: svc.opts.runtime } },
-      DefaultRuntime: "runc",
-      GC: { Entries: gc.list().length },
-    });
-  });
+  const system = new SystemInfo(ctx);
+  route("GET", "/version", async () => json(await system.version()));
+  route("GET", "/info", async () => json(await system.info()));
 
   route("POST", "/containers/create", async (req, url) => {
     const body = await readBody<Record<string, unknown>>(req);
@@ -378,10 +340,25 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     return noContent();
   });
   route("POST", "/containers/{id}/update", async (req, _u, p) => {
-    const body = await readBody<Partial<HostConfig>>(req);
-    checkHostConfig(body as Record<string, unknown>);
-    await svc.update(p.id, body);
+    await svc.update(p.id, updateChanges(await readBody<Record<string, unknown>>(req)));
     return json({ Warnings: [] });
+  });
+  route("GET", "/containers/{id}/top", (_r, url, p) => {
+    return json(containerTop(svc, p.id, url.searchParams.get("ps_args") ?? ""));
+  });
+  route("POST", "/containers/prune", async (_r, url) => {
+    const f = parseFilters(url.searchParams.get("filters"));
+    const unknown = Object.keys(f).find((k) => !["until", "label", "label!"].includes(k));
+    if (unknown) throw invalid(`invalid filter "${unknown}": use until, label or label!`);
+    if ((f.until?.length ?? 0) > 1) throw invalid("only one until filter is allowed");
+    const until = parseTime(f.until?.[0] ?? null);
+    return json(
+      await pruneContainers(svc, {
+        until: until === undefined ? undefined : until * 1000,
+        labels: f.label,
+        notLabels: f["label!"],
+      }),
+    );
   });
   route("GET", "/containers/{id}/logs", (_r, url, p) => logStream(p.id, url, false));
   route("POST", "/containers/{id}/attach", (_r, url, p) => {
@@ -485,6 +462,21 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     return json({ status: img.Id });
   });
 
+  route("POST", "/images/load", async (req, url) => {
+    refusePlatform(url, "load");
+    if (!req.body) throw invalid("load: empty request: send an image archive (docker load -i FILE)");
+    const lines = loadMessages(await loadImageArchive(images, req.body));
+    const body = lines.map((line) => JSON.stringify({ stream: `${line}\n` }) + "\n").join("");
+    return new Response(body, { headers: { "content-type": "application/json" } });
+  });
+  const save = async (url: URL, names: string[]) => {
+    refusePlatform(url, "save");
+    const archive = await saveImageArchive(images, names);
+    return new Response(archive, { headers: { "content-type": "application/x-tar" } });
+  };
+  route("GET", "/images/get", (_r, url) => save(url, url.searchParams.getAll("names")));
+  route("GET", "/images/{name}/get", (_r, url, p) => save(url, [decodeURIComponent(p.name)]));
+
   route("GET", "/events", async (_r, url) => {
     const f = parseFilters(url.searchParams.get("filters"));
     const unknown = Object.keys(f).find((k) => !["container", "type", "event"].includes(k));
@@ -513,18 +505,29 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     const img = await images.ensureBusybox(body.Name || "busybox:latest");
     return json({ Id: img.Id });
   });
+  for (const [method, path, message] of UNSUPPORTED_ENDPOINTS) {
+    route(method, path, () => {
+      throw invalid(message);
+    });
+  }
 
   return async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     let path = url.pathname;
     const m = path.match(/^\/v(\d+)\.(\d+)(\/.*)$/);
     if (m) {
-      const [maj, min] = [Number(m[1]), Number(m[2])];
-      const [smaj, smin] = API_VERSION.split(".").map(Number);
-      if (maj > smaj || (maj === smaj && min > smin)) {
+      const asked = `${m[1]}.${m[2]}`;
+      if (compareVersions(asked, API_VERSION) > 0) {
         return errorResponse(
           400,
-          `client version ${maj}.${min} is too new. Maximum supported API version is ${API_VERSION}`,
+          `client version ${asked} is too new. Maximum supported API version is ${API_VERSION}`,
+        );
+      }
+      if (compareVersions(asked, MIN_API_VERSION) < 0) {
+        return errorResponse(
+          400,
+          `client version ${asked} is too old. Minimum supported API version is ` +
+            `${MIN_API_VERSION}, please upgrade your client to a newer version`,
         );
       }
       path = m[3];
@@ -549,6 +552,13 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     if (pathMatched) return errorResponse(405, `method ${req.method} not allowed for ${path}`);
     return errorResponse(404, `page not found: ${req.method} ${path}`);
   };
+}
+
+/** Order of two "MAJOR.MINOR" API versions: negative, 0 or positive. */
+function compareVersions(a: string, b: string): number {
+  const [aMaj, aMin] = a.split(".").map(Number);
+  const [bMaj, bMin] = b.split(".").map(Number);
+  return aMaj - bMaj || aMin - bMin;
 }
 
 function pingHeaders(): HeadersInit {

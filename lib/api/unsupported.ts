@@ -125,3 +125,40 @@ function isDefaultHostValue(k: string, v: unknown): boolean {
       return false;
   }
 }
+
+/**
+ * Docker endpoints corral does not serve, answered with a 400 that says so
+ * rather than a bare 404: `[method, path, message]`.
+ *
+ * @example
+ * ```ts
+ * for (const [method, path, message] of UNSUPPORTED_ENDPOINTS) console.log(method, path, message);
+ * ```
+ */
+export const UNSUPPORTED_ENDPOINTS: readonly [string, string, string][] = [
+  [
+    "POST",
+    "/containers/{id}/pause",
+    "pausing containers (docker pause) is not supported by corral",
+  ],
+  [
+    "POST",
+    "/containers/{id}/unpause",
+    "pausing containers (docker unpause) is not supported by corral",
+  ],
+  ["GET", "/containers/{id}/stats", "docker stats is not supported by corral"],
+  ["GET", "/containers/{id}/archive", "copying files (docker cp) is not supported by corral"],
+  ["PUT", "/containers/{id}/archive", "copying files (docker cp) is not supported by corral"],
+  ["GET", "/containers/{id}/changes", "docker diff is not supported by corral"],
+  ["GET", "/containers/{id}/export", "docker export is not supported by corral"],
+  ["POST", "/containers/{id}/resize", REASONS.Tty],
+  ["POST", "/commit", "docker commit is not supported by corral"],
+  ["POST", "/build", "building images (docker build) is not supported by corral"],
+  ["GET", "/system/df", "docker system df is not supported by corral"],
+  ["GET", "/networks", "networks are not supported by corral: containers have no network"],
+  [
+    "GET",
+    "/volumes",
+    "volumes are not supported by corral: use a bind mount (-v /host/path:/path)",
+  ],
+];

@@ -19,3 +19,6 @@ export * from "./store.ts";
 export * from "./lock.ts";
 export * from "./service.ts";
 export * from "./exec.ts";
+export * from "./labels.ts";
+export * from "./top.ts";
+export * from "./prune.ts";

@@ -22,6 +22,7 @@ import {
   cleanupContainer,
   type ContainerResources,
   launchShim,
+  type LiveLimits,
   oomKillCount,
   parseBind,
   rootfsPath,
@@ -835,7 +836,7 @@ export class ContainerService {
     });
   }
 
-  /** Change the restart policy (and backoff overrides) of a container, live. */
+  /** Change the restart policy, backoff overrides and limits of a container, live. */
   update(ref: string, hc: Partial<HostConfig>): Promise<void> {
     const c = this.store.get(ref);
     return c.exclusive(async () => {
@@ -843,6 +844,9 @@ export class ContainerService {
       if (hc.RestartPolicy) next.RestartPolicy = validateRestartPolicy(hc.RestartPolicy);
       checkAutoRemove(next.RestartPolicy, next.AutoRemove);
       validateHostConfig(next);
+      // A running container gets its new limits now, not only at its next start.
+      const limits = changedLimits(c.rec.HostConfig, next);
+      if (c.rec.State.Running && limits) await this.runc.update(c.id, limits);
       c.rec.HostConfig = next;
       await this.disk.save(c.rec);
       this.restartManager(c);
@@ -910,6 +914,15 @@ function buildConfig(
     StopTimeout: cfg.StopTimeout,
     Healthcheck: cfg.Healthcheck,
   };
+}
+
+/** The cgroup limits that differ between two host configs, or null. */
+function changedLimits(before: HostConfig, after: HostConfig): LiveLimits | null {
+  const limits: LiveLimits = {};
+  if (after.Memory !== before.Memory) limits.memory = after.Memory;
+  if (after.NanoCpus !== before.NanoCpus) limits.nanoCpus = after.NanoCpus;
+  if (after.PidsLimit !== before.PidsLimit) limits.pidsLimit = after.PidsLimit;
+  return Object.keys(limits).length ? limits : null;
 }
 
 function validateHostConfig(hc: HostConfig): void {

@@ -4,11 +4,19 @@
  * @module
  */
 import { spawnClean } from "../sys/mod.ts";
+import { cpuQuota } from "./spec.ts";
 
 /** runc's view of a container (`runc state`). */
 export interface RuncState {
   status: "created" | "running" | "pausing" | "paused" | "stopped";
   pid: number;
+}
+
+/** Limits `runc update` changes (Docker's units: bytes, CPUs × 1e9, pids). */
+export interface LiveLimits {
+  memory?: number;
+  nanoCpus?: number;
+  pidsLimit?: number;
 }
 
 /** The output of one runc call. */
@@ -65,6 +73,37 @@ export class Runc {
     if (r.code !== 0 && !/does not exist|not exist/i.test(r.stderr)) {
       throw new Error(`runc delete: ${runcMessage(r)}`);
     }
+  }
+
+  /**
+   * `runc update`: change the cgroup limits of a running container. A field
+   * that is absent is left as it is; 0 (or less) lifts the limit.
+   */
+  async update(id: string, limits: LiveLimits): Promise<void> {
+    const args = ["update"];
+    if (limits.memory !== undefined) {
+      const bytes = String(limits.memory > 0 ? limits.memory : -1);
+      args.push("--memory", bytes, "--memory-swap", bytes);
+    }
+    if (limits.nanoCpus !== undefined) {
+      const { quota, period } = limits.nanoCpus > 0
+        ? cpuQuota(limits.nanoCpus)
+        : { quota: -1, period: 100_000 };
+      args.push("--cpu-period", String(period), "--cpu-quota", String(quota));
+    }
+    if (limits.pidsLimit !== undefined) {
+      args.push("--pids-limit", String(limits.pidsLimit > 0 ? limits.pidsLimit : -1));
+    }
+    const r = await this.run([...args, id]);
+    if (r.code !== 0) throw new Error(`runc update: ${runcMessage(r)}`);
+  }
+
+  /** `runc --version`: version and commit, or null when runc does not answer. */
+  async version(): Promise<{ version: string; commit: string } | null> {
+    const r = await this.run(["--version"]);
+    const version = r.stdout.match(/^runc version (\S+)/m)?.[1];
+    if (r.code !== 0 || !version) return null;
+    return { version, commit: r.stdout.match(/^commit: (\S+)/m)?.[1] ?? "" };
   }
 
   /** `runc state ID`, or null when runc does not know the container. */

@@ -99,6 +99,18 @@ function resolveUser(user: string, rootfs: string): { uid: number; gid: number }
   return { uid, gid };
 }
 
+/**
+ * The CFS quota and period (µs) for Docker's `NanoCpus` (CPUs × 1e9).
+ *
+ * @example
+ * ```ts
+ * cpuQuota(1.5e9); // { quota: 150000, period: 100000 }
+ * ```
+ */
+export function cpuQuota(nanoCpus: number): { quota: number; period: number } {
+  return { quota: Math.round(nanoCpus / 1e9 * 100_000), period: 100_000 };
+}
+
 /** Build the OCI spec. */
 export function buildSpec(input: SpecInput): Record<string, unknown> {
   const { uid, gid } = resolveUser(input.user, input.rootfs);
@@ -106,9 +118,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     devices: [{ allow: false, access: "rwm" }],
   };
   if (input.memory > 0) resources.memory = { limit: input.memory, swap: input.memory };
-  if (input.nanoCpus > 0) {
-    resources.cpu = { quota: Math.round(input.nanoCpus / 1e9 * 100_000), period: 100_000 };
-  }
+  if (input.nanoCpus > 0) resources.cpu = cpuQuota(input.nanoCpus);
   if (input.pidsLimit > 0) resources.pids = { limit: input.pidsLimit };
   const binds = input.binds.map(parseBind).map((b) => ({
     destination: b.destination,

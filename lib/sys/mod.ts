@@ -19,3 +19,4 @@ export * from "./atomic.ts";
 export * from "./reaper.ts";
 export * from "./spawn.ts";
 export * from "./xattr.ts";
+export * from "./tree_size.ts";

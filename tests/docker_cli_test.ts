@@ -1,0 +1,470 @@
+/**
+ * The real docker CLI (a client nobody here wrote) against a corral daemon:
+ * version negotiation, run, restart policies, ps filters, logs, exec, top,
+ * stop, wait, rename, update, events, rm, prune, bind mounts and the clear
+ * refusal of what corral does not do.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { API_VERSION, CORRAL_VERSION, MIN_API_VERSION } from "../lib/api/mod.ts";
+import { cgroupDirs } from "../lib/runtime/mod.ts";
+import { mountsUnder } from "../lib/sys/mod.ts";
+import {
+  type CliResult,
+  type Inspect,
+  integration,
+  sleep,
+  type TestDaemon,
+  withDaemon,
+} from "./harness.ts";
+
+/** The docker CLI binary: /usr/local/bin/docker, else the first on PATH. */
+function findDocker(): string | null {
+  const dirs = ["/usr/local/bin", ...(Deno.env.get("PATH") ?? "").split(":").filter((d) => d)];
+  for (const dir of dirs) {
+    try {
+      if (Deno.statSync(join(dir, "docker")).isFile) return join(dir, "docker");
+    } catch {
+      // Not in this directory.
+    }
+  }
+  return null;
+}
+
+const DOCKER = findDocker();
+if (!DOCKER) {
+  console.warn(
+    "\n!!!!!!!! docker CLI not found (/usr/local/bin/docker or PATH): tests/docker_cli_test.ts " +
+      "is SKIPPED. Install Debian's docker-cli (or docker.io) package to run it. !!!!!!!!\n",
+  );
+}
+const cliTest = { ...integration, ignore: DOCKER === null };
+
+/** The docker CLI pointed at a test daemon, with an empty config of its own. */
+class Docker {
+  readonly config: string;
+
+  constructor(readonly d: TestDaemon) {
+    this.config = join(d.dir, "docker-config");
+    Deno.mkdirSync(this.config, { recursive: true });
+  }
+
+  run(...args: string[]): Promise<CliResult> {
+    return this.runWith({}, ...args);
+  }
+
+  async runWith(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
+    const out = await new Deno.Command(DOCKER!, {
+      args,
+      // No user config, context or API version override leaks in.
+      clearEnv: true,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        HOME: this.config,
+        DOCKER_CONFIG: this.config,
+        DOCKER_HOST: this.d.host,
+        ...env,
+      },
+      stdin: "null",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  }
+
+  /** Run and fail on a non-zero exit; the trimmed stdout. */
+  async ok(...args: string[]): Promise<string> {
+    const r = await this.run(...args);
+    if (r.code !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  async json<T>(...args: string[]): Promise<T> {
+    return JSON.parse(await this.ok(...args)) as T;
+  }
+
+  /** Output lines of a listing (none for an empty output). */
+  async lines(...args: string[]): Promise<string[]> {
+    const out = await this.ok(...args);
+    return out === "" ? [] : out.split("\n");
+  }
+
+  async inspect(ref: string): Promise<Inspect> {
+    return (await this.json<Inspect[]>("inspect", ref))[0];
+  }
+}
+
+/** A refusal: exit code, one clear line naming corral, no stack trace. */
+function assertRefused(r: CliResult, code: number, words: RegExp): void {
+  assert.equal(r.code, code, `exit code (stderr: ${r.stderr})`);
+  assert.match(r.stderr, words);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+}
+
+/** The first of `files` in the container's cgroup directories. */
+function readCgroupFile(d: TestDaemon, id: string, files: string[]): string {
+  for (const dir of cgroupDirs(`/${d.cgroupParent}/${id}`)) {
+    for (const f of files) {
+      try {
+        return Deno.readTextFileSync(join(dir, f)).trim();
+      } catch {
+        // Not in this hierarchy.
+      }
+    }
+  }
+  throw new Error(`none of ${files.join(", ")} in the cgroups of ${id}`);
+}
+
+Deno.test(
+  "docker CLI: version, info, run, restart policy, ps filters, images, inspect, bind mounts, refusals",
+  cliTest,
+  () =>
+    withDaemon(async (d) => {
+      const docker = new Docker(d);
+
+      type Version = {
+        ApiVersion: string;
+        MinAPIVersion: string;
+        Os: string;
+        Arch: string;
+        KernelVersion: string;
+        Platform: { Name: string };
+        Components: { Name: string; Details: Record<string, string> }[];
+      };
+      const v = await docker.json<{ Client: { ApiVersion: string }; Server: Version }>(
+        "version",
+        "--format",
+        "{{json .}}",
+      );
+      assert.equal(v.Server.Platform.Name, "corral");
+      assert.equal(v.Server.ApiVersion, API_VERSION);
+      assert.equal(v.Client.ApiVersion, API_VERSION, "the client negotiated down to corral's API");
+      assert.equal(v.Server.MinAPIVersion, MIN_API_VERSION);
+      assert.equal(v.Server.Os, "linux");
+      assert.equal(v.Server.KernelVersion, Deno.osRelease());
+      const engine = v.Server.Components.find((c) => c.Name === "Engine");
+      assert.equal(engine?.Details.MinAPIVersion, MIN_API_VERSION);
+      assert.equal(engine?.Details.Os, "linux");
+      assert.ok(engine?.Details.Arch, "docker version prints OS/Arch from the details");
+      assertRefused(
+        await docker.runWith({ DOCKER_API_VERSION: "1.20" }, "ps"),
+        1,
+        new RegExp(
+          `client version 1.20 is too old. Minimum supported API version is ${MIN_API_VERSION}`,
+        ),
+      );
+
+      const info = await docker.json<Record<string, unknown>>("info", "--format", "{{json .}}");
+      assert.equal(info.ServerVersion, CORRAL_VERSION);
+      assert.equal(info.OSType, "linux");
+      assert.equal(info.Images, 1);
+      assert.ok((info.MemTotal as number) > 0, "Total Memory");
+      assert.equal((info.Swarm as { LocalNodeState: string }).LocalNodeState, "inactive");
+
+      // run --rm: the output, the exit code, nothing left.
+      const hi = await docker.run("run", "--rm", "busybox", "sh", "-c", "echo hi; exit 3");
+      assert.equal(hi.code, 3);
+      assert.equal(hi.stdout, "hi\n");
+      assert.equal(await docker.ok("ps", "-aq"), "");
+
+      // on-failure:2 gives up after two restarts.
+      const rf = await docker.ok(
+        "run",
+        "-d",
+        "--name",
+        "rf",
+        "--label",
+        "suite=cli",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 1",
+      );
+      const rfState = () => docker.ok("inspect", "-f", "{{.State.Status}} {{.RestartCount}}", "rf");
+      await d.until(async () => await rfState() === "exited 2", 15_000, "rf to give up");
+      await sleep(1000);
+      assert.equal(await rfState(), "exited 2", "no third restart");
+
+      await docker.ok("create", "--name", "idle", "busybox", "true");
+      const names = (...filters: string[]) =>
+        docker.lines(
+          "ps",
+          "-a",
+          ...filters.flatMap((f) => ["--filter", f]),
+          "--format",
+          "{{.Names}}",
+        );
+      assert.deepEqual(await names("status=exited"), ["rf"]);
+      assert.deepEqual(await names("status=created"), ["idle"]);
+      assert.deepEqual(await names("name=idl"), ["idle"]);
+      assert.deepEqual(await names("label=suite=cli"), ["rf"]);
+      assert.deepEqual(await names("label=suite"), ["rf"]);
+      assert.deepEqual(await names("label=suite=other"), []);
+      assert.deepEqual(await names("status=exited", "name=idle"), []);
+      assert.deepEqual(await docker.lines("ps", "--format", "{{.Names}}"), [], "nothing runs");
+      assertRefused(await docker.run("ps", "--filter", "volume=x"), 1, /invalid filter/);
+
+      const images = await docker.lines("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}");
+      assert.equal(images.length, 1);
+      assert.match(images[0], /^busybox:latest [0-9a-f]{12}$/);
+
+      // The inspect fields scripts read.
+      const ins = await docker.inspect("rf");
+      assert.equal(ins.Id, rf);
+      assert.equal(ins.Name, "/rf");
+      assert.equal(ins.Path, "sh");
+      assert.deepEqual(ins.Args, ["-c", "exit 1"]);
+      assert.ok(!Number.isNaN(Date.parse(ins.Created)));
+      assert.match(ins.Image as string, /^sha256:[0-9a-f]{64}$/);
+      assert.equal(ins.Config.Image, "busybox");
+      assert.deepEqual(ins.Config.Cmd, ["sh", "-c", "exit 1"]);
+      assert.ok(ins.Config.Env.some((e) => e.startsWith("PATH=")));
+      assert.deepEqual(ins.Config.Labels, { suite: "cli" });
+      assert.equal(ins.State.Status, "exited");
+      assert.equal(ins.State.Running, false);
+      assert.equal(ins.State.ExitCode, 1);
+      assert.ok(Date.parse(ins.State.FinishedAt) >= Date.parse(ins.State.StartedAt));
+      assert.deepEqual(ins.HostConfig.RestartPolicy, { Name: "on-failure", MaximumRetryCount: 2 });
+      assert.equal(ins.RestartCount, 2);
+      assert.ok(existsSync(ins.LogPath), "LogPath exists");
+
+      // Refused, clearly, and nothing created.
+      for (
+        const [flags, words] of [
+          [["--network", "host"], /networks \(--network\) are not supported by corral/],
+          [["--cpu-rt-runtime", "100"], /CpuRealtimeRuntime is not supported by corral/],
+          [["-p", "8080:80"], /publishing ports \(-p\) is not supported by corral/],
+          [["-t"], /TTY \(-t\) is not supported by corral/],
+        ] as const
+      ) {
+        const r = await docker.run("run", "--name", "bad", ...flags, "busybox", "true");
+        assertRefused(r, 125, words);
+      }
+      assert.deepEqual(await names("name=bad"), []);
+      assertRefused(
+        await docker.run("pull", "alpine:3.19"),
+        1,
+        /use "docker load" or "docker import"/,
+      );
+      assertRefused(await docker.run("update", "--cpu-shares", "512", "rf"), 1, /CpuShares/);
+
+      // Bind mounts: host content inside, read-only honoured, writes back, live, nothing left.
+      const host = join(d.dir, "shared");
+      await Deno.mkdir(host);
+      await Deno.writeTextFile(join(host, "in.txt"), "from host\n");
+      const ro = await docker.run(
+        "run",
+        "--rm",
+        "-v",
+        `${host}:/data:ro`,
+        "busybox",
+        "sh",
+        "-c",
+        "cat /data/in.txt; echo x > /data/out.txt",
+      );
+      assert.equal(ro.stdout, "from host\n");
+      assert.notEqual(ro.code, 0);
+      assert.match(ro.stderr, /Read-only file system/);
+      assert.ok(!existsSync(join(host, "out.txt")));
+      const rw = await docker.run(
+        "run",
+        "--rm",
+        "-v",
+        `${host}:/data`,
+        "busybox",
+        "sh",
+        "-c",
+        "echo inside > /data/out.txt",
+      );
+      assert.equal(rw.code, 0, rw.stderr);
+      assert.equal(await Deno.readTextFile(join(host, "out.txt")), "inside\n");
+      await docker.ok(
+        "run",
+        "-d",
+        "--name",
+        "bm",
+        "-v",
+        `${host}:/data:ro`,
+        "busybox",
+        "sleep",
+        "60",
+      );
+      await Deno.writeTextFile(join(host, "late.txt"), "late\n");
+      assert.equal(await docker.ok("exec", "bm", "cat", "/data/late.txt"), "late");
+      const mounts = (await docker.inspect("bm")).Mounts as Record<string, unknown>[];
+      assert.deepEqual(
+        mounts.map((m) => [m.Type, m.Source, m.Destination, m.RW]),
+        [["bind", host, "/data", false]],
+      );
+      await docker.ok("rm", "-f", "bm");
+      assert.deepEqual(mountsUnder(d.dir), [], "no mount left after rm");
+      assert.ok(!Deno.readTextFileSync("/proc/self/mountinfo").includes(host));
+    }),
+);
+
+Deno.test(
+  "docker CLI: logs, exec, top, rename, update, stop, wait, events, rm -f, prune",
+  cliTest,
+  () =>
+    withDaemon(async (d) => {
+      const docker = new Docker(d);
+      // docker sends --since/--until as whole seconds.
+      const since = Math.floor(Date.now() / 1000) - 1;
+      const id = await docker.ok(
+        "run",
+        "-d",
+        "--name",
+        "stub",
+        "busybox",
+        "sh",
+        "-c",
+        "trap '' TERM; echo one; echo two; echo three; while :; do sleep 1; done",
+      );
+      await d.until(
+        async () => (await docker.ok("logs", "stub")).includes("three"),
+        10_000,
+        "logs",
+      );
+      assert.equal((await docker.run("logs", "--tail", "2", "stub")).stdout, "two\nthree\n");
+      assert.match(
+        await docker.ok("logs", "--tail", "1", "--timestamps", "stub"),
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z three$/,
+      );
+
+      const ex = await docker.run("exec", "stub", "sh", "-c", "echo in; echo err >&2; exit 4");
+      assert.deepEqual([ex.code, ex.stdout, ex.stderr], [4, "in\n", "err\n"]);
+
+      const pid = await docker.ok("inspect", "-f", "{{.State.Pid}}", "stub");
+      assert.ok(Number(pid) > 0);
+      const top = await docker.lines("top", "stub");
+      assert.match(top[0], /^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
+      const init = top.slice(1).map((l) => l.split(/\s+/)).find((cols) => cols[1] === pid);
+      assert.ok(init, `the init (${pid}) is listed:\n${top.join("\n")}`);
+      assert.equal(
+        init.slice(7).join(" "),
+        "sh -c trap '' TERM; echo one; echo two; echo three; while :; do sleep 1; done",
+      );
+      assertRefused(
+        await docker.run("top", "stub", "aux"),
+        1,
+        /ps options "aux" are not supported/,
+      );
+
+      await docker.ok("rename", "stub", "stubborn");
+      assert.equal(await docker.ok("inspect", "-f", "{{.Name}}", id), "/stubborn");
+      assertRefused(await docker.run("inspect", "stub"), 1, /No such object: stub/);
+
+      // update: the policy, and limits applied to the running container at once.
+      await docker.ok("update", "--restart", "always", "stubborn");
+      await docker.ok("update", "--memory", "64m", "--pids-limit", "40", "stubborn");
+      const hc = await docker.ok(
+        "inspect",
+        "-f",
+        "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}",
+        "stubborn",
+      );
+      assert.equal(hc, `always ${64 << 20} 40`, "one update leaves the other's fields alone");
+      assert.equal(readCgroupFile(d, id, ["pids.max"]), "40");
+      assert.equal(
+        readCgroupFile(d, id, ["memory.max", "memory.limit_in_bytes"]),
+        String(64 << 20),
+      );
+
+      // stop -t 1 on a container ignoring SIGTERM: SIGKILL after 1 s, and no restart.
+      const t0 = Date.now();
+      await docker.ok("stop", "-t", "1", "stubborn");
+      const took = Date.now() - t0;
+      assert.ok(took >= 900 && took < 6000, `stop took ${took} ms`);
+      assert.equal(await docker.ok("wait", "stubborn"), "137");
+      await sleep(300);
+      assert.equal(
+        await docker.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "stubborn"),
+        "exited 137",
+        "a stopped container is not restarted by its policy",
+      );
+      await docker.ok("rm", "stubborn");
+
+      // Events of the finished container; --until must lie in the past for the stream to end.
+      const until = Math.ceil(Date.now() / 1000);
+      await sleep(until * 1000 - Date.now() + 50);
+      const events = (await docker.lines(
+        "events",
+        "--since",
+        String(since),
+        "--until",
+        String(until),
+        "--filter",
+        `container=${id}`,
+        "--format",
+        "{{json .}}",
+      )).map((l) =>
+        JSON.parse(l) as { Action: string; Actor: { Attributes: Record<string, string> } }
+      );
+      const actions = events.map((e) => e.Action);
+      const expected = [
+        "create",
+        "start",
+        "rename",
+        "update",
+        "kill",
+        "kill",
+        "die",
+        "stop",
+        "destroy",
+      ];
+      let at = 0;
+      for (const a of actions) if (a === expected[at]) at++;
+      assert.equal(at, expected.length, `events in order ${expected}: got ${actions}`);
+      assert.deepEqual(
+        events.filter((e) => e.Action === "kill").map((e) => e.Actor.Attributes.signal),
+        ["15", "9"],
+      );
+      assert.equal(events.find((e) => e.Action === "die")?.Actor.Attributes.exitCode, "137");
+
+      // rm -f of a running container.
+      await docker.ok("run", "-d", "--name", "doomed", "busybox", "sleep", "60");
+      await docker.ok("rm", "-f", "doomed");
+      assert.equal(await docker.ok("ps", "-aq", "--filter", "name=doomed"), "");
+
+      // container prune: stopped ones only, with label and until filters.
+      const keep = await docker.ok(
+        "create",
+        "--name",
+        "keep",
+        "--label",
+        "keep=1",
+        "busybox",
+        "true",
+      );
+      const gone = await docker.ok(
+        "run",
+        "-d",
+        "--name",
+        "gone",
+        "busybox",
+        "sh",
+        "-c",
+        "echo data > /file",
+      );
+      assert.equal(await docker.ok("wait", "gone"), "0");
+      const alive = await docker.ok("run", "-d", "--name", "alive", "busybox", "sleep", "60");
+      const none = await docker.ok("container", "prune", "-f", "--filter", "until=1h");
+      assert.match(none, /Total reclaimed space: 0B/);
+      assert.doesNotMatch(none, /[0-9a-f]{64}/, "nothing was created an hour ago");
+      const pruned = await docker.ok("container", "prune", "-f", "--filter", "label!=keep");
+      assert.ok(pruned.includes(gone), pruned);
+      assert.ok(!pruned.includes(keep) && !pruned.includes(alive), pruned);
+      assert.match(pruned, /Total reclaimed space: 5B/, "the 5 bytes gone wrote");
+      assert.deepEqual(
+        (await docker.lines("ps", "-a", "--format", "{{.Names}}")).sort(),
+        ["alive", "keep"],
+      );
+      assertRefused(
+        await docker.run("container", "prune", "-f", "--filter", "bogus=1"),
+        1,
+        /invalid filter "bogus"/,
+      );
+    }),
+);
