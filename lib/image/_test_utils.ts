@@ -1,8 +1,11 @@
 /**
  * Test helpers: temp dirs, tar archives crafted byte by byte (for the
- * malicious cases no honest tool writes) and archives made by GNU tar.
+ * malicious cases no honest tool writes), written by corral's tar writer
+ * or made by GNU tar, and digests.
  * @module
  */
+import { createHash } from "node:crypto";
+import { TarWriter } from "./tar_writer.ts";
 
 /** A crafted archive entry; `type` is the typeflag character. */
 export interface CraftEntry {
@@ -80,9 +83,7 @@ export function craftTar(entries: CraftEntry[]): Uint8Array {
     parts.push(tarHeader(e, data.length), data, new Uint8Array((512 - data.length % 512) % 512));
   }
   parts.push(new Uint8Array(1024));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((off, p) => (out.set(p, off), off + p.length), 0);
-  return out;
+  return concatBytes(parts);
 }
 
 /**
@@ -136,4 +137,88 @@ export async function listDir(dir: string): Promise<string[]> {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
   return names.sort();
+}
+
+/** An entry of {@linkcode buildTar}: a file by default, a directory when `path` ends in "/". */
+export interface BuildEntry {
+  path: string;
+  data?: string | Uint8Array;
+  mode?: number;
+  mtime?: number;
+  type?: "symlink" | "hardlink";
+  linkpath?: string;
+}
+
+/**
+ * A tar archive written by corral's own tar writer.
+ *
+ * @example
+ * ```ts
+ * const tar = await buildTar([{ path: "etc/" }, { path: "etc/hostname", data: "box\n" }]);
+ * ```
+ */
+export async function buildTar(entries: BuildEntry[]): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  const tar = new TarWriter((chunk) => Promise.resolve(void parts.push(chunk.slice())));
+  for (const e of entries) {
+    const meta = { uid: 0, gid: 0, mtime: e.mtime ?? 1_700_000_000 };
+    if (e.type) {
+      await tar.add({ ...meta, path: e.path, type: e.type, mode: 0o777, linkpath: e.linkpath });
+    } else if (e.path.endsWith("/")) {
+      await tar.add({ ...meta, path: e.path.slice(0, -1), type: "dir", mode: e.mode ?? 0o755 });
+    } else {
+      const data = typeof e.data === "string" ? enc.encode(e.data) : e.data ?? new Uint8Array();
+      await tar.add(
+        { ...meta, path: e.path, type: "file", mode: e.mode ?? 0o644, size: data.length },
+        [data],
+      );
+    }
+  }
+  await tar.finish();
+  return concatBytes(parts);
+}
+
+/**
+ * The gzip compression of `bytes`.
+ *
+ * @example
+ * ```ts
+ * const gz = await gzip(await buildTar([]));
+ * ```
+ */
+export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes.slice()]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/**
+ * Hex sha256 of bytes or a string.
+ *
+ * @example
+ * ```ts
+ * sha256Hex("abc"); // "ba7816bf..."
+ * ```
+ */
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/**
+ * All chunks of a stream in one array.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readAll(archive);
+ * ```
+ */
+export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of stream) parts.push(chunk);
+  return concatBytes(parts);
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((off, p) => (out.set(p, off), off + p.length), 0);
+  return out;
 }

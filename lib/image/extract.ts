@@ -48,7 +48,7 @@ export async function extractTar(
   for await (const entry of readTar(stream)) {
     const whiteout = opts.whiteouts ? parseWhiteout(entry.path) : null;
     const reason = whiteout
-      ? await applyWhiteout(writer, whiteout)
+      ? await applyWhiteout(writer, whiteout, entry.mtime)
       : await applyEntry(writer, entry);
     if (reason !== null) skipped.push(`${entry.path}: ${reason}`);
   }
@@ -57,9 +57,9 @@ export async function extractTar(
 }
 
 /** Whiteouts in the overlayfs format; the markers themselves are not created. */
-async function applyWhiteout(w: LayerWriter, wh: Whiteout): Promise<string | null> {
+async function applyWhiteout(w: LayerWriter, wh: Whiteout, mtime: number): Promise<string | null> {
   if (wh.kind === "opaque") await w.opaque(wh.dir);
-  else if (wh.kind === "remove") await w.whiteout(wh.path);
+  else if (wh.kind === "remove") await w.whiteout(wh.path, mtime);
   return null;
 }
 

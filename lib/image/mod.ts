@@ -2,7 +2,8 @@
  * The image store: rootfs import from tar (plain or gzip) or directory, a
  * busybox image built from the host, tags, Docker-style removal, and the
  * layer directories a container mounts with overlayfs. Includes a safe,
- * streaming tar reader and extractor.
+ * streaming tar reader and extractor, and `docker load` / `docker save`
+ * archives (docker save format and OCI image layout).
  *
  * @example
  * ```ts
@@ -20,3 +21,5 @@ export * from "./reference.ts";
 export * from "./store.ts";
 export * from "./tar.ts";
 export * from "./extract.ts";
+export * from "./archive_load.ts";
+export * from "./archive_save.ts";

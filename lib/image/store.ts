@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { conflict, errorMessage, invalid, notFound } from "../errdefs/mod.ts";
-import { readJson, removeAll, writeFileAtomic } from "../sys/mod.ts";
+import { readJson, removeAll, treeSize, writeFileAtomic } from "../sys/mod.ts";
 import { BUSYBOX_CONFIG, writeBusyboxRootfs } from "./busybox.ts";
 import { decompress } from "./compression.ts";
 import { copyTree } from "./copy.ts";
@@ -43,12 +43,23 @@ export interface Unpacked {
   skipped: string[];
 }
 
-/** A layer of {@linkcode ImageStore.importLayers}. */
+/** A layer of an {@linkcode ImageSource}. */
 export interface LayerSource {
   /** Hex sha256 of the uncompressed layer archive, as the image config lists it. */
   diffId: string;
   /** Unpack the layer into the empty directory `dir`. */
   unpack(dir: string): Promise<Unpacked>;
+}
+
+/** An image of {@linkcode ImageStore.importImages}. */
+export interface ImageSource {
+  /** References to tag it with; none for an untagged image. */
+  refs: string[];
+  /** Its layers, bottom first. */
+  layers: LayerSource[];
+  config?: Partial<ImageConfig>;
+  /** Creation time, ISO 8601; now when absent. */
+  created?: string;
 }
 
 type StoredImage = Omit<Image, "RepoTags">;
@@ -129,9 +140,14 @@ export class ImageStore {
     return img;
   }
 
-  /** The absolute layer directories, top first (as overlay's lowerdir lists them). */
+  /**
+   * The absolute layer directories, top first (as overlay's lowerdir lists
+   * them). A layer the image has twice is listed once, at its topmost place:
+   * overlay refuses a repeated lowerdir, and the lower copy can show nothing
+   * the upper one does not cover.
+   */
   layerDirs(img: Image): string[] {
-    return [...img.Layers].reverse().map((id) => join(this.#layers, id));
+    return [...new Set([...img.Layers].reverse())].map((id) => join(this.#layers, id));
   }
 
   /**
@@ -198,57 +214,70 @@ export class ImageStore {
   }
 
   /**
-   * Add an image of several layers (bottom first), tagged with every one of
-   * `refs` (none: an untagged image). A layer already stored under its diff
-   * id is reused; a new one is unpacked, and its content digest must equal
-   * the diff id the image config announced.
+   * Add images made of layers (bottom first), each tagged with every one of
+   * its `refs` (none: an untagged image), all or nothing: every new layer is
+   * unpacked and checked before any image is registered. A layer already
+   * stored under its diff id is reused; a new one must hash to the diff id
+   * its image config announced. Returns the images in the order given.
    */
-  async importLayers(
-    refs: string[],
-    layers: LayerSource[],
-    config?: Partial<ImageConfig>,
-    created?: string,
-  ): Promise<Image> {
-    const keys = refs.map((r) => formatReference(parseReference(r)));
-    const cfg = normalizeConfig(config);
-    if (created !== undefined && Number.isNaN(Date.parse(created))) {
-      throw invalid(`image config: invalid created time ${JSON.stringify(created)}`);
-    }
-    let size = 0;
-    for (const layer of layers) {
-      if (!HEX64.test(layer.diffId)) throw invalid(`invalid layer diff id "${layer.diffId}"`);
-      const layerDir = join(this.#layers, layer.diffId);
-      if (await exists(layerDir)) {
-        size += await treeSize(layerDir);
-        continue;
+  async importImages(sources: ImageSource[]): Promise<Image[]> {
+    const checked = sources.map((src) => {
+      if (src.layers.length === 0) throw invalid("image has no layers: corral cannot run it");
+      for (const layer of src.layers) {
+        if (!HEX64.test(layer.diffId)) throw invalid(`invalid layer diff id "${layer.diffId}"`);
       }
-      const tmp = join(this.#tmp, crypto.randomUUID());
-      await Deno.mkdir(tmp);
-      try {
+      if (src.created !== undefined && Number.isNaN(Date.parse(src.created))) {
+        throw invalid(`image config: invalid created time ${JSON.stringify(src.created)}`);
+      }
+      return {
+        keys: src.refs.map((r) => formatReference(parseReference(r))),
+        config: normalizeConfig(src.config),
+        ids: src.layers.map((l) => l.diffId),
+        created: src.created,
+      };
+    });
+    const sizes = new Map<string, number>();
+    const staged = new Map<string, string>();
+    try {
+      for (const layer of sources.flatMap((src) => src.layers)) {
+        if (sizes.has(layer.diffId)) continue;
+        const layerDir = join(this.#layers, layer.diffId);
+        if (await exists(layerDir)) {
+          sizes.set(layer.diffId, await treeSize(layerDir));
+          continue;
+        }
+        const tmp = join(this.#tmp, crypto.randomUUID());
+        await Deno.mkdir(tmp);
+        staged.set(layer.diffId, tmp);
         const unpacked = await layer.unpack(tmp);
         if (unpacked.digest !== layer.diffId) {
           throw invalid(
             `layer content sha256:${unpacked.digest} does not match its diff id sha256:${layer.diffId}`,
           );
         }
-        size += unpacked.size;
-        await this.#exclusive(async () => {
-          if (!(await exists(layerDir))) await Deno.rename(tmp, layerDir);
-        });
-      } finally {
-        await removeAll(tmp);
+        reportSkipped(`layer ${layer.diffId.slice(0, 12)}`, unpacked.skipped);
+        sizes.set(layer.diffId, unpacked.size);
       }
-    }
-    const ids = layers.map((l) => l.diffId);
-    return await this.#exclusive(async () => {
-      // A removal may have taken a reused layer meanwhile.
-      for (const id of ids) {
-        if (!(await exists(join(this.#layers, id)))) {
-          throw conflict(`layer ${id} was removed during the load; try again`);
+      return await this.#exclusive(async () => {
+        for (const [id, tmp] of staged) {
+          if (!(await exists(join(this.#layers, id)))) await Deno.rename(tmp, join(this.#layers, id));
         }
-      }
-      return structuredClone(await this.#register(keys, ids, size, cfg, created));
-    });
+        // A removal may have taken a reused layer meanwhile.
+        for (const id of sizes.keys()) {
+          if (!(await exists(join(this.#layers, id)))) {
+            throw conflict(`layer ${id} was removed during the load; try again`);
+          }
+        }
+        const images: Image[] = [];
+        for (const c of checked) {
+          const size = [...new Set(c.ids)].reduce((n, id) => n + sizes.get(id)!, 0);
+          images.push(structuredClone(await this.#register(c.keys, c.ids, size, c.config, c.created)));
+        }
+        return images;
+      });
+    } finally {
+      for (const tmp of staged.values()) await removeAll(tmp);
+    }
   }
 
   /** The directory of a stored layer. */
@@ -325,13 +354,7 @@ export class ImageStore {
     await Deno.mkdir(tmp);
     try {
       const { digest, size, skipped } = await unpack(tmp);
-      if (skipped.length > 0) {
-        console.error(
-          `corral: image ${key}: skipped ${skipped.length} entries (${
-            skipped.slice(0, 3).join("; ")
-          }${skipped.length > 3 ? "; ..." : ""})`,
-        );
-      }
+      reportSkipped(`image ${key}`, skipped);
       return await this.#exclusive(async () => {
         const layerDir = join(this.#layers, digest);
         // Same content, same id: an existing layer is reused.
@@ -517,15 +540,11 @@ export class ImageStore {
   }
 }
 
-/** Bytes of regular file content under `dir`. */
-async function treeSize(dir: string): Promise<number> {
-  let size = 0;
-  for await (const e of Deno.readDir(dir)) {
-    const path = join(dir, e.name);
-    if (e.isDirectory) size += await treeSize(path);
-    else if (e.isFile) size += (await Deno.lstat(path)).size;
-  }
-  return size;
+/** Entries an unpack could not create, on the daemon's stderr for the admin. */
+function reportSkipped(what: string, skipped: string[]): void {
+  if (skipped.length === 0) return;
+  const some = skipped.slice(0, 3).join("; ") + (skipped.length > 3 ? "; ..." : "");
+  console.error(`corral: ${what}: skipped ${skipped.length} entries (${some})`);
 }
 
 async function exists(path: string): Promise<boolean> {

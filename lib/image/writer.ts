@@ -116,9 +116,15 @@ export class LayerWriter {
     await Deno.link(targetAbs, await this.#prepare(path, false));
   }
 
-  /** Mark `path` deleted for the layers below: overlayfs's whiteout, a 0:0 character device. */
-  async whiteout(path: string): Promise<void> {
-    mknodChar(await this.#prepare(path, false), 0, 0n);
+  /**
+   * Mark `path` deleted for the layers below: overlayfs's whiteout, a 0:0
+   * character device. `mtime` (the archive entry's) keeps a layer archived
+   * again identical to the one it came from.
+   */
+  async whiteout(path: string, mtime?: number): Promise<void> {
+    const abs = await this.#prepare(path, false);
+    mknodChar(abs, 0, 0n);
+    if (mtime !== undefined) await bestEffort(Deno.utime(abs, mtime, mtime));
   }
 
   /** Hide what the layers below have in directory `path` (created if missing). */
