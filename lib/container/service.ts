@@ -291,6 +291,9 @@ export class ContainerService {
     });
     await this.save(c);
     this.supervisor.addExitMonitor(fd, c.id, info);
+    // Taken before `runc start`: a process that exits at once is seen by its
+    // shim before runc returns, and FinishedAt must not precede StartedAt.
+    const startedAt = new Date().toISOString();
     try {
       await this.runc.start(c.id);
     } catch (err) {
@@ -304,7 +307,7 @@ export class ContainerService {
     Object.assign(st, {
       ExitCode: 0,
       Error: "",
-      StartedAt: new Date().toISOString(),
+      StartedAt: startedAt,
       OOMKilled: false,
     });
     if (c.rec.Config.Healthcheck && !isHealthDisabled(c.rec.Config)) {
