@@ -209,6 +209,18 @@ Deno.test(
       const images = await docker.lines("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}");
       assert.equal(images.length, 1);
       assert.match(images[0], /^busybox:latest [0-9a-f]{12}$/);
+      // Names with a registry and a path work wherever a name goes.
+      await docker.ok("tag", "busybox", "example.com/team/app:1");
+      assert.equal(
+        await docker.ok("run", "--rm", "example.com/team/app:1", "echo", "tagged"),
+        "tagged",
+      );
+      assert.match(
+        await docker.ok("image", "inspect", "-f", "{{.Id}}", "example.com/team/app:1"),
+        /^sha256:[0-9a-f]{64}$/,
+      );
+      assertRefused(await docker.run("push", "example.com/team/app:1"), 1, /use "docker save"/);
+      await docker.ok("rmi", "example.com/team/app:1");
 
       // The inspect fields scripts read.
       const ins = await docker.inspect("rf");

@@ -80,7 +80,9 @@ function intParam(url: URL, name: string): number | undefined {
 /** Images are stored for this machine's platform only: `--platform` cannot be honoured. */
 function refusePlatform(url: URL, what: string): void {
   if (url.searchParams.get("platform")) {
-    throw invalid(`${what} --platform is not supported by corral: images are for this machine only`);
+    throw invalid(
+      `${what} --platform is not supported by corral: images are for this machine only`,
+    );
   }
 }
 
@@ -273,8 +275,15 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   };
 
   const routes: [string, RegExp, Handler][] = [];
+  // `{name}` is one path segment; `{name*}` may span several (image names such as `repo/app:1`).
   const route = (method: string, path: string, h: Handler) =>
-    routes.push([method, new RegExp("^" + path.replace(/\{(\w+)\}/g, "(?<$1>[^/]+)") + "$"), h]);
+    routes.push([
+      method,
+      new RegExp(
+        "^" + path.replace(/\{(\w+)\*\}/g, "(?<$1>.+)").replace(/\{(\w+)\}/g, "(?<$1>[^/]+)") + "$",
+      ),
+      h,
+    ]);
 
   route("GET", "/_ping", () => new Response("OK", { headers: pingHeaders() }));
   route("HEAD", "/_ping", () => new Response(null, { headers: pingHeaders() }));
@@ -418,7 +427,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
         ParentId: "",
       })),
     ));
-  route("GET", "/images/{name}/json", (_r, _u, p) => {
+  route("GET", "/images/{name*}/json", (_r, _u, p) => {
     const i = images.resolve(decodeURIComponent(p.name));
     return json({
       Id: i.Id,
@@ -431,7 +440,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
       RootFS: { Type: "layers", Layers: i.Layers.map((l) => `sha256:${l}`) },
     });
   });
-  route("DELETE", "/images/{name}", async (_r, url, p) => {
+  route("DELETE", "/images/{name*}", async (_r, url, p) => {
     const inUse = (imageId: string) => svc.store.list().some((c) => c.rec.ImageID === imageId);
     return json(
       await images.remove(decodeURIComponent(p.name), {
@@ -440,12 +449,18 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
       }),
     );
   });
-  route("POST", "/images/{name}/tag", async (_r, url, p) => {
+  route("POST", "/images/{name*}/tag", async (_r, url, p) => {
     const repo = url.searchParams.get("repo");
     if (!repo) throw invalid("tag: repo is required");
     const tag = url.searchParams.get("tag");
     await images.tag(decodeURIComponent(p.name), tag ? `${repo}:${tag}` : repo);
     return new Response(null, { status: 201 });
+  });
+  route("POST", "/images/{name*}/push", () => {
+    throw invalid(
+      `pushing images to a registry is not supported by corral (no registry access): ` +
+        `use "docker save" instead`,
+    );
   });
   route("POST", "/images/create", async (req, url) => {
     const from = url.searchParams.get("fromSrc");
@@ -464,7 +479,9 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
 
   route("POST", "/images/load", async (req, url) => {
     refusePlatform(url, "load");
-    if (!req.body) throw invalid("load: empty request: send an image archive (docker load -i FILE)");
+    if (!req.body) {
+      throw invalid("load: empty request: send an image archive (docker load -i FILE)");
+    }
     const lines = loadMessages(await loadImageArchive(images, req.body));
     const body = lines.map((line) => JSON.stringify({ stream: `${line}\n` }) + "\n").join("");
     return new Response(body, { headers: { "content-type": "application/json" } });
@@ -475,7 +492,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     return new Response(archive, { headers: { "content-type": "application/x-tar" } });
   };
   route("GET", "/images/get", (_r, url) => save(url, url.searchParams.getAll("names")));
-  route("GET", "/images/{name}/get", (_r, url, p) => save(url, [decodeURIComponent(p.name)]));
+  route("GET", "/images/{name*}/get", (_r, url, p) => save(url, [decodeURIComponent(p.name)]));
 
   route("GET", "/events", async (_r, url) => {
     const f = parseFilters(url.searchParams.get("filters"));
