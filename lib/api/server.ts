@@ -17,7 +17,13 @@ import {
 import { errorKind, errorMessage, invalid, statusForKind } from "../errdefs/mod.ts";
 import { type EventFilter, type EventLog, eventStream } from "../events/mod.ts";
 import type { GcHandler } from "../gc/mod.ts";
-import { type ImageStore, loadImageArchive, loadMessages, saveImageArchive } from "../image/mod.ts";
+import {
+  type ImageStore,
+  loadImageArchive,
+  loadMessages,
+  parseImportChanges,
+  saveImageArchive,
+} from "../image/mod.ts";
 import { readLogEntries } from "../shim/mod.ts";
 import { LogFollower } from "./follow.ts";
 import { encodeFrame, STDERR, STDOUT } from "./stream.ts";
@@ -472,8 +478,13 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     }
     const repo = url.searchParams.get("repo") || "imported";
     const tag = url.searchParams.get("tag");
+    refusePlatform(url, "import");
+    if (url.searchParams.get("message")) {
+      throw invalid("import --message is not supported by corral: images keep no history");
+    }
+    const config = parseImportChanges(url.searchParams.getAll("changes"));
     if (!req.body) throw invalid("import: empty body");
-    const img = await images.importRootfsStream(req.body, tag ? `${repo}:${tag}` : repo);
+    const img = await images.importRootfsStream(req.body, tag ? `${repo}:${tag}` : repo, config);
     return json({ status: img.Id });
   });
 

@@ -206,6 +206,8 @@ export class ContainerService {
       throw conflict(`Conflict. The container name "/${name}" is already in use`);
     }
     const config = buildConfig(cfg, image);
+    // As Docker: refused here, not at start (an imported image has no command).
+    if (!config.Entrypoint?.length && !config.Cmd.length) throw invalid("no command specified");
     if (config.StopSignal && parseSignal(config.StopSignal) === null) {
       throw invalid(`invalid stop signal: ${config.StopSignal}`);
     }
@@ -322,6 +324,8 @@ export class ContainerService {
     const res = this.resources(c.id);
     const dir = this.disk.dir(c.id);
     const upper = await mkdirp(join(dir, "upper"));
+    // The upper dir's root is the container's "/": a non-root User must traverse it.
+    await Deno.chmod(upper, 0o755);
     const work = await mkdirp(join(dir, "work"));
     const rootfs = await mkdirp(rootfsPath(res.bundle));
     await removeAll(join(res.bundle, "exit.json"));

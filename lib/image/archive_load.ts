@@ -21,6 +21,7 @@ import {
   INDEX_MEDIA_TYPES,
   MANIFEST_MEDIA_TYPES,
   parseDigest,
+  type ParsedImageConfig,
   parseDockerManifest,
   parseImageConfig,
   parseIndex,
@@ -125,17 +126,9 @@ async function dockerSources(members: ArchiveMembers): Promise<ImageSource[]> {
       await members.json(entry.Config, hex),
       `image config ${entry.Config}`,
     );
-    if (parsed.diffIds.length !== entry.Layers.length) {
-      throw invalid(
-        `manifest.json: ${entry.Layers.length} layers for the ${parsed.diffIds.length} ` +
-          `diff ids of ${entry.Config}`,
-      );
-    }
-    const layers: LayerSource[] = [];
-    for (const [i, path] of entry.Layers.entries()) {
-      layers.push(layerSource(await members.file(path), parsed.diffIds[i]));
-    }
-    sources.push({ refs: entry.RepoTags, layers, config: parsed.config, created: parsed.created });
+    sources.push(
+      await imageSource(members, entry.RepoTags, parsed, "manifest.json", entry.Layers),
+    );
   }
   return sources;
 }
@@ -161,16 +154,29 @@ async function ociSources(members: ArchiveMembers): Promise<ImageSource[]> {
     const what = `manifest ${manifest.digest}`;
     const m = parseManifest(await members.blobJson(manifest), what);
     const parsed = parseImageConfig(await members.blobJson(m.config), `image config ${what}`);
-    if (parsed.diffIds.length !== m.layers.length) {
-      throw invalid(`${what}: ${m.layers.length} layers for ${parsed.diffIds.length} diff ids`);
-    }
-    const layers: LayerSource[] = [];
-    for (const [i, desc] of m.layers.entries()) {
-      layers.push(layerSource(await members.file(blobPath(desc)), parsed.diffIds[i]));
-    }
-    sources.push({ refs, layers, config: parsed.config, created: parsed.created });
+    sources.push(await imageSource(members, refs, parsed, what, m.layers.map(blobPath)));
   }
   return sources;
+}
+
+/** An image from its parsed config and its layer members, bottom first. */
+async function imageSource(
+  members: ArchiveMembers,
+  refs: string[],
+  parsed: ParsedImageConfig,
+  what: string,
+  layerPaths: string[],
+): Promise<ImageSource> {
+  if (parsed.diffIds.length !== layerPaths.length) {
+    throw invalid(
+      `${what}: ${layerPaths.length} layers for the ${parsed.diffIds.length} diff ids of the image config`,
+    );
+  }
+  const layers: LayerSource[] = [];
+  for (const [i, path] of layerPaths.entries()) {
+    layers.push(layerSource(await members.file(path), parsed.diffIds[i]));
+  }
+  return { refs, layers, config: parsed.config, created: parsed.created };
 }
 
 /** The image manifest a descriptor stands for: itself, or its index's entry for this machine. */

@@ -206,6 +206,11 @@ Deno.test("loadImageArchive refuses bad archives and stores nothing", async () =
         ]),
         /links outside the archive/,
       ],
+      [
+        "fewer layers than diff ids",
+        await dockerArchive({ layers: [lower], diffIds: [sha256Hex(lower), sha256Hex(upper)] }),
+        /1 layers for the 2 diff ids/,
+      ],
       ["config of another OS", await windows(lower), /not linux/],
       ["invalid tag", await dockerArchive({ tags: ["Bad:1"] }), /must be lowercase/],
       ["no manifest.json nor index.json", noManifest, /not an image archive/],

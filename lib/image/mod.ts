@@ -23,3 +23,4 @@ export * from "./tar.ts";
 export * from "./extract.ts";
 export * from "./archive_load.ts";
 export * from "./archive_save.ts";
+export * from "./import_changes.ts";

@@ -260,7 +260,9 @@ export class ImageStore {
       }
       return await this.#exclusive(async () => {
         for (const [id, tmp] of staged) {
-          if (!(await exists(join(this.#layers, id)))) await Deno.rename(tmp, join(this.#layers, id));
+          if (!(await exists(join(this.#layers, id)))) {
+            await Deno.rename(tmp, join(this.#layers, id));
+          }
         }
         // A removal may have taken a reused layer meanwhile.
         for (const id of sizes.keys()) {
@@ -271,7 +273,9 @@ export class ImageStore {
         const images: Image[] = [];
         for (const c of checked) {
           const size = [...new Set(c.ids)].reduce((n, id) => n + sizes.get(id)!, 0);
-          images.push(structuredClone(await this.#register(c.keys, c.ids, size, c.config, c.created)));
+          images.push(
+            structuredClone(await this.#register(c.keys, c.ids, size, c.config, c.created)),
+          );
         }
         return images;
       });

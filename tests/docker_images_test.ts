@@ -1,0 +1,257 @@
+/**
+ * The real docker CLI's image commands against a corral daemon: `docker
+ * load` of a multi-layer archive (whiteouts, opaque directory, image config)
+ * and of an OCI layout, `docker images`, `docker run` of the loaded images,
+ * `docker save` → `docker rmi` → `docker load`, `docker import --change`,
+ * and the refusals (`docker pull`, a corrupt archive storing nothing).
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { type BuildEntry, buildTar, gzip, sha256Hex } from "../lib/image/_test_utils.ts";
+import { integration, type TestDaemon, withDaemon } from "./harness.ts";
+
+const DOCKER = [
+  "/usr/local/bin/docker",
+  ...(Deno.env.get("PATH") ?? "").split(":").map((dir) => join(dir, "docker")),
+].find((path) => existsSync(path));
+if (!DOCKER) {
+  console.warn(
+    "\n!!! tests/docker_images_test.ts: NO docker CLI INSTALLED, SKIPPING the docker image tests " +
+      "(install Debian's docker-cli or docker.io package) !!!\n",
+  );
+}
+const dockerTest = { ...integration, ignore: !DOCKER };
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the docker CLI against the daemon `d`, optionally feeding `stdin`. */
+async function docker(d: TestDaemon, args: string[], stdin?: Uint8Array): Promise<Result> {
+  const child = new Deno.Command(DOCKER!, {
+    args,
+    env: { DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, "docker-config") },
+    stdin: stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin) {
+    const w = child.stdin.getWriter();
+    await w.write(stdin);
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Run docker and fail on a non-zero exit; returns stdout. */
+async function dockerOk(d: TestDaemon, ...args: string[]): Promise<string> {
+  const r = await docker(d, args);
+  if (r.code !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A base layer: the host's static busybox with the applets the tests use, and some files. */
+async function baseLayer(): Promise<Uint8Array> {
+  const links = ["sh", "ls", "cat", "id"].map((name): BuildEntry => ({
+    path: `bin/${name}`,
+    type: "symlink",
+    linkpath: "busybox",
+  }));
+  return await buildTar([
+    { path: "bin/" },
+    { path: "bin/busybox", data: await Deno.readFile("/bin/busybox"), mode: 0o755 },
+    ...links,
+    { path: "etc/" },
+    { path: "etc/keep", data: "keep\n" },
+    { path: "etc/gone", data: "gone\n" },
+    { path: "data/" },
+    { path: "data/old", data: "old\n" },
+    { path: "data/sub/" },
+    { path: "data/sub/older", data: "older\n" },
+  ]);
+}
+
+/** Deletes etc/gone and hides what data/ had below. */
+function whiteoutLayer(): Promise<Uint8Array> {
+  return buildTar([
+    { path: "etc/" },
+    { path: "etc/.wh.gone" },
+    { path: "data/" },
+    { path: "data/.wh..wh..opq" },
+    { path: "data/new", data: "from data/new\n" },
+  ]);
+}
+
+const SCRIPT = "ls /etc /data; cat /data/new; echo $GREETING; pwd; id -u";
+const EXPECTED = "/data:\nnew\n\n/etc:\nadded\nkeep\nfrom data/new\nhello\n/data\n1000\n";
+
+function configBlob(layers: Uint8Array[], run: object): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    config: run,
+    rootfs: { type: "layers", diff_ids: layers.map((l) => `sha256:${sha256Hex(l)}`) },
+  }));
+}
+
+/** A `docker save` archive of three layers; the third adds etc/added. */
+async function dockerArchive(): Promise<Uint8Array> {
+  const layers = [
+    await baseLayer(),
+    await whiteoutLayer(),
+    await buildTar([
+      { path: "etc/" },
+      { path: "etc/added", data: "added\n" },
+    ]),
+  ];
+  const config = configBlob(layers, {
+    Env: ["PATH=/bin", "GREETING=hello"],
+    Cmd: ["/bin/sh", "-c", SCRIPT],
+    WorkingDir: "/data",
+    User: "1000",
+  });
+  const configName = `${sha256Hex(config)}.json`;
+  const paths = layers.map((l) => `${sha256Hex(l)}/layer.tar`);
+  return await buildTar([
+    {
+      path: "manifest.json",
+      data: JSON.stringify([{ Config: configName, RepoTags: ["multi:v1"], Layers: paths }]),
+    },
+    { path: configName, data: config },
+    ...layers.map((data, i) => ({ path: paths[i], data })),
+  ]);
+}
+
+/** An OCI image layout of one gzip layer over the base layer. */
+async function ociArchive(): Promise<Uint8Array> {
+  const layers = [await baseLayer(), await buildTar([{ path: "oci", data: "from oci\n" }])];
+  const blobs = await Promise.all(layers.map(gzip));
+  const config = configBlob(layers, { Cmd: ["/bin/cat", "/oci"] });
+  const descriptor = (mediaType: string, data: Uint8Array) => ({
+    mediaType,
+    digest: `sha256:${sha256Hex(data)}`,
+    size: data.length,
+  });
+  const manifest = new TextEncoder().encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: descriptor("application/vnd.oci.image.config.v1+json", config),
+    layers: blobs.map((b) => descriptor("application/vnd.oci.image.layer.v1.tar+gzip", b)),
+  }));
+  const index = {
+    schemaVersion: 2,
+    manifests: [{
+      ...descriptor("application/vnd.oci.image.manifest.v1+json", manifest),
+      annotations: {
+        "io.containerd.image.name": "docker.io/library/ocimg:1",
+        "org.opencontainers.image.ref.name": "1",
+      },
+    }],
+  };
+  return await buildTar([
+    { path: "oci-layout", data: '{"imageLayoutVersion":"1.0.0"}' },
+    { path: "index.json", data: JSON.stringify(index) },
+    ...[config, manifest, ...blobs].map((data) => ({
+      path: `blobs/sha256/${sha256Hex(data)}`,
+      data,
+    })),
+  ]);
+}
+
+async function repoTags(d: TestDaemon): Promise<string[]> {
+  return (await dockerOk(d, "images", "--format", "{{.Repository}}:{{.Tag}}")).split("\n")
+    .filter(Boolean).sort();
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+}
+
+Deno.test(
+  "docker load runs a multi-layer image with its whiteouts; save, rmi, load round-trips",
+  dockerTest,
+  () =>
+    withDaemon(async (d) => {
+      const archive = join(d.dir, "multi.tar");
+      await Deno.writeFile(archive, await dockerArchive());
+      assert.equal(await dockerOk(d, "load", "-i", archive), "Loaded image: multi:v1\n");
+      assert.deepEqual(await repoTags(d), ["busybox:latest", "multi:v1"]);
+      // Deleted file gone, opaque dir showing only the upper content, config applied.
+      assert.equal(await dockerOk(d, "run", "--rm", "multi:v1"), EXPECTED);
+      const config = JSON.parse(
+        await dockerOk(d, "image", "inspect", "multi:v1", "--format", "{{json .Config}}"),
+      );
+      assert.deepEqual(config.Cmd, ["/bin/sh", "-c", SCRIPT]);
+
+      const saved = join(d.dir, "saved.tar");
+      await dockerOk(d, "save", "-o", saved, "multi:v1");
+      const rmi = await dockerOk(d, "rmi", "multi:v1");
+      assert.match(rmi, /^Untagged: multi:v1\nDeleted: sha256:[0-9a-f]{64}\n/);
+      assert.equal((rmi.match(/Deleted:/g) ?? []).length, 4, "the image and its 3 layers");
+      assert.deepEqual(await repoTags(d), ["busybox:latest"]);
+      assert.equal(await dockerOk(d, "load", "-i", saved), "Loaded image: multi:v1\n");
+      assert.equal(await dockerOk(d, "run", "--rm", "multi:v1"), EXPECTED);
+      // A command given at run time replaces the image's.
+      assert.equal(await dockerOk(d, "run", "--rm", "multi:v1", "cat", "/etc/keep"), "keep\n");
+      assert.deepEqual(await listDir(join(d.root, "images/tmp")), []);
+    }),
+);
+
+Deno.test(
+  "docker load < OCI layout, docker import --change, and the refusals store nothing",
+  dockerTest,
+  async () => {
+    const oci = await ociArchive();
+    const rootfs = await baseLayer();
+    await withDaemon(async (d) => {
+      const loaded = await docker(d, ["load"], oci);
+      assert.equal(loaded.stdout, "Loaded image: ocimg:1\n", loaded.stderr);
+      assert.equal(await dockerOk(d, "run", "--rm", "ocimg:1"), "from oci\n");
+
+      const rootfsTar = join(d.dir, "rootfs.tar");
+      await Deno.writeFile(rootfsTar, rootfs);
+      const id = await dockerOk(
+        d,
+        "import",
+        "--change",
+        'CMD ["/bin/sh", "-c", "echo imported $A from $(pwd)"]',
+        "--change",
+        "ENV A=1",
+        "--change",
+        "WORKDIR /etc",
+        rootfsTar,
+        "imp:1",
+      );
+      assert.match(id, /^sha256:[0-9a-f]{64}\n$/);
+      assert.equal(await dockerOk(d, "run", "--rm", "imp:1"), "imported 1 from /etc\n");
+      const noCmd = await docker(d, ["import", rootfsTar, "bare:1"]);
+      assert.equal(noCmd.code, 0, noCmd.stderr);
+      const run = await docker(d, ["run", "--rm", "bare:1"]);
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /no command specified/);
+
+      const before = await repoTags(d);
+      const layers = await listDir(join(d.root, "images/layers"));
+      const refusals: [string[], Uint8Array | undefined, RegExp][] = [
+        [["pull", "alpine"], undefined, /use "docker load" or "docker import"/],
+        [["load"], oci.subarray(0, oci.length - 4096), /unexpected end of archive/],
+        [["load"], new TextEncoder().encode("not an archive\n"), /Error response from daemon/],
+        [["import", "--change", "EXPOSE 80", rootfsTar, "x:1"], undefined, /EXPOSE is not/],
+        [["save", "-o", join(d.dir, "x.tar"), "nope:1"], undefined, /No such image: nope:1/],
+      ];
+      for (const [args, stdin, message] of refusals) {
+        const r = await docker(d, args, stdin);
+        assert.notEqual(r.code, 0, args.join(" "));
+        assert.match(r.stderr, message, args.join(" "));
+      }
+      assert.deepEqual(await repoTags(d), before);
+      assert.deepEqual(await listDir(join(d.root, "images/layers")), layers);
+      assert.deepEqual(await listDir(join(d.root, "images/tmp")), []);
+    });
+  },
+);
