@@ -18,6 +18,7 @@ import { errorKind, errorMessage, invalid, statusForKind } from "../errdefs/mod.
 import { type EventFilter, type EventLog, eventStream } from "../events/mod.ts";
 import type { GcHandler } from "../gc/mod.ts";
 import {
+  hostArchitecture,
   type ImageStore,
   loadImageArchive,
   loadMessages,
@@ -441,7 +442,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
       Created: i.Created,
       Size: i.Size,
       Os: "linux",
-      Architecture: "amd64",
+      Architecture: hostArchitecture(),
       Config: i.Config,
       RootFS: { Type: "layers", Layers: i.Layers.map((l) => `sha256:${l}`) },
     });

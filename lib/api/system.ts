@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import type { ContainerService } from "../container/mod.ts";
 import type { GcHandler } from "../gc/mod.ts";
-import type { ImageStore } from "../image/mod.ts";
+import { hostArchitecture, type ImageStore } from "../image/mod.ts";
 
 /** The API version corral serves. */
 export const API_VERSION = "1.43";
@@ -50,7 +50,7 @@ export class SystemInfo {
       GitCommit: "",
       GoVersion: `deno ${Deno.version.deno}`,
       Os: "linux",
-      Arch: goArch(),
+      Arch: hostArchitecture(),
       KernelVersion: Deno.osRelease(),
       BuildTime: "",
       Experimental: "false",
@@ -132,12 +132,6 @@ export class SystemInfo {
       GC: { Entries: gc.list().length },
     };
   }
-}
-
-/** Go's name of the machine architecture, as Docker reports `Arch`. */
-function goArch(): string {
-  const names: Record<string, string> = { x86_64: "amd64", aarch64: "arm64" };
-  return names[Deno.build.arch] ?? Deno.build.arch;
 }
 
 function memTotal(): number {

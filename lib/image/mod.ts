@@ -24,3 +24,4 @@ export * from "./extract.ts";
 export * from "./archive_load.ts";
 export * from "./archive_save.ts";
 export * from "./import_changes.ts";
+export { hostArchitecture } from "./archive_format.ts";
