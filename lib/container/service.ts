@@ -117,7 +117,17 @@ export class ContainerService {
   constructor(readonly opts: ServiceOptions) {
     this.disk = new ContainerDisk(opts.root);
     this.runc = new Runc(opts.runtime, join(opts.stateRoot, "runc"));
-    this.supervisor = new Supervisor((id, info) => void this.handleExit(id, info));
+    this.supervisor = new Supervisor((id, info) =>
+      void this.handleExit(id, info).catch((err) => {
+        // Never let one exit take the daemon down; waiters are released.
+        log.error("container {id}: exit handling failed: {error}", {
+          id,
+          error: errorMessage(err),
+        });
+        const c = this.store.find(id);
+        if (c?.resolveExit) this.#releaseExit(c);
+      })
+    );
   }
 
   // ---- helpers -------------------------------------------------------------
@@ -134,7 +144,12 @@ export class ContainerService {
 
   /** Persist the state and wake waiters. */
   async save(c: Container): Promise<void> {
-    await this.disk.saveState(c.rec);
+    try {
+      await this.disk.saveState(c.rec);
+    } catch (err) {
+      // An `rm` took the directory away: there is nothing left to save.
+      if (!(err instanceof Deno.errors.NotFound && (c.removing || c.removed))) throw err;
+    }
     c.changed();
   }
 
