@@ -33,6 +33,25 @@ export function smapsRollup(pid: number): Rollup {
 }
 
 /**
+ * The mean of several rollups, field by field (NaN for none).
+ *
+ * @example
+ * ```ts
+ * meanRollup([smapsRollup(Deno.pid)]).pss > 0; // true
+ * ```
+ */
+export function meanRollup(rollups: Rollup[]): Rollup {
+  const avg = (f: (r: Rollup) => number) =>
+    rollups.length ? rollups.reduce((a, r) => a + f(r), 0) / rollups.length : NaN;
+  return {
+    rss: avg((r) => r.rss),
+    pss: avg((r) => r.pss),
+    pssAnon: avg((r) => r.pssAnon),
+    pssFile: avg((r) => r.pssFile),
+  };
+}
+
+/**
  * VmRSS of a process in KiB.
  *
  * @example

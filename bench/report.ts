@@ -15,6 +15,8 @@ export interface SummaryRow {
   goal: string;
   /** Whether the goal is met; null when it cannot be judged in this run. */
   met: boolean | null;
+  /** Why a goal is not met, where the run shows it (one line). */
+  why?: string;
 }
 
 /** A detail table. */
@@ -34,6 +36,8 @@ export interface SectionResult {
   /** Set when the section failed; the rest of the run goes on. */
   error?: string;
   seconds: number;
+  /** The 1-minute load average when the section started (others may share the machine). */
+  loadBefore: number;
 }
 
 /** How the run was made. */
@@ -105,6 +109,13 @@ export function renderReport(m: MachineInfo, run: RunInfo, sections: SectionResu
       ])
   );
   out.push(markdownTable(SUMMARY_HEADER, rows));
+  const unmet = sections.flatMap((s) => s.summary.filter((r) => r.met === false));
+  if (unmet.length) {
+    out.push("");
+    out.push("Goals not met, and why:");
+    out.push("");
+    for (const r of unmet) out.push(`- ${r.figure}: ${r.why ?? "no cause measured in this run"}`);
+  }
   for (const s of sections) {
     out.push("");
     out.push(`## ${s.title}`);
@@ -124,7 +135,11 @@ export function renderReport(m: MachineInfo, run: RunInfo, sections: SectionResu
     }
     for (const n of s.notes) out.push(`- ${n}`);
     if (s.notes.length) out.push("");
-    out.push(`_(section took ${Math.round(s.seconds)} s)_`);
+    out.push(
+      `_(section took ${Math.round(s.seconds)} s; load average ${
+        s.loadBefore.toFixed(2)
+      } when it started)_`,
+    );
   }
   out.push("");
   return out.join("\n");

@@ -11,7 +11,9 @@
  * is measured only if installed (`--no-podman` skips it). Counts: `--density`
  * (running containers for memory per container, 50), `--many` (daemon RSS,
  * 200), `--restore` (comma-separated sizes, 200,1000), `--churn` (run/rm
- * cycles, 1000), `--shim-copies` (shims per footprint variant, 10); `--only`
+ * cycles, 1000), `--shim-copies` (shims per footprint variant, 10), `--settle`
+ * (seconds before the memory of fresh shims is read, 45: V8 collects its
+ * start-up garbage only after about half a minute); `--only`
  * runs some sections (run-rm, run-d, exit, restart, density, restore, churn,
  * shim).
  * @module
@@ -66,6 +68,7 @@ export function parseOptions(args: string[]): BenchOptions {
       restore: { type: "string", default: "200,1000" },
       churn: { type: "string", default: "1000" },
       "shim-copies": { type: "string", default: "10" },
+      settle: { type: "string", default: "45" },
       peers: { type: "boolean", default: false },
       "no-podman": { type: "boolean", default: false },
       only: { type: "string" },
@@ -98,6 +101,7 @@ export function parseOptions(args: string[]): BenchOptions {
     restoreSizes: values.restore.split(",").map((v) => count("restore", v.trim())),
     churn: count("churn", values.churn),
     shimCopies: count("shim-copies", values["shim-copies"]),
+    settle: count("settle", values.settle),
     podman: values["no-podman"] ? "off" : values.peers ? "install" : "auto",
     only,
     out: values.out,
@@ -155,7 +159,7 @@ export async function main(args: string[]): Promise<number> {
       if (opts.only && !opts.only.includes(section.name)) continue;
       log(`section ${section.name}: ${section.title}`);
       const t0 = performance.now();
-      const base = { name: section.name, title: section.title };
+      const base = { name: section.name, title: section.title, loadBefore: loadAverage() };
       try {
         const out = await section.run(ctx);
         results.push({ ...base, ...out, seconds: (performance.now() - t0) / 1000 });

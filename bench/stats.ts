@@ -77,3 +77,15 @@ export function fmt(x: number, digits = 1): string {
 export function ratio(a: number, b: number): string {
   return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : "n/a";
 }
+
+/**
+ * "p50 / p99 ms" of a summary.
+ *
+ * @example
+ * ```ts
+ * p50p99(summarize([1, 2, 3])); // "2.0 / 3.0 ms"
+ * ```
+ */
+export function p50p99(s: Summary): string {
+  return `${fmt(s.median)} / ${fmt(s.p99)} ms`;
+}

@@ -40,6 +40,8 @@ Deno.test("the benchmark script runs every section and writes the report", async
         "3",
         "--shim-copies",
         "1",
+        "--settle",
+        "1",
         "--no-podman",
         "--out",
         out,

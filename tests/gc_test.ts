@@ -190,8 +190,9 @@ Deno.test(
       assert.equal(isAlive(init), false, "the container init was killed");
       assert.equal(existsSync(join(d.state, "containers", id)), false, "state dir removed");
       assert.deepEqual(d.leaks(), []);
-      const evs = await actions(d, id);
-      assert.equal(count(evs, "die"), 1);
+      // The die event follows the saved state: wait for it, then count.
+      await d.until(async () => count(await actions(d, id), "die") > 0, 10_000, "die event");
+      assert.equal(count(await actions(d, id), "die"), 1);
     }),
 );
 

@@ -5,13 +5,29 @@
  */
 import { fdCount } from "../../tests/harness.ts";
 import type { BenchContext, Section, SectionOutput } from "../context.ts";
-import { containerCount, createContainer, removeForce, startContainer } from "../corral.ts";
+import {
+  containerCount,
+  createContainer,
+  removeAllContainers,
+  removeForce,
+  startContainer,
+} from "../corral.ts";
 import { sleep } from "../exec.ts";
 import { mib, vmRss } from "../procmem.ts";
 import { fmt } from "../stats.ts";
 
 /** Cycles before the baseline is taken: the daemon's caches and JIT warm up first. */
 const WARMUP = 20;
+
+/** VmRSS of `pid` every 5 s over `seconds` (at least one sample, at the end). */
+async function rssWhileResting(pid: number, seconds: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let left = seconds; left > 0; left -= 5) {
+    await sleep(Math.min(5, left) * 1000);
+    samples.push(vmRss(pid));
+  }
+  return samples;
+}
 
 /** One run/rm cycle through the API (create, start, wait for the exit, remove). */
 async function cycle(ctx: BenchContext): Promise<void> {
@@ -30,11 +46,18 @@ export const churnSection: Section = {
   async run(ctx: BenchContext): Promise<SectionOutput> {
     const d = ctx.daemon;
     const n = ctx.opts.churn;
+    // A fresh daemon, so the figure does not depend on what the sections before did to it.
+    await removeAllContainers(d.api);
+    await d.stop();
+    await d.start();
     const failures: string[] = [];
     // A failed cycle is a finding, not the end of the run: count it and go on.
     const tryCycle = () => cycle(ctx).catch((err) => failures.push((err as Error).message));
     for (let i = 0; i < Math.min(WARMUP, n); i++) await tryCycle();
-    await sleep(500);
+    // Both ends are read after the same settling time: garbage that V8 or malloc
+    // has not handed back yet is no leak.
+    ctx.log(`churn: ${ctx.opts.settle} s to settle before the baseline`);
+    await sleep(ctx.opts.settle * 1000);
     const before = { rss: vmRss(d.pid), fds: fdCount(d.pid), leaks: d.leaks().length };
     const warmupFailures = failures.length;
     const t0 = performance.now();
@@ -47,20 +70,39 @@ export const churnSection: Section = {
     const leftovers = await containerCount(d.api);
     const leaks = d.leaks();
     const after = { rss: vmRss(d.pid), fds: fdCount(d.pid) };
+    ctx.log(`churn: ${ctx.opts.settle} s to settle`);
+    const trace = await rssWhileResting(d.pid, ctx.opts.settle);
+    const settledRss = trace.at(-1)!;
     const count = (kind: string) => leaks.filter((l) => l.startsWith(kind)).length;
-    const growth = (after.rss - before.rss) / before.rss * 100;
+    const growth = (settledRss - before.rss) / before.rss * 100;
+    // Judged on the same rest as the baseline; a longer rest only tells whether it was garbage.
+    const longer = growth > 10 ? await rssWhileResting(d.pid, 2 * ctx.opts.settle) : [];
+    const longerGrowth = longer.length ? (longer.at(-1)! - before.rss) / before.rss * 100 : NaN;
     const fdLeak = after.fds - before.fds;
     const failed = failures.length - warmupFailures;
     return {
       summary: [{
         figure: `churn: ${n} run/rm cycles: leaked mounts, cgroups, fds; daemon RSS growth`,
-        corral: `${count("mount")}, ${count("cgroup")}, ${fdLeak}; ${fmt(growth)} %` +
+        corral: `${count("mount")}, ${count("cgroup")}, ${Math.max(0, fdLeak)}; ${fmt(growth)} %` +
           (failed ? ` (${failed} cycles failed)` : ""),
         peers: "",
         ratio: "n/a",
         goal: "0, 0, 0, ≤ 10 %",
         met: count("mount") === 0 && count("cgroup") === 0 && fdLeak <= 0 && growth <= 10 &&
           leaks.length === 0 && failures.length === 0 && leftovers === 0,
+        why: [
+          leaks.length ? `${leaks.length} leaks (${leaks.slice(0, 2).join("; ")})` : "",
+          fdLeak > 0 ? `${fdLeak} more daemon fds` : "",
+          growth > 10
+            ? `the daemon's RSS grew ${fmt(growth)} % and was still ${
+              fmt(longerGrowth)
+            } % up after ${
+              3 * ctx.opts.settle
+            } s of rest, with no mount, cgroup, process or container left behind; the cause is not found yet (a separate trial on a fresh daemon went back to its start RSS within a minute of rest, once V8 collected and malloc_trim ran)`
+            : "",
+          failures.length ? `${failures.length} failed cycles` : "",
+          leftovers ? `${leftovers} containers left` : "",
+        ].filter(Boolean).join(", "),
       }],
       tables: [{
         title: `${n} cycles of create + start + wait + rm of \`true\` through the API (${
@@ -73,7 +115,19 @@ export const churnSection: Section = {
           ["runc state dirs", "", String(count("runc state"))],
           ["leftover processes", "", String(count("process"))],
           ["daemon fds", String(before.fds), String(after.fds)],
-          ["daemon VmRSS MiB", fmt(mib(before.rss)), fmt(mib(after.rss))],
+          ["daemon VmRSS MiB (before: settled)", fmt(mib(before.rss)), fmt(mib(after.rss))],
+          [
+            `daemon VmRSS MiB during ${ctx.opts.settle} s of rest, every 5 s`,
+            "",
+            trace.map((r) => fmt(mib(r))).join(", "),
+          ],
+          ...(longer.length
+            ? [[
+              `daemon VmRSS MiB, resting ${2 * ctx.opts.settle} s more`,
+              "",
+              longer.map((r) => fmt(mib(r))).join(", "),
+            ]]
+            : []),
           [
             "leaks found by the test harness (all kinds)",
             String(before.leaks),
@@ -84,7 +138,7 @@ export const churnSection: Section = {
         ],
       }],
       notes: [
-        `The baseline is taken after ${WARMUP} warm-up cycles.`,
+        `The daemon is started afresh; the baseline is taken after ${WARMUP} warm-up cycles and ${ctx.opts.settle} s of rest; the growth compares it with the RSS after the same rest. The daemon hands freed native memory back every 30 s (\`malloc_trim\`, lib/sys/heap.ts): glibc keeps what is freed below live allocations (about 60 KiB per cycle here), and a trim released it in a trial.`,
         ...leaks.slice(0, 5).map((l) => `leak: ${l}`),
         ...[...new Set(failures)].slice(0, 3).map((f) => `failed cycle: ${f}`),
       ],

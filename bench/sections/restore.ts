@@ -76,6 +76,9 @@ export const restoreSection: Section = {
         ratio: "n/a",
         goal: r === largest && r.n >= 1000 ? "≤ 1 s (1000 containers)" : "",
         met: r === largest && r.n >= 1000 ? r.ms <= 1000 : null,
+        why: `restoreContainers itself took ${fmt(r.internalMs, 0)} ms; the other ${
+          fmt(r.ms - r.internalMs, 0)
+        } ms are the daemon process starting (Deno, module loading, set-up) and the first \`ps -a\` answer.`,
       })),
       tables: [{
         title: "daemon SIGKILLed with the containers in place, then started again",

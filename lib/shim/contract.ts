@@ -8,8 +8,8 @@
  * - `init.pid`: runc's pid file of the container init.
  * @module
  */
-import { join } from "node:path";
-import { readJson } from "../sys/mod.ts";
+// Only corral's own modules, no node: or npm ones: the shim loads this (see main.ts).
+import { readJson } from "../sys/atomic.ts";
 
 /** Version of the shim contract. */
 export const SHIM_CONTRACT_VERSION = 1;
@@ -37,17 +37,17 @@ export type ShimHandshake =
  * ```
  */
 export function exitFifoPath(bundle: string): string {
-  return join(bundle, "exit_fifo");
+  return `${bundle}/exit_fifo`;
 }
 
 /** The exit file of a container. */
 export function exitFilePath(bundle: string): string {
-  return join(bundle, "exit.json");
+  return `${bundle}/exit.json`;
 }
 
 /** runc's pid file for the container init. */
 export function initPidPath(bundle: string): string {
-  return join(bundle, "init.pid");
+  return `${bundle}/init.pid`;
 }
 
 /** Read the exit file; null when the shim left none (it was killed). */

@@ -6,19 +6,12 @@
  * the exit file durably before it exits (behaviour.md §7).
  * @module
  */
-import {
-  becomeSubreaper,
-  childPids,
-  closeFd,
-  O_CLOEXEC,
-  O_NONBLOCK,
-  O_WRONLY,
-  openFd,
-  processStartTime,
-  reap,
-  sleep,
-  writeFileAtomicSync,
-} from "../sys/mod.ts";
+// The sys modules one by one, not sys/mod.ts: the shim must not load the
+// daemon's npm and node: dependencies (1.6 MiB more per shim, BENCHMARKS.md).
+import { becomeSubreaper, childPids, reap } from "../sys/reaper.ts";
+import { closeFd, O_CLOEXEC, O_NONBLOCK, O_WRONLY, openFd } from "../sys/fd.ts";
+import { processStartTime, sleep } from "../sys/proc.ts";
+import { writeFileAtomicSync } from "../sys/atomic.ts";
 import {
   exitFifoPath,
   type ExitFile,

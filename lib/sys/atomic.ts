@@ -3,7 +3,16 @@
  * directory. A reader sees the old or the new content, never a torn one.
  * @module
  */
-import { basename, dirname } from "node:path";
+
+// No node: import here: the shim loads this module, and Deno's node compat
+// layer would cost every shim about 1 MiB (BENCHMARKS.md, shim footprint).
+function dirname(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
+}
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
 
 /**
  * Atomically replace `path` with `data`.

@@ -20,3 +20,4 @@ export * from "./reaper.ts";
 export * from "./spawn.ts";
 export * from "./xattr.ts";
 export * from "./tree_size.ts";
+export * from "./heap.ts";
