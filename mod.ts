@@ -10,7 +10,8 @@
  * ```
  * @module
  */
-export { ApiClient, CORRAL_VERSION, createHandler, DEFAULT_HOST } from "./lib/api/mod.ts";
+export { ApiClient, CORRAL_VERSION, DEFAULT_HOST } from "./lib/api/mod.ts";
+export { createHandler } from "./lib/api/server/mod.ts";
 export { DEFAULT_DAEMON_OPTIONS, startDaemon } from "./lib/daemon/mod.ts";
 export type { DaemonOptions } from "./lib/daemon/mod.ts";
 export { ContainerService } from "./lib/container/mod.ts";

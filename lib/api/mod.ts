@@ -1,5 +1,7 @@
 /**
- * The Docker-shaped HTTP API: server (router over the services) and client.
+ * The Docker-shaped HTTP API, client side: the client, the stream framing and
+ * the versions on the wire. The daemon's side is `./server/mod.ts`, kept apart
+ * so a CLI call does not load the daemon.
  *
  * @example
  * ```ts
@@ -9,9 +11,7 @@
  * ```
  * @module
  */
-export * from "./server.ts";
-export * from "./system.ts";
 export * from "./client.ts";
+export * from "./duration.ts";
 export * from "./stream.ts";
-export * from "./follow.ts";
-export * from "./http.ts";
+export * from "./version.ts";

@@ -4,13 +4,12 @@
  * @module
  */
 import { Command, CommanderError, Option } from "commander";
-import { ApiClient, CORRAL_VERSION, DEFAULT_HOST } from "../api/mod.ts";
+import { ApiClient, CORRAL_VERSION, DEFAULT_HOST, parseDuration } from "../api/mod.ts";
 import type { HostConfig } from "../container/mod.ts";
 import { CorralError, errorMessage, invalid, unavailable } from "../errdefs/mod.ts";
 import { checkAutoRemove, parseRestartPolicy } from "../restart/mod.ts";
-import { startFailureExitCode } from "../runtime/mod.ts";
 import { ago, humanSize, printTable, pumpFrames } from "./output.ts";
-import { collect, parseBytes, parseCount, parseDuration } from "./parse.ts";
+import { collect, parseBytes, parseCount } from "./parse.ts";
 import { runDaemonCommand } from "./daemon_cmd.ts";
 
 /** Thrown to end the program with an exit code (the container's, for run/exec/wait). */
@@ -514,6 +513,8 @@ async function startOrExplain(c: ApiClient, id: string, autoRemove: boolean): Pr
   } catch (err) {
     if (autoRemove) await c.call("DELETE", `/containers/${id}?force=1`).catch(() => {});
     console.error(`corral: ${errorMessage(err)}`);
+    // Loaded only on this path: the runtime module costs a CLI call ~45 ms.
+    const { startFailureExitCode } = await import("../runtime/mod.ts");
     throw new ExitCode(startFailureExitCode(errorMessage(err)));
   }
 }

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { getLogger } from "@logtape/logtape";
-import { type ApiContext, createHandler, serveUnix } from "../api/mod.ts";
+import { type ApiContext, createHandler, serveUnix } from "../api/server/mod.ts";
 import { ContainerService, ExecManager } from "../container/mod.ts";
 import { conflict, errorMessage } from "../errdefs/mod.ts";
 import { EventLog } from "../events/mod.ts";
@@ -15,7 +15,7 @@ import { GcHandler } from "../gc/mod.ts";
 import { ImageStore } from "../image/mod.ts";
 import { gcEntriesFromStates, restoreContainers } from "../restore/mod.ts";
 import { type Backoff, DEFAULT_BACKOFF } from "../restart/mod.ts";
-import { closeFd, releaseFreeHeap, tryLockFile } from "../sys/mod.ts";
+import { closeFd, releaseMemory, tryLockFile } from "../sys/mod.ts";
 import { socketPath } from "../api/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
 
@@ -58,7 +58,7 @@ export interface Daemon {
 }
 
 /** How often the daemon gives freed native memory back to the system. */
-const HEAP_TRIM_INTERVAL_MS = 30_000;
+const MEMORY_RELEASE_INTERVAL_MS = 30_000;
 
 /**
  * Start the daemon and serve until SIGTERM/SIGINT.
@@ -125,9 +125,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     },
   );
   gc.start();
-  // malloc keeps what the daemon frees below live allocations: ~60 KiB per run/rm (lib/sys/heap.ts).
-  const heapTrim = setInterval(releaseFreeHeap, HEAP_TRIM_INTERVAL_MS);
-  Deno.unrefTimer(heapTrim);
+  // Garbage holding native memory and malloc's free pages stay resident otherwise (lib/sys/heap.ts).
+  const memoryRelease = setInterval(releaseMemory, MEMORY_RELEASE_INTERVAL_MS);
+  Deno.unrefTimer(memoryRelease);
 
   const ctx: ApiContext = { service, images, events, gc, execs, root: o.root };
   // The socket appears only once restore is done: no request sees a half-restored daemon.
@@ -152,7 +152,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     if (stopping) return finished;
     stopping = true;
     log.info("shutting down; containers keep running");
-    clearInterval(heapTrim);
+    clearInterval(memoryRelease);
     await server.close();
     health.close();
     await gc.stop();

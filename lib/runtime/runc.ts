@@ -3,7 +3,7 @@
  * corral never touches runc's default root.
  * @module
  */
-import { spawnClean } from "../sys/mod.ts";
+import { outputClean } from "../sys/mod.ts";
 import { cpuQuota } from "./spec.ts";
 
 /** runc's view of a container (`runc state`). */
@@ -45,12 +45,12 @@ export class Runc {
 
   /** Run runc with the given arguments and collect its output. */
   async run(args: string[]): Promise<RuncResult> {
-    const out = await spawnClean(this.binary, {
+    const out = await outputClean(this.binary, {
       args: [...this.globalArgs(), ...args],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    });
     const dec = new TextDecoder();
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
   }

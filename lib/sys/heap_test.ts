@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { releaseFreeHeap } from "./heap.ts";
+import { collectGarbage, releaseFreeHeap } from "./heap.ts";
 
 /** Resident anonymous memory of this process, in KiB. */
 function anonKiB(): number {
@@ -32,4 +32,13 @@ Deno.test("releaseFreeHeap gives back memory freed below a live allocation", () 
   } finally {
     c.close();
   }
+});
+
+Deno.test("collectGarbage runs a full collection", async () => {
+  // A weakly held object survives scavenges once it is old, and is gone only
+  // after a full collection; WeakRef targets are kept to the end of a turn.
+  const ref = (() => new WeakRef({ payload: new Array(10_000).fill(1) }))();
+  await new Promise((r) => setTimeout(r, 0));
+  collectGarbage();
+  assert.equal(ref.deref(), undefined);
 });

@@ -29,10 +29,30 @@ export function cloexecAllFds(): void {
  *
  * @example
  * ```ts
- * const out = await spawnClean("runc", { args: ["--version"], stdout: "piped" }).output();
+ * const child = spawnClean("runc", { args: ["--version"], stdout: "piped" });
  * ```
  */
 export function spawnClean(cmd: string, options: Deno.CommandOptions): Deno.ChildProcess {
   cloexecAllFds();
   return new Deno.Command(cmd, options).spawn();
+}
+
+/**
+ * Run a child that inherits no fd but its stdio and collect its output.
+ * `Deno.Command.output()` spawns synchronously, so the flags and the spawn are
+ * still one step. Preferred over `spawnClean(...).output()`: in Deno 2.9 that
+ * path holds about 140 KiB of native memory per child until V8 happens to run
+ * a full collection, which a mostly idle daemon may not do for hours.
+ *
+ * @example
+ * ```ts
+ * const out = await outputClean("runc", { args: ["--version"] });
+ * ```
+ */
+export function outputClean(
+  cmd: string,
+  options: Deno.CommandOptions,
+): Promise<Deno.CommandOutput> {
+  cloexecAllFds();
+  return new Deno.Command(cmd, options).output();
 }

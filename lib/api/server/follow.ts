@@ -4,7 +4,7 @@
  * a rotation (new inode at the path) is followed.
  * @module
  */
-import { type LogEntry, parseLogLines } from "../shim/mod.ts";
+import { type LogEntry, parseLogLines } from "../../shim/mod.ts";
 
 /**
  * Reads new complete lines from a growing log file.

@@ -4,16 +4,10 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import type { ContainerService } from "../container/mod.ts";
-import type { GcHandler } from "../gc/mod.ts";
-import { hostArchitecture, type ImageStore } from "../image/mod.ts";
-
-/** The API version corral serves. */
-export const API_VERSION = "1.43";
-/** The oldest API version corral accepts. */
-export const MIN_API_VERSION = "1.24";
-/** corral's version. */
-export const CORRAL_VERSION = "0.1.0";
+import type { ContainerService } from "../../container/mod.ts";
+import type { GcHandler } from "../../gc/mod.ts";
+import { hostArchitecture, type ImageStore } from "../../image/mod.ts";
+import { API_VERSION, CORRAL_VERSION, MIN_API_VERSION } from "../version.ts";
 
 /** What the system endpoints read. */
 export interface SystemSources {

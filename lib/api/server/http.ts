@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
-import { errorMessage } from "../errdefs/mod.ts";
+import { errorMessage } from "../../errdefs/mod.ts";
 
 /** A fetch-style request handler. */
 export type FetchHandler = (req: Request) => Promise<Response>;

@@ -5,7 +5,7 @@
  * silently ignored option.
  * @module
  */
-import { invalid } from "../errdefs/mod.ts";
+import { invalid } from "../../errdefs/mod.ts";
 
 /** Container `Config` fields corral honours. */
 const SUPPORTED_CONFIG = new Set([

@@ -4,7 +4,7 @@
  * Docker SDKs can drive corral.
  * @module
  */
-import { parseDuration } from "../cli/parse.ts";
+import { parseDuration } from "../duration.ts";
 import {
   type ContainerService,
   containerTop,
@@ -13,10 +13,10 @@ import {
   type HostConfig,
   matchesLabel,
   pruneContainers,
-} from "../container/mod.ts";
-import { errorKind, errorMessage, invalid, statusForKind } from "../errdefs/mod.ts";
-import { type EventFilter, type EventLog, eventStream } from "../events/mod.ts";
-import type { GcHandler } from "../gc/mod.ts";
+} from "../../container/mod.ts";
+import { errorKind, errorMessage, invalid, statusForKind } from "../../errdefs/mod.ts";
+import { type EventFilter, type EventLog, eventStream } from "../../events/mod.ts";
+import type { GcHandler } from "../../gc/mod.ts";
 import {
   hostArchitecture,
   type ImageStore,
@@ -24,11 +24,12 @@ import {
   loadMessages,
   parseImportChanges,
   saveImageArchive,
-} from "../image/mod.ts";
-import { readLogEntries } from "../shim/mod.ts";
+} from "../../image/mod.ts";
+import { readLogEntries } from "../../shim/mod.ts";
 import { LogFollower } from "./follow.ts";
-import { encodeFrame, STDERR, STDOUT } from "./stream.ts";
-import { API_VERSION, MIN_API_VERSION, SystemInfo } from "./system.ts";
+import { encodeFrame, STDERR, STDOUT } from "../stream.ts";
+import { SystemInfo } from "./system.ts";
+import { API_VERSION, MIN_API_VERSION } from "../version.ts";
 import { checkCreateBody, UNSUPPORTED_ENDPOINTS } from "./unsupported.ts";
 import { updateChanges } from "./update.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { errorKind } from "../errdefs/mod.ts";
+import { errorKind } from "../../errdefs/mod.ts";
 import { updateChanges } from "./update.ts";
 
 Deno.test("docker update: unset fields (0, null, empty policy) change nothing", () => {

@@ -4,7 +4,7 @@
  * policy name, which Docker reads as "unchanged".
  * @module
  */
-import type { HostConfig } from "../container/mod.ts";
+import type { HostConfig } from "../../container/mod.ts";
 import { checkHostConfig } from "./unsupported.ts";
 
 /** Fields whose 0 (or null) means "leave as it is". */
