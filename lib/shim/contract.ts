@@ -3,7 +3,9 @@
  * container's state (bundle) dir. The daemon and the shim share nothing else.
  *
  * - `exit_fifo`: the daemon holds the read end, the shim the write end; the
- *   write end closing (the shim exiting) wakes the daemon's epoll with HUP.
+ *   write end closing wakes the daemon's epoll with HUP. The shim closes it as
+ *   its last act, once `exit.json` is durable, or by dying: either way the
+ *   daemon then finds the exit file, or none (137).
  * - `exit.json`: written durably by the shim once the container's init exited.
  * - `init.pid`: runc's pid file of the container init.
  * @module

@@ -159,7 +159,10 @@ export async function runShim(o: ShimOptions): Promise<number> {
     finishedAt: new Date().toISOString(),
   };
   writeFileAtomicSync(exitFilePath(o.bundle), JSON.stringify(exit));
-  // Exiting closes the fifo's write end: that is the daemon's exit signal.
+  // Closing the fifo's write end is the daemon's exit signal. Every duty is
+  // done once the exit file is durable, so signal now, not after the
+  // runtime's own teardown (about 4 ms).
+  closeFd(fifoFd);
   return 0;
 }
 
