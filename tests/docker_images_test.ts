@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type BuildEntry, buildTar, gzip, sha256Hex } from "../lib/image/_test_utils.ts";
-import { integration, type TestDaemon, withDaemon } from "./harness.ts";
+import { integration, sleep, type TestDaemon, withDaemon } from "./harness.ts";
 
 const DOCKER = [
   "/usr/local/bin/docker",
@@ -57,7 +57,7 @@ async function dockerOk(d: TestDaemon, ...args: string[]): Promise<string> {
 
 /** A base layer: the host's static busybox with the applets the tests use, and some files. */
 async function baseLayer(): Promise<Uint8Array> {
-  const links = ["sh", "ls", "cat", "id"].map((name): BuildEntry => ({
+  const links = ["sh", "ls", "cat", "id", "sleep", "touch"].map((name): BuildEntry => ({
     path: `bin/${name}`,
     type: "symlink",
     linkpath: "busybox",
@@ -99,6 +99,21 @@ function configBlob(layers: Uint8Array[], run: object): Uint8Array {
   }));
 }
 
+/** A `docker save` archive of one image tagged `tag`. */
+async function savedArchive(tag: string, layers: Uint8Array[], run: object): Promise<Uint8Array> {
+  const config = configBlob(layers, run);
+  const configName = `${sha256Hex(config)}.json`;
+  const paths = layers.map((l) => `${sha256Hex(l)}/layer.tar`);
+  return await buildTar([
+    {
+      path: "manifest.json",
+      data: JSON.stringify([{ Config: configName, RepoTags: [tag], Layers: paths }]),
+    },
+    { path: configName, data: config },
+    ...layers.map((data, i) => ({ path: paths[i], data })),
+  ]);
+}
+
 /** A `docker save` archive of three layers; the third adds etc/added. */
 async function dockerArchive(): Promise<Uint8Array> {
   const layers = [
@@ -109,22 +124,12 @@ async function dockerArchive(): Promise<Uint8Array> {
       { path: "etc/added", data: "added\n" },
     ]),
   ];
-  const config = configBlob(layers, {
+  return await savedArchive("multi:v1", layers, {
     Env: ["PATH=/bin", "GREETING=hello"],
     Cmd: ["/bin/sh", "-c", SCRIPT],
     WorkingDir: "/data",
     User: "1000",
   });
-  const configName = `${sha256Hex(config)}.json`;
-  const paths = layers.map((l) => `${sha256Hex(l)}/layer.tar`);
-  return await buildTar([
-    {
-      path: "manifest.json",
-      data: JSON.stringify([{ Config: configName, RepoTags: ["multi:v1"], Layers: paths }]),
-    },
-    { path: configName, data: config },
-    ...layers.map((data, i) => ({ path: paths[i], data })),
-  ]);
 }
 
 /** An OCI image layout of one gzip layer over the base layer. */
@@ -254,4 +259,49 @@ Deno.test(
       assert.deepEqual(await listDir(join(d.root, "images/tmp")), []);
     });
   },
+);
+
+/** The HEALTHCHECK of hc:1: healthy once its command has made /data/ready. */
+const IMAGE_CHECK = ["CMD-SHELL", "test -f /data/ready"];
+
+Deno.test(
+  "an image's HEALTHCHECK runs in its containers; run flags tune or disable it",
+  dockerTest,
+  () =>
+    withDaemon(async (d) => {
+      const archive = join(d.dir, "hc.tar");
+      await Deno.writeFile(
+        archive,
+        await savedArchive("hc:1", [await baseLayer()], {
+          Env: ["PATH=/bin"],
+          Cmd: ["/bin/sh", "-c", "sleep 0.5; touch /data/ready; exec sleep 600"],
+          Healthcheck: { Test: IMAGE_CHECK, Interval: 200e6, Retries: 1 },
+        }),
+      );
+      await dockerOk(d, "load", "-i", archive);
+      const fmt = "{{json .Config.Healthcheck}}";
+      // The docker CLI leaves out the zero durations (Go's omitempty).
+      assert.deepEqual(JSON.parse(await dockerOk(d, "image", "inspect", "hc:1", "--format", fmt)), {
+        Test: IMAGE_CHECK,
+        Interval: 200e6,
+        Retries: 1,
+      });
+      const status = async (name: string) => (await d.inspect(name)).State.Health?.Status;
+      await dockerOk(d, "run", "-d", "--name", "checked", "hc:1");
+      assert.equal(await status("checked"), "starting");
+      await d.until(async () => await status("checked") === "healthy", 10_000, "healthy");
+      // Timings without a command keep the image's test.
+      await dockerOk(d, "run", "-d", "--name", "tuned", "--health-interval", "300ms", "hc:1");
+      const tuned = (await d.inspect("tuned")).Config.Healthcheck!;
+      assert.deepEqual([tuned.Test, tuned.Interval, tuned.Retries], [IMAGE_CHECK, 300e6, 1]);
+      await d.until(async () => await status("tuned") === "healthy", 10_000, "tuned healthy");
+      await dockerOk(d, "run", "-d", "--name", "unchecked", "--no-healthcheck", "hc:1");
+      await sleep(1000);
+      assert.equal(await status("unchecked"), undefined);
+      assert.match(
+        await dockerOk(d, "ps", "--format", "{{.Names}} {{.Status}}"),
+        /checked Up .*\(healthy\)/,
+      );
+      await dockerOk(d, "rm", "-f", "checked", "tuned", "unchecked");
+    }),
 );

@@ -129,11 +129,14 @@ export function createBody(
   if (o.entrypoint !== undefined) {
     body.Entrypoint = o.entrypoint === "" ? [] : [String(o.entrypoint)];
   }
+  const ns = (v: unknown) => v ? Math.round(parseDuration(String(v)) * 1e6) : 0;
   if (o.healthcheck === false) body.Healthcheck = { Test: ["NONE"] };
-  else if (o.healthCmd) {
-    const ns = (v: unknown) => v ? Math.round(parseDuration(String(v)) * 1e6) : 0;
+  else if (
+    o.healthCmd || o.healthInterval || o.healthTimeout || o.healthRetries || o.healthStartPeriod
+  ) {
+    // Timings without a command apply to the image's health check.
     body.Healthcheck = {
-      Test: ["CMD-SHELL", String(o.healthCmd)],
+      Test: o.healthCmd ? ["CMD-SHELL", String(o.healthCmd)] : [],
       Interval: ns(o.healthInterval),
       Timeout: ns(o.healthTimeout),
       Retries: o.healthRetries ?? 0,

@@ -47,6 +47,7 @@ import {
   type ContainerConfig,
   type ContainerRecord,
   defaultHostConfig,
+  type HealthConfig,
   type HostConfig,
   newState,
   runDurationMs,
@@ -934,7 +935,27 @@ function buildConfig(
     Labels: { ...(ic.Labels ?? {}), ...(cfg.Labels ?? {}) },
     StopSignal: cfg.StopSignal || ic.StopSignal || "SIGTERM",
     StopTimeout: cfg.StopTimeout,
-    Healthcheck: cfg.Healthcheck,
+    Healthcheck: mergeHealthcheck(cfg.Healthcheck, ic.Healthcheck),
+  };
+}
+
+/**
+ * The container's health check over the image's, as Docker merges them: a
+ * check of its own (or `NONE`) wins; one with timings but no test takes the
+ * image's test, and the image's timings where its own are unset.
+ */
+function mergeHealthcheck(
+  own: HealthConfig | undefined,
+  image: HealthConfig | undefined,
+): HealthConfig | undefined {
+  if (!image || own?.Test?.length) return own;
+  if (!own) return image;
+  return {
+    Test: image.Test,
+    Interval: own.Interval || image.Interval,
+    Timeout: own.Timeout || image.Timeout,
+    StartPeriod: own.StartPeriod || image.StartPeriod,
+    Retries: own.Retries || image.Retries,
   };
 }
 

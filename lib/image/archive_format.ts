@@ -195,7 +195,8 @@ export function parseImageConfig(doc: unknown, what: string): ParsedImageConfig 
   const run = isObject(doc.config) ? doc.config : {};
   const config: Partial<ImageConfig> = {};
   // Docker writes null for unset fields; the model's defaults apply to them.
-  for (const key of ["Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Labels", "StopSignal"]) {
+  const keys = ["Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Labels", "StopSignal"];
+  for (const key of [...keys, "Healthcheck"]) {
     if (run[key] != null) (config as Record<string, unknown>)[key] = run[key];
   }
   const time = typeof doc.created === "string" ? Date.parse(doc.created) : NaN;

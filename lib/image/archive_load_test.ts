@@ -249,3 +249,29 @@ async function windows(layer: Uint8Array): Promise<Uint8Array> {
     { path: "l.tar", data: layer },
   ]);
 }
+
+Deno.test("loadImageArchive keeps the image's health check and refuses a malformed one", async () => {
+  await withTempDir(async (dir) => {
+    const store = await newStore(dir);
+    const check = { Test: ["CMD-SHELL", "test -f /data/new"], Interval: 200_000_000, Retries: 2 };
+    await loadImageArchive(
+      store,
+      streamOf(await dockerArchive({ tags: ["hc:1"], run: { ...RUN, Healthcheck: check } })),
+    );
+    assert.deepEqual(store.resolve("hc:1").Config.Healthcheck, {
+      ...check,
+      Timeout: 0,
+      StartPeriod: 0,
+    });
+    // An image without one keeps no field at all (its config is what it was).
+    await loadImageArchive(store, streamOf(await dockerArchive({ tags: ["plain:1"] })));
+    assert.equal("Healthcheck" in store.resolve("plain:1").Config, false);
+
+    const bad = { ...RUN, Healthcheck: { Test: ["CMD", "true"], Retries: -1 } };
+    await assert.rejects(
+      loadImageArchive(store, streamOf(await dockerArchive({ tags: ["bad:1"], run: bad }))),
+      (err: Error) => errorKind(err) === "invalid" && /Healthcheck.Retries/.test(err.message),
+    );
+    assert.throws(() => store.resolve("bad:1"));
+  });
+});

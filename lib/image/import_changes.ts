@@ -10,7 +10,7 @@ import type { ImageConfig } from "./model.ts";
 const REFUSED: Record<string, string> = {
   EXPOSE: "containers have no network",
   VOLUME: "corral has no volumes (use a bind mount at run time)",
-  HEALTHCHECK: "images keep no health check (use --health-cmd at run time)",
+  HEALTHCHECK: "use --health-cmd at run time (images loaded with one keep it)",
   ONBUILD: "corral builds no images",
 };
 

@@ -15,6 +15,18 @@ export interface ImageConfig {
   Labels: Record<string, string>;
   /** Empty means the runtime default (SIGTERM). */
   StopSignal: string;
+  /** The image's HEALTHCHECK; absent when it has none. */
+  Healthcheck?: ImageHealthcheck;
+}
+
+/** A health check an image carries (Docker's `Healthcheck`; durations in ns, 0: default). */
+export interface ImageHealthcheck {
+  /** `["CMD-SHELL", cmd]`, `["CMD", ...argv]` or `["NONE"]`. */
+  Test: string[];
+  Interval: number;
+  Timeout: number;
+  StartPeriod: number;
+  Retries: number;
 }
 
 /** An image as `docker image inspect` shows it (the subset corral keeps). */
@@ -60,6 +72,30 @@ export function normalizeConfig(partial: Partial<ImageConfig> = {}): ImageConfig
     User: stringField("User", partial.User ?? ""),
     Labels: sortedLabels,
     StopSignal: stringField("StopSignal", partial.StopSignal ?? ""),
+    // Left out when absent, so the config (and the id hashed from it) of an
+    // image without one is what it always was.
+    ...(partial.Healthcheck == null ? {} : { Healthcheck: healthcheck(partial.Healthcheck) }),
+  };
+}
+
+function healthcheck(value: unknown): ImageHealthcheck {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid("image config: Healthcheck must be an object");
+  }
+  const hc = value as Record<string, unknown>;
+  const count = (field: keyof ImageHealthcheck): number => {
+    const v = hc[field] ?? 0;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+      throw invalid(`image config: Healthcheck.${field} must be a non-negative integer`);
+    }
+    return v;
+  };
+  return {
+    Test: stringList("Healthcheck.Test", hc.Test ?? []),
+    Interval: count("Interval"),
+    Timeout: count("Timeout"),
+    StartPeriod: count("StartPeriod"),
+    Retries: count("Retries"),
   };
 }
 
