@@ -327,3 +327,28 @@ Deno.test(
       assert.deepEqual(await history(d, t0, "container=shot", "event=oom"), []);
     }),
 );
+
+Deno.test(
+  "exec emits exec_create, exec_start and exec_die with its exit code",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      await d.ok("run", "-d", "--name", "host", "busybox", "sleep", "600");
+      const t0 = Date.now() / 1000;
+      const r = await d.cli("exec", "host", "sh", "-c", "exit 3");
+      assert.equal(r.code, 3);
+      await sleep(50);
+      const execs = await history(d, t0, "event=exec_create", "event=exec_start", "event=exec_die");
+      assert.deepEqual(execs.map((e) => e.Action), [
+        "exec_create: sh -c exit 3",
+        "exec_start: sh -c exit 3",
+        "exec_die",
+      ]);
+      const ids = new Set(execs.map((e) => e.Actor.Attributes.execID));
+      assert.equal(ids.size, 1);
+      assert.match([...ids][0], /^[0-9a-f]{64}$/);
+      assert.equal(execs[2].Actor.Attributes.exitCode, "3");
+      assert.equal(execs[2].Actor.Attributes.name, "host");
+      await d.ok("rm", "-f", "host");
+    }),
+);

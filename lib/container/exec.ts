@@ -59,6 +59,7 @@ export class ExecManager {
     }
     if (config.Tty) throw invalid("exec with a TTY is not supported by corral");
     const id = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
+    this.svc.emitEvent(c, `exec_create: ${config.Cmd.join(" ")}`, { execID: id });
     this.#execs.set(id, {
       config,
       inst: {
@@ -101,9 +102,11 @@ export class ExecManager {
     });
     e.inst.Running = true;
     e.inst.Pid = child.pid;
+    this.svc.emitEvent(c, `exec_start: ${e.config.Cmd.join(" ")}`, { execID: id });
     const exitCode = child.status.then((s) => {
       e.inst.Running = false;
       e.inst.ExitCode = s.code;
+      this.svc.emitEvent(c, "exec_die", { execID: id, exitCode: String(s.code) });
       Deno.remove(pidFile).catch(() => {});
       // Keep finished execs a while for inspect, then forget them.
       setTimeout(() => this.#execs.delete(id), 300_000).unref?.();
