@@ -219,3 +219,34 @@ Deno.test("a CLI without a daemon says so in one line", integration, async () =>
   );
   d.api.close();
 });
+
+Deno.test(
+  "ps -s and inspect ?size=1 report the writable layer and the whole rootfs",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      const id = await d.ok(
+        "run",
+        "-d",
+        "--name",
+        "writer",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 100000 /dev/zero > /big",
+      );
+      await d.ok("wait", "writer");
+      const [row] = (await d.ok("ps", "-a", "-s", "--format", "json")).trim().split("\n")
+        .map((l) => JSON.parse(l));
+      const image = (await d.api.json<{ Id: string; Size: number }[]>("GET", "/images/json"))
+        .find((i) => i.Id === (row.ImageID as string))!;
+      assert.equal(row.SizeRw, 100_000);
+      assert.equal(row.SizeRootFs, 100_000 + image.Size);
+      const info = await d.api.json<Record<string, number>>("GET", `/containers/${id}/json?size=1`);
+      assert.deepEqual([info.SizeRw, info.SizeRootFs], [row.SizeRw, row.SizeRootFs]);
+      assert.equal((await d.inspect(id) as Record<string, unknown>).SizeRw, undefined);
+      assert.match(await d.ok("ps", "-a", "-s"), /SIZE\n.* 100kB \(virtual \d/);
+      assert.doesNotMatch(await d.ok("ps", "-a"), /SIZE|virtual/);
+      await d.ok("rm", "writer");
+    }),
+);

@@ -274,6 +274,7 @@ export function buildProgram(): Command {
     .option("-a, --all", "show all containers (default: running)")
     .option("-q, --quiet", "only ids")
     .option("-f, --filter <k=v>", "filter: status, name, label, id (repeatable)", collect)
+    .option("-s, --size", "show each container's writable layer size (and with its image)")
     .option("--format <format>", "json: one JSON object per line")
     .action(async (o: Opts) => {
       const filters: Record<string, string[]> = {};
@@ -282,15 +283,27 @@ export function buildProgram(): Command {
         if (i < 0) throw invalid(`invalid filter "${f}": expected key=value`);
         (filters[f.slice(0, i)] ??= []).push(f.slice(i + 1));
       }
-      const q = `?all=${o.all ? 1 : 0}&filters=${enc(JSON.stringify(filters))}`;
+      const q = `?all=${o.all ? 1 : 0}&size=${o.size ? 1 : 0}&filters=${
+        enc(JSON.stringify(filters))
+      }`;
       const list = await api().json<Record<string, unknown>[]>("GET", `/containers/json${q}`);
       if (o.format && o.format !== "json") {
         throw invalid(`unsupported format "${o.format}": use json`);
       }
       if (o.quiet) return list.forEach((c) => console.log(String(c.Id).slice(0, 12)));
       if (o.format === "json") return list.forEach((c) => console.log(JSON.stringify(c)));
+      const size = (c: Record<string, unknown>) =>
+        `${humanSize(Number(c.SizeRw))} (virtual ${humanSize(Number(c.SizeRootFs))})`;
       printTable(
-        ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"],
+        [
+          "CONTAINER ID",
+          "IMAGE",
+          "COMMAND",
+          "CREATED",
+          "STATUS",
+          "NAMES",
+          ...o.size ? ["SIZE"] : [],
+        ],
         list.map((c) => [
           String(c.Id).slice(0, 12),
           String(c.Image),
@@ -298,6 +311,7 @@ export function buildProgram(): Command {
           ago(Number(c.Created)),
           String(c.Status),
           (c.Names as string[]).map((n) => n.slice(1)).join(","),
+          ...o.size ? [size(c)] : [],
         ]),
       );
     });

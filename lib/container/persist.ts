@@ -9,7 +9,7 @@
  * @module
  */
 import { join } from "node:path";
-import { readJson, removeAll, syncDir, writeFileAtomic } from "../sys/mod.ts";
+import { readJson, removeAll, syncDir, treeSize, writeFileAtomic } from "../sys/mod.ts";
 import { type ContainerRecord, type ContainerState, type HostConfig, newState } from "./model.ts";
 import { getLogger } from "@logtape/logtape";
 import { errorMessage } from "../errdefs/mod.ts";
@@ -45,6 +45,16 @@ export class ContainerDisk {
   /** The directory of one container. */
   dir(id: string): string {
     return join(this.base, id);
+  }
+
+  /** The container's writable layer: the overlay's upper dir. */
+  upperDir(id: string): string {
+    return join(this.base, id, "upper");
+  }
+
+  /** Bytes the container has written to its writable layer (`SizeRw`). */
+  upperSize(id: string): Promise<number> {
+    return treeSize(this.upperDir(id));
   }
 
   /** The container's json-file log. */

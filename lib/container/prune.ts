@@ -3,9 +3,7 @@
  * those created before a time or matching label filters.
  * @module
  */
-import { join } from "node:path";
 import { errorMessage } from "../errdefs/mod.ts";
-import { treeSize } from "../sys/mod.ts";
 import { matchesLabel } from "./labels.ts";
 import type { ContainerService } from "./service.ts";
 
@@ -52,7 +50,7 @@ export async function pruneContainers(
     return !(filter.notLabels ?? []).some((l) => matchesLabel(labels, l));
   });
   for (const c of candidates) {
-    const size = await treeSize(join(svc.disk.dir(c.id), "upper"));
+    const size = await svc.disk.upperSize(c.id);
     try {
       await svc.remove(c.id);
     } catch (err) {

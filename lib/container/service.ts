@@ -339,7 +339,7 @@ export class ContainerService {
   async #createRuntime(c: Container, image: Image) {
     const res = this.resources(c.id);
     const dir = this.disk.dir(c.id);
-    const upper = await mkdirp(join(dir, "upper"));
+    const upper = await mkdirp(this.disk.upperDir(c.id));
     // The upper dir's root is the container's "/": a non-root User must traverse it.
     await Deno.chmod(upper, 0o755);
     const work = await mkdirp(join(dir, "work"));

@@ -6,6 +6,7 @@
  */
 import { parseDuration } from "../duration.ts";
 import {
+  type ContainerRecord,
   type ContainerService,
   containerTop,
   describeStatus,
@@ -175,16 +176,24 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
         return { Type: "bind", Source: src, Destination: dst, Mode: mode ?? "", RW: mode !== "ro" };
       }),
       NetworkSettings: { Networks: {} },
-      GraphDriver: { Name: "overlay", Data: { UpperDir: `${svc.disk.dir(r.Id)}/upper` } },
+      GraphDriver: { Name: "overlay", Data: { UpperDir: svc.disk.upperDir(r.Id) } },
     };
   };
 
-  const listContainers = (url: URL) => {
+  /** `SizeRw` and `SizeRootFs` (with the image's layers), as `?size=1` asks. */
+  const sizes = async (r: ContainerRecord) => {
+    const rw = await svc.disk.upperSize(r.Id);
+    const image = images.list().find((i) => i.Id === r.ImageID);
+    return { SizeRw: rw, SizeRootFs: rw + (image?.Size ?? 0) };
+  };
+
+  const listContainers = async (url: URL) => {
     const all = bool(url.searchParams.get("all"));
+    const withSize = bool(url.searchParams.get("size"));
     const f = parseFilters(url.searchParams.get("filters"));
     const known = ["status", "name", "label", "id", "ancestor", "exited"];
     for (const k of Object.keys(f)) if (!known.includes(k)) throw invalid(`invalid filter '${k}'`);
-    return svc.store.list().filter((c) => {
+    const listed = svc.store.list().filter((c) => {
       const r = c.rec;
       if (!all && !r.State.Running && !f.status) return false;
       if (f.status && !f.status.includes(r.State.Status)) return false;
@@ -195,7 +204,8 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
         return false;
       }
       return (f.label ?? []).every((l) => matchesLabel(r.Config.Labels, l));
-    }).map((c) => {
+    });
+    return await Promise.all(listed.map(async (c) => {
       const r = c.rec;
       return {
         Id: r.Id,
@@ -212,8 +222,9 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
         HostConfig: { NetworkMode: "none" },
         RestartCount: r.RestartCount,
         GC: r.State.GC,
+        ...(withSize ? await sizes(r) : {}),
       };
-    });
+    }));
   };
 
   /** logs and attach: frames from the json-file log. */
@@ -312,8 +323,12 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     });
     return json({ Id: id, Warnings: [] }, 201);
   });
-  route("GET", "/containers/json", (_r, url) => json(listContainers(url)));
-  route("GET", "/containers/{id}/json", (_r, _u, p) => json(inspect(p.id)));
+  route("GET", "/containers/json", async (_r, url) => json(await listContainers(url)));
+  route("GET", "/containers/{id}/json", async (_r, url, p) => {
+    const info = inspect(p.id);
+    const withSize = bool(url.searchParams.get("size"));
+    return json(withSize ? { ...info, ...await sizes(svc.store.get(p.id).rec) } : info);
+  });
   route("POST", "/containers/{id}/start", async (_r, _u, p) => {
     await svc.start(p.id);
     return noContent();
