@@ -6,6 +6,9 @@
 import { errorMessage } from "../errdefs/mod.ts";
 import { matchesLabel } from "./labels.ts";
 import type { ContainerService } from "./service.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["corral", "container"]);
 
 /** Which stopped containers to prune (Docker's `until`, `label`, `label!` filters). */
 export interface PruneFilter {
@@ -54,7 +57,7 @@ export async function pruneContainers(
     try {
       await svc.remove(c.id);
     } catch (err) {
-      console.error(`prune: skipped ${c.name}: ${errorMessage(err)}`);
+      log.warn("prune: skipped {name}: {error}", { name: c.name, error: errorMessage(err) });
       continue;
     }
     report.ContainersDeleted.push(c.id);

@@ -19,6 +19,9 @@ import { formatReference, tryParseReference } from "./reference.ts";
 import type { ImageStore } from "./store.ts";
 import { type TarWriteEntry, TarWriter } from "./tar_writer.ts";
 import { hostFile } from "./writer.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["corral", "image"]);
 
 /** A layer archived to a scratch file. */
 interface LayerFile {
@@ -105,7 +108,7 @@ async function archiveLayer(dir: string, path: string): Promise<LayerFile> {
     const { skipped } = await writeLayerTar(dir, tar);
     await tar.finish();
     if (skipped.length > 0) {
-      console.error(`corral: save: layer ${dir}: ${skipped.length} entries not archived`);
+      log.warn("save: layer {dir}: {count} entries not archived", { dir, count: skipped.length });
     }
   } finally {
     file.close();
@@ -127,7 +130,7 @@ async function streamArchive(
     failure = err;
   }
   // Left behind, the scratch files would go at the next daemon start.
-  await removeAll(scratch).catch((err) => console.error(`corral: save: ${errorMessage(err)}`));
+  await removeAll(scratch).catch((err) => log.warn("save: {error}", { error: errorMessage(err) }));
   // A client that went away already errored the stream: nothing more to tell it.
   await (failure === null ? sink.close() : sink.abort(failure)).catch(() => {});
 }

@@ -18,6 +18,9 @@ import { extractTar } from "./extract.ts";
 import { type Image, type ImageConfig, normalizeConfig } from "./model.ts";
 import { formatReference, parseReference, tryParseReference } from "./reference.ts";
 import { LayerWriter } from "./writer.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["corral", "image"]);
 
 /** One line of an image removal report, as Docker's `DELETE /images/{name}` returns. */
 export interface RemoveRecord {
@@ -467,7 +470,10 @@ export class ImageStore {
         this.#images.set(img.Id, { ...img, RepoTags: [] });
       } catch (err) {
         clean = false;
-        console.error(`corral: skipping corrupt image metadata ${path}: ${errorMessage(err)}`);
+        log.error("skipping corrupt image metadata {path}: {error}", {
+          path,
+          error: errorMessage(err),
+        });
       }
     }
     return clean;
@@ -512,16 +518,17 @@ export class ImageStore {
         throw invalid("not an object");
       }
     } catch (err) {
-      console.error(
-        `corral: image index ${this.#index} is corrupt (${errorMessage(err)}); starting empty`,
-      );
+      log.error("image index {path} is corrupt ({error}); starting empty", {
+        path: this.#index,
+        error: errorMessage(err),
+      });
       await Deno.copyFile(this.#index, `${this.#index}.corrupt`);
       return tags;
     }
     for (const [key, id] of Object.entries(raw ?? {})) {
       const parsed = tryParseReference(key);
       if (typeof parsed === "string" || formatReference(parsed) !== key || !this.#images.has(id)) {
-        console.error(`corral: image index: ignoring ${key} -> ${id}`);
+        log.warn("image index: ignoring {key} -> {id}", { key, id });
         continue;
       }
       tags.set(key, id);
@@ -544,11 +551,11 @@ export class ImageStore {
   }
 }
 
-/** Entries an unpack could not create, on the daemon's stderr for the admin. */
+/** Entries an unpack could not create, in the daemon's log for the admin. */
 function reportSkipped(what: string, skipped: string[]): void {
   if (skipped.length === 0) return;
   const some = skipped.slice(0, 3).join("; ") + (skipped.length > 3 ? "; ..." : "");
-  console.error(`corral: ${what}: skipped ${skipped.length} entries (${some})`);
+  log.warn("{what}: skipped {count} entries ({some})", { what, count: skipped.length, some });
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -10,6 +10,9 @@ import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES }
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import { errorMessage } from "../../errdefs/mod.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["corral", "api"]);
 
 /** A fetch-style request handler. */
 export type FetchHandler = (req: Request) => Promise<Response>;
@@ -80,7 +83,11 @@ async function callHandler(handler: FetchHandler, req: Request): Promise<Respons
   try {
     return await handler(req);
   } catch (err) {
-    console.error(`${req.method} ${new URL(req.url).pathname}: ${errorMessage(err)}`);
+    log.error("{method} {path}: {error}", {
+      method: req.method,
+      path: new URL(req.url).pathname,
+      error: errorMessage(err),
+    });
     return Response.json({ message: errorMessage(err) }, { status: 500 });
   }
 }

@@ -33,6 +33,9 @@ import { SystemInfo } from "./system.ts";
 import { API_VERSION, MIN_API_VERSION } from "../version.ts";
 import { checkCreateBody, UNSUPPORTED_ENDPOINTS } from "./unsupported.ts";
 import { updateChanges } from "./update.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["corral", "api"]);
 
 const MAX_BODY = 1024 * 1024;
 
@@ -130,7 +133,7 @@ function streamOf(
       try {
         await produce((chunk) => ctrl.enqueue(chunk));
       } catch (err) {
-        console.error(`stream: ${errorMessage(err)}`);
+        log.error("stream: {error}", { error: errorMessage(err) });
       }
       try {
         ctrl.close();
@@ -590,7 +593,13 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
         const kind = errorKind(err);
         const status = statusForKind(kind);
         if (status === 304) return new Response(null, { status: 304 });
-        if (status >= 500) console.error(`${req.method} ${path}: ${errorMessage(err)}`);
+        if (status >= 500) {
+          log.error("{method} {path}: {error}", {
+            method: req.method,
+            path,
+            error: errorMessage(err),
+          });
+        }
         return errorResponse(status, errorMessage(err));
       }
     }
