@@ -487,6 +487,30 @@ export function buildProgram(): Command {
       });
       console.log(res.Id);
     });
+  // load and save, as `docker load`/`docker save`: under `image` and at the top.
+  for (const parent of [program, images]) {
+    parent.command("load").description("load images from a docker save or OCI archive")
+      .option("-i, --input <file>", "read the archive from a file (default: standard input)")
+      .action(async (o: Opts) => {
+        const input = o.input ? await openInput(String(o.input)) : Deno.stdin.readable;
+        const res = await api().call("POST", "/images/load", input);
+        for (const line of (await res.text()).split("\n").filter(Boolean)) {
+          const msg = JSON.parse(line) as { stream?: string };
+          if (msg.stream) Deno.stdout.writeSync(new TextEncoder().encode(msg.stream));
+        }
+      });
+    parent.command("save").description("write images to a docker save archive")
+      .option("-o, --output <file>", "write to a file (default: standard output)")
+      .argument("<image...>")
+      .action(async (refs: string[], o: Opts) => {
+        if (!o.output && Deno.stdout.isTerminal()) {
+          throw invalid("refusing to write an archive to a terminal: use -o FILE or redirect");
+        }
+        const q = refs.map((r) => `names=${enc(r)}`).join("&");
+        const res = await api().call("GET", `/images/get?${q}`);
+        await saveOutput(res.body!, o.output ? String(o.output) : null);
+      });
+  }
   images.command("busybox").description("build the minimal image from the host's static busybox")
     .argument("[name]", "image name", "busybox:latest")
     .action(async (name: string) => {
@@ -522,6 +546,31 @@ export function buildProgram(): Command {
     }
   });
   return program;
+}
+
+/** An archive to load, or one clear error when it cannot be read. */
+async function openInput(path: string): Promise<ReadableStream<Uint8Array>> {
+  try {
+    return (await Deno.open(path)).readable;
+  } catch (err) {
+    throw invalid(`cannot read ${path}: ${errorMessage(err)}`);
+  }
+}
+
+/**
+ * Write a saved archive to `path` (all of it, then renamed into place, so a
+ * failed save leaves no partial file) or to standard output.
+ */
+async function saveOutput(body: ReadableStream<Uint8Array>, path: string | null): Promise<void> {
+  if (path === null) return await body.pipeTo(Deno.stdout.writable, { preventClose: true });
+  const temp = `${path}.corral-partial`;
+  try {
+    await Deno.writeFile(temp, body);
+    await Deno.rename(temp, path);
+  } catch (err) {
+    await Deno.remove(temp).catch(() => {});
+    throw invalid(`cannot write ${path}: ${errorMessage(err)}`);
+  }
 }
 
 async function startOrExplain(c: ApiClient, id: string, autoRemove: boolean): Promise<void> {
