@@ -73,12 +73,15 @@ export const churnSection: Section = {
     ctx.log(`churn: ${ctx.opts.settle} s to settle`);
     const trace = await rssWhileResting(d.pid, ctx.opts.settle);
     const settledRss = trace.at(-1)!;
+    // Read after the same rest as the baseline: right after the cycles, the
+    // connections of this client are still open (the server's keep-alive).
+    const settledFds = fdCount(d.pid);
     const count = (kind: string) => leaks.filter((l) => l.startsWith(kind)).length;
     const growth = (settledRss - before.rss) / before.rss * 100;
     // Judged on the same rest as the baseline; a longer rest only tells whether it was garbage.
     const longer = growth > 10 ? await rssWhileResting(d.pid, 2 * ctx.opts.settle) : [];
     const longerGrowth = longer.length ? (longer.at(-1)! - before.rss) / before.rss * 100 : NaN;
-    const fdLeak = after.fds - before.fds;
+    const fdLeak = settledFds - before.fds;
     const failed = failures.length - warmupFailures;
     return {
       summary: [{
@@ -114,7 +117,8 @@ export const churnSection: Section = {
           ["cgroup dirs under its parent", "", String(count("cgroup"))],
           ["runc state dirs", "", String(count("runc state"))],
           ["leftover processes", "", String(count("process"))],
-          ["daemon fds", String(before.fds), String(after.fds)],
+          ["daemon fds (before and after: settled)", String(before.fds), String(settledFds)],
+          ["daemon fds right after the cycles", "", String(after.fds)],
           ["daemon VmRSS MiB (before: settled)", fmt(mib(before.rss)), fmt(mib(after.rss))],
           [
             `daemon VmRSS MiB during ${ctx.opts.settle} s of rest, every 5 s`,
