@@ -15,7 +15,7 @@ import { GcHandler } from "../gc/mod.ts";
 import { ImageStore } from "../image/mod.ts";
 import { gcEntriesFromStates, restoreContainers } from "../restore/mod.ts";
 import { type Backoff, DEFAULT_BACKOFF } from "../restart/mod.ts";
-import { closeFd, releaseMemory, tryLockFile } from "../sys/mod.ts";
+import { childrenSpawned, closeFd, releaseMemory, tryLockFile } from "../sys/mod.ts";
 import { socketPath } from "../api/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
 
@@ -125,8 +125,15 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     },
   );
   gc.start();
-  // Garbage holding native memory and malloc's free pages stay resident otherwise (lib/sys/heap.ts).
-  const memoryRelease = setInterval(releaseMemory, MEMORY_RELEASE_INTERVAL_MS);
+  // Garbage holding native memory and malloc's free pages stay resident otherwise
+  // (lib/sys/heap.ts). Children are what leave that garbage: a daemon that
+  // started none since the last time skips the full collection's pause.
+  let spawnedBefore = -1;
+  const memoryRelease = setInterval(() => {
+    if (childrenSpawned() === spawnedBefore) return;
+    spawnedBefore = childrenSpawned();
+    releaseMemory();
+  }, MEMORY_RELEASE_INTERVAL_MS);
   Deno.unrefTimer(memoryRelease);
 
   const ctx: ApiContext = { service, images, events, gc, execs, root: o.root };

@@ -34,6 +34,7 @@ export function cloexecAllFds(): void {
  */
 export function spawnClean(cmd: string, options: Deno.CommandOptions): Deno.ChildProcess {
   cloexecAllFds();
+  spawned++;
   return new Deno.Command(cmd, options).spawn();
 }
 
@@ -54,5 +55,23 @@ export function outputClean(
   options: Deno.CommandOptions,
 ): Promise<Deno.CommandOutput> {
   cloexecAllFds();
+  spawned++;
   return new Deno.Command(cmd, options).output();
+}
+
+let spawned = 0;
+
+/**
+ * How many children `spawnClean` and `outputClean` have started: a cheap
+ * sign of work done since an earlier look.
+ *
+ * @example
+ * ```ts
+ * const before = childrenSpawned();
+ * await outputClean("true", {});
+ * childrenSpawned() - before; // 1
+ * ```
+ */
+export function childrenSpawned(): number {
+  return spawned;
 }
