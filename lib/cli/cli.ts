@@ -492,6 +492,9 @@ export function buildProgram(): Command {
     parent.command("load").description("load images from a docker save or OCI archive")
       .option("-i, --input <file>", "read the archive from a file (default: standard input)")
       .action(async (o: Opts) => {
+        if (!o.input && Deno.stdin.isTerminal()) {
+          throw invalid("no archive to load: use -i FILE or redirect standard input");
+        }
         const input = o.input ? await openInput(String(o.input)) : Deno.stdin.readable;
         const res = await api().call("POST", "/images/load", input);
         for (const line of (await res.text()).split("\n").filter(Boolean)) {
