@@ -7,7 +7,7 @@ need=()
 command -v runc >/dev/null 2>&1 || need+=(runc)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v tar >/dev/null 2>&1 || need+=(tar)
-if [ "${CORRAL_WITH_DOCKER_CLI:-0}" = 1 ] && ! command -v docker >/dev/null 2>&1; then need+=(docker-cli); fi
+if [ "${CORRAL_WITH_DOCKER_CLI:-0}" = 1 ] && ! command -v docker >/dev/null 2>&1; then need+=(docker.io); fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} from Debian" >&2
   export DEBIAN_FRONTEND=noninteractive
