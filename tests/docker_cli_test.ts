@@ -10,89 +10,10 @@ import { join } from "node:path";
 import { API_VERSION, CORRAL_VERSION, MIN_API_VERSION } from "../lib/api/mod.ts";
 import { cgroupDirs } from "../lib/runtime/mod.ts";
 import { mountsUnder } from "../lib/sys/mod.ts";
-import {
-  type CliResult,
-  type Inspect,
-  integration,
-  sleep,
-  type TestDaemon,
-  withDaemon,
-} from "./harness.ts";
+import { Docker, dockerTestOptions } from "./docker.ts";
+import { type CliResult, sleep, type TestDaemon, withDaemon } from "./harness.ts";
 
-/** The docker CLI binary: /usr/local/bin/docker, else the first on PATH. */
-function findDocker(): string | null {
-  const dirs = ["/usr/local/bin", ...(Deno.env.get("PATH") ?? "").split(":").filter((d) => d)];
-  for (const dir of dirs) {
-    try {
-      if (Deno.statSync(join(dir, "docker")).isFile) return join(dir, "docker");
-    } catch {
-      // Not in this directory.
-    }
-  }
-  return null;
-}
-
-const DOCKER = findDocker();
-if (!DOCKER) {
-  console.warn(
-    "\n!!!!!!!! docker CLI not found (/usr/local/bin/docker or PATH): tests/docker_cli_test.ts " +
-      "is SKIPPED. Install Debian's docker-cli (or docker.io) package to run it. !!!!!!!!\n",
-  );
-}
-const cliTest = { ...integration, ignore: DOCKER === null };
-
-/** The docker CLI pointed at a test daemon, with an empty config of its own. */
-class Docker {
-  readonly config: string;
-
-  constructor(readonly d: TestDaemon) {
-    this.config = join(d.dir, "docker-config");
-    Deno.mkdirSync(this.config, { recursive: true });
-  }
-
-  run(...args: string[]): Promise<CliResult> {
-    return this.runWith({}, ...args);
-  }
-
-  async runWith(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
-    const out = await new Deno.Command(DOCKER!, {
-      args,
-      // No user config, context or API version override leaks in.
-      clearEnv: true,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        HOME: this.config,
-        DOCKER_CONFIG: this.config,
-        DOCKER_HOST: this.d.host,
-        ...env,
-      },
-      stdin: "null",
-    }).output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  }
-
-  /** Run and fail on a non-zero exit; the trimmed stdout. */
-  async ok(...args: string[]): Promise<string> {
-    const r = await this.run(...args);
-    if (r.code !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
-    return r.stdout.trim();
-  }
-
-  async json<T>(...args: string[]): Promise<T> {
-    return JSON.parse(await this.ok(...args)) as T;
-  }
-
-  /** Output lines of a listing (none for an empty output). */
-  async lines(...args: string[]): Promise<string[]> {
-    const out = await this.ok(...args);
-    return out === "" ? [] : out.split("\n");
-  }
-
-  async inspect(ref: string): Promise<Inspect> {
-    return (await this.json<Inspect[]>("inspect", ref))[0];
-  }
-}
+const cliTest = dockerTestOptions("tests/docker_cli_test.ts");
 
 /** A refusal: exit code, one clear line naming corral, no stack trace. */
 function assertRefused(r: CliResult, code: number, words: RegExp): void {

@@ -6,53 +6,22 @@
  * and the refusals (`docker pull`, a corrupt archive storing nothing).
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { LOWER } from "../lib/image/_archive_fixtures.ts";
 import { type BuildEntry, buildTar, gzip, sha256Hex } from "../lib/image/_test_utils.ts";
-import { integration, sleep, type TestDaemon, withDaemon } from "./harness.ts";
+import { Docker, dockerTestOptions } from "./docker.ts";
+import { type CliResult, sleep, type TestDaemon, withDaemon } from "./harness.ts";
 
-const DOCKER = [
-  "/usr/local/bin/docker",
-  ...(Deno.env.get("PATH") ?? "").split(":").map((dir) => join(dir, "docker")),
-].find((path) => existsSync(path));
-if (!DOCKER) {
-  console.warn(
-    "\n!!! tests/docker_images_test.ts: NO docker CLI INSTALLED, SKIPPING the docker image tests " +
-      "(install Debian's docker-cli or docker.io package) !!!\n",
-  );
-}
-const dockerTest = { ...integration, ignore: !DOCKER };
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+const dockerTest = dockerTestOptions("tests/docker_images_test.ts");
 
 /** Run the docker CLI against the daemon `d`, optionally feeding `stdin`. */
-async function docker(d: TestDaemon, args: string[], stdin?: Uint8Array): Promise<Result> {
-  const child = new Deno.Command(DOCKER!, {
-    args,
-    env: { DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, "docker-config") },
-    stdin: stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin) {
-    const w = child.stdin.getWriter();
-    await w.write(stdin);
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function docker(d: TestDaemon, args: string[], stdin?: Uint8Array): Promise<CliResult> {
+  return new Docker(d).exec(args, { stdin });
 }
 
 /** Run docker and fail on a non-zero exit; returns stdout. */
-async function dockerOk(d: TestDaemon, ...args: string[]): Promise<string> {
-  const r = await docker(d, args);
-  if (r.code !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
+function dockerOk(d: TestDaemon, ...args: string[]): Promise<string> {
+  return new Docker(d).out(...args);
 }
 
 /** A base layer: the host's static busybox with the applets the tests use, and some files. */
@@ -66,13 +35,7 @@ async function baseLayer(): Promise<Uint8Array> {
     { path: "bin/" },
     { path: "bin/busybox", data: await Deno.readFile("/bin/busybox"), mode: 0o755 },
     ...links,
-    { path: "etc/" },
-    { path: "etc/keep", data: "keep\n" },
-    { path: "etc/gone", data: "gone\n" },
-    { path: "data/" },
-    { path: "data/old", data: "old\n" },
-    { path: "data/sub/" },
-    { path: "data/sub/older", data: "older\n" },
+    ...LOWER,
   ]);
 }
 
