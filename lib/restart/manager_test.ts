@@ -161,5 +161,6 @@ Deno.test("waitOrCancel resolves false at once when cancelled", async () => {
 
   const t1 = performance.now();
   assert.equal(await waitOrCancel(60_000, cancel.signal), false, "an aborted signal never waits");
-  assert.ok(performance.now() - t1 < 100);
+  // A sanity bound far below the 60 s it would wait, not a speed target.
+  assert.ok(performance.now() - t1 < 1000);
 });
