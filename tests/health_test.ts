@@ -322,3 +322,25 @@ Deno.test(
       assert.equal((await health(d, "count")).Status, "healthy");
     }),
 );
+
+Deno.test(
+  "health timings without a command, on an image without a check, give no health state",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      await d.ok(
+        "run",
+        "-d",
+        "--name",
+        "plain",
+        "--health-interval",
+        "200ms",
+        "busybox",
+        "sleep",
+        "60",
+      );
+      assert.equal((await d.inspect("plain")).State.Health, undefined);
+      assert.doesNotMatch(await d.ok("ps"), /health/);
+      await d.ok("rm", "-f", "plain");
+    }),
+);

@@ -21,6 +21,23 @@ export interface HealthConfig {
   StartPeriod?: number;
 }
 
+/**
+ * The argv of a health test (`CMD-SHELL cmd` runs `sh -c cmd`); null when the
+ * container has no check to run (no test, or `NONE`).
+ *
+ * @example
+ * ```ts
+ * healthArgv(["CMD-SHELL", "test -f /ready"]); // ["sh", "-c", "test -f /ready"]
+ * healthArgv(["NONE"]); // null
+ * ```
+ */
+export function healthArgv(test: string[] | undefined): string[] | null {
+  if (!test?.length || test[0] === "NONE") return null;
+  if (test[0] === "CMD-SHELL") return ["sh", "-c", test.slice(1).join(" ")];
+  if (test[0] === "CMD") return test.slice(1);
+  return ["sh", "-c", test.join(" ")];
+}
+
 /** What the container runs (Docker's `Config`). */
 export interface ContainerConfig {
   Image: string;

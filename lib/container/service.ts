@@ -47,6 +47,7 @@ import {
   type ContainerConfig,
   type ContainerRecord,
   defaultHostConfig,
+  healthArgv,
   type HealthConfig,
   type HostConfig,
   newState,
@@ -328,7 +329,8 @@ export class ContainerService {
       StartedAt: startedAt,
       OOMKilled: false,
     });
-    if (c.rec.Config.Healthcheck && !isHealthDisabled(c.rec.Config)) {
+    // The same test as the health monitor's: a check with no test to run shows no health.
+    if (healthArgv(c.rec.Config.Healthcheck?.Test)) {
       st.Health = { Status: HEALTH_STARTING, FailingStreak: 0, Log: st.Health?.Log ?? [] };
     }
     await this.save(c);
@@ -887,10 +889,6 @@ export class ContainerService {
     for (const c of this.store.list()) c.restartCancel?.abort();
     await this.supervisor.close();
   }
-}
-
-function isHealthDisabled(cfg: ContainerConfig): boolean {
-  return cfg.Healthcheck?.Test?.[0] === "NONE";
 }
 
 /** Merge the request's config over the image's defaults, Docker style. */

@@ -10,6 +10,7 @@ import type {
   HealthConfig,
   HealthLogEntry,
 } from "../container/mod.ts";
+import { healthArgv } from "../container/mod.ts";
 
 const NS_PER_MS = 1e6;
 /** Docker's defaults. */
@@ -21,14 +22,6 @@ export const HEALTH_DEFAULTS = {
 };
 const MAX_OUTPUT = 4096;
 const MAX_LOG = 5;
-
-/** The argv of a health test (`CMD-SHELL cmd` runs `sh -c cmd`); null when disabled. */
-export function healthArgv(test: string[] | undefined): string[] | null {
-  if (!test?.length || test[0] === "NONE") return null;
-  if (test[0] === "CMD-SHELL") return ["sh", "-c", test.slice(1).join(" ")];
-  if (test[0] === "CMD") return test.slice(1);
-  return ["sh", "-c", test.join(" ")];
-}
 
 /** A health check's timings, in milliseconds, with Docker's defaults filled in. */
 export interface HealthTimings {
