@@ -111,13 +111,17 @@ export async function copyLines(
   if (pending) await emit(pending);
 }
 
-/** Read every entry of the log (rotated files first, oldest first). */
+/**
+ * Read every entry of the log (rotated files first, oldest first); with
+ * `current` false, only the rotated files (a follower reads the current one).
+ */
 export async function readLogEntries(
   path: string,
   maxFiles = DEFAULT_ROTATION.maxFiles,
+  current = true,
 ): Promise<LogEntry[]> {
   const entries: LogEntry[] = [];
-  for (let i = maxFiles - 1; i >= 0; i--) {
+  for (let i = maxFiles - 1; i >= (current ? 0 : 1); i--) {
     const p = i === 0 ? path : `${path}.${i}`;
     let text: string;
     try {

@@ -11,7 +11,7 @@ import { type LogEntry, parseLogLines } from "../../shim/mod.ts";
  *
  * @example
  * ```ts
- * const f = await LogFollower.atEnd(path);
+ * const f = await LogFollower.open(path, false);
  * const fresh = await f.read();
  * ```
  */

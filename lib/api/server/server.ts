@@ -245,9 +245,13 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     const since = parseTime(url.searchParams.get("since"));
     const logPath = svc.disk.logPath(c.id);
     const seq = c.runSeq;
-    // attach: only what the next run writes; logs -f: everything, then new lines.
-    const follower = follow ? await LogFollower.open(logPath, false) : null;
-    const initial = attach ? [] : await readLogEntries(logPath, svc.opts.logMaxFiles);
+    // attach: only what the next run writes. logs -f: the rotated files, then the
+    // current one through the follower alone, so no line is read twice.
+    const follower = follow ? await LogFollower.open(logPath, !attach) : null;
+    const initial = attach ? [] : [
+      ...await readLogEntries(logPath, svc.opts.logMaxFiles, !follower),
+      ...await follower?.read() ?? [],
+    ];
     let stopped = false;
     const frame = (e: { log: string; stream: string; time: string }) => {
       if ((e.stream === "stdout" && !wantOut) || (e.stream === "stderr" && !wantErr)) return null;
@@ -274,17 +278,13 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
       let ended = false;
       done.then(() => ended = true);
       while (!stopped) {
+        // Read once more after the end was seen: what the last moments wrote.
+        const last = ended;
         for (const e of await follower.read()) {
           const f = frame(e);
           if (f) write(f);
         }
-        if (ended) {
-          for (const e of await follower.read()) {
-            const f = frame(e);
-            if (f) write(f);
-          }
-          break;
-        }
+        if (last) break;
         await Promise.race([done, new Promise((r) => setTimeout(r, 50))]);
       }
       follower.close();
