@@ -23,6 +23,23 @@ const DURATION_UNITS: Record<string, number> = {
  * ```
  */
 export function parseDuration(text: string): number {
+  const total = durationMs(text);
+  if (total === null) {
+    throw invalid(`invalid duration "${text}": use a number with a unit, e.g. 500ms, 2s, 1m`);
+  }
+  return total;
+}
+
+/**
+ * A Go-style duration in milliseconds, or null when `text` is not one.
+ *
+ * @example
+ * ```ts
+ * durationMs("10m"); // 600000
+ * durationMs("2024-01-01"); // null
+ * ```
+ */
+export function durationMs(text: string): number | null {
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
   let total = 0;
   let consumed = 0;
@@ -31,8 +48,5 @@ export function parseDuration(text: string): number {
     total += Number(m[1]) * DURATION_UNITS[m[2]];
     consumed += m[0].length;
   }
-  if (consumed === 0 || consumed !== text.length) {
-    throw invalid(`invalid duration "${text}": use a number with a unit, e.g. 500ms, 2s, 1m`);
-  }
-  return total;
+  return consumed === 0 || consumed !== text.length ? null : total;
 }

@@ -32,15 +32,17 @@ export async function decodeFrames(
 ): Promise<void> {
   let buf = new Uint8Array(0);
   for await (const chunk of body) {
+    // Only the unconsumed tail of the last chunk is carried over: one copy per chunk.
     const merged = new Uint8Array(buf.length + chunk.length);
     merged.set(buf);
     merged.set(chunk, buf.length);
-    buf = merged;
-    while (buf.length >= 8) {
-      const size = new DataView(buf.buffer, buf.byteOffset).getUint32(4, false);
-      if (buf.length < 8 + size) break;
-      await onFrame(buf[0], buf.slice(8, 8 + size));
-      buf = buf.slice(8 + size);
+    let at = 0;
+    while (merged.length - at >= 8) {
+      const size = new DataView(merged.buffer, at).getUint32(4, false);
+      if (merged.length - at < 8 + size) break;
+      await onFrame(merged[at], merged.subarray(at + 8, at + 8 + size));
+      at += 8 + size;
     }
+    buf = merged.subarray(at);
   }
 }

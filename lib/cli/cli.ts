@@ -9,7 +9,7 @@ import type { HostConfig } from "../container/mod.ts";
 import { CorralError, errorMessage, invalid, unavailable } from "../errdefs/mod.ts";
 import { checkAutoRemove, parseRestartPolicy } from "../restart/mod.ts";
 import { ago, humanSize, printTable, pumpFrames } from "./output.ts";
-import { collect, parseBytes, parseCount } from "./parse.ts";
+import { collect, parseBytes, parseCount, parseFilterFlags } from "./parse.ts";
 import { runDaemonCommand } from "./daemon_cmd.ts";
 
 /** Thrown to end the program with an exit code (the container's, for run/exec/wait). */
@@ -174,7 +174,9 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (str, write) => write(str.split("\n")[0] + "\n") })
     .exitOverride();
-  const api = () => client(program);
+  // One client (one connection pool) for the whole command.
+  let apiClient: ApiClient | undefined;
+  const api = () => apiClient ??= client(program);
 
   program.command("daemon").description("run the corral daemon")
     .option("--root <dir>", "persistent state", "/var/lib/corral")
@@ -277,12 +279,7 @@ export function buildProgram(): Command {
     .option("-s, --size", "show each container's writable layer size (and with its image)")
     .option("--format <format>", "json: one JSON object per line")
     .action(async (o: Opts) => {
-      const filters: Record<string, string[]> = {};
-      for (const f of (o.filter as string[] | undefined) ?? []) {
-        const i = f.indexOf("=");
-        if (i < 0) throw invalid(`invalid filter "${f}": expected key=value`);
-        (filters[f.slice(0, i)] ??= []).push(f.slice(i + 1));
-      }
+      const filters = parseFilterFlags(o.filter as string[] | undefined);
       const q = `?all=${o.all ? 1 : 0}&size=${o.size ? 1 : 0}&filters=${
         enc(JSON.stringify(filters))
       }`;
@@ -333,13 +330,10 @@ export function buildProgram(): Command {
   program.command("wait").description("wait for containers to stop; print their exit codes")
     .argument("<container...>")
     .action(async (refs: string[]) => {
-      let last = 0;
       for (const r of refs) {
         const res = await api().json<{ StatusCode: number }>("POST", `/containers/${enc(r)}/wait`);
         console.log(res.StatusCode);
-        last = res.StatusCode;
       }
-      void last;
     });
   program.command("logs").description("print a container's output")
     .option("-f, --follow", "keep following")
@@ -418,12 +412,7 @@ export function buildProgram(): Command {
       if (o.format !== undefined && o.format !== "json") {
         throw invalid(`unsupported format "${o.format}": only json`);
       }
-      const filters: Record<string, string[]> = {};
-      for (const f of (o.filter as string[] | undefined) ?? []) {
-        const i = f.indexOf("=");
-        if (i < 0) throw invalid(`invalid filter "${f}": expected key=value`);
-        (filters[f.slice(0, i)] ??= []).push(f.slice(i + 1));
-      }
+      const filters = parseFilterFlags(o.filter as string[] | undefined);
       let q = `?filters=${enc(JSON.stringify(filters))}`;
       if (o.since) q += `&since=${enc(String(o.since))}`;
       if (o.until) q += `&until=${enc(String(o.until))}`;

@@ -30,6 +30,25 @@ export function parseCount(name: string) {
   };
 }
 
+/**
+ * Repeated `--filter key=value` flags as the API's `filters` object.
+ *
+ * @example
+ * ```ts
+ * parseFilterFlags(["status=exited", "label=a", "label=b"]);
+ * // { status: ["exited"], label: ["a", "b"] }
+ * ```
+ */
+export function parseFilterFlags(flags: string[] = []): Record<string, string[]> {
+  const filters: Record<string, string[]> = {};
+  for (const f of flags) {
+    const i = f.indexOf("=");
+    if (i < 0) throw invalid(`invalid filter "${f}": expected key=value`);
+    (filters[f.slice(0, i)] ??= []).push(f.slice(i + 1));
+  }
+  return filters;
+}
+
 /** Collect a repeatable option. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

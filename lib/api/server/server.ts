@@ -4,7 +4,7 @@
  * Docker SDKs can drive corral.
  * @module
  */
-import { parseDuration } from "../duration.ts";
+import { durationMs } from "../duration.ts";
 import {
   type ContainerRecord,
   type ContainerService,
@@ -98,8 +98,11 @@ function refusePlatform(url: URL, what: string): void {
   }
 }
 
-/** Parse Docker's `filters` query: `{"k":["v"]}` or `{"k":{"v":true}}`. */
-export function parseFilters(raw: string | null): Record<string, string[]> {
+/**
+ * Parse Docker's `filters` query (`{"k":["v"]}` or `{"k":{"v":true}}`); a key
+ * not in `allowed` is refused, naming the ones that are.
+ */
+function parseFilters(raw: string | null, allowed: string[]): Record<string, string[]> {
   if (!raw) return {};
   let obj: unknown;
   try {
@@ -109,6 +112,11 @@ export function parseFilters(raw: string | null): Record<string, string[]> {
   }
   const out: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    if (!allowed.includes(k)) {
+      throw invalid(
+        `invalid filter "${k}": use ${allowed.slice(0, -1).join(", ")} or ${allowed.at(-1)}`,
+      );
+    }
     out[k] = Array.isArray(v) ? v.map(String) : Object.keys(v as object);
   }
   return out;
@@ -118,7 +126,8 @@ export function parseFilters(raw: string | null): Record<string, string[]> {
 function parseTime(v: string | null): number | undefined {
   if (!v) return undefined;
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
-  if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) return (Date.now() - parseDuration(v)) / 1000;
+  const back = durationMs(v);
+  if (back !== null) return (Date.now() - back) / 1000;
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw invalid(`invalid time value: ${v}`);
   return t / 1000;
@@ -186,16 +195,21 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   /** `SizeRw` and `SizeRootFs` (with the image's layers), as `?size=1` asks. */
   const sizes = async (r: ContainerRecord) => {
     const rw = await svc.disk.upperSize(r.Id);
-    const image = images.list().find((i) => i.Id === r.ImageID);
+    const image = images.find(r.ImageID);
     return { SizeRw: rw, SizeRootFs: rw + (image?.Size ?? 0) };
   };
 
   const listContainers = async (url: URL) => {
     const all = bool(url.searchParams.get("all"));
     const withSize = bool(url.searchParams.get("size"));
-    const f = parseFilters(url.searchParams.get("filters"));
-    const known = ["status", "name", "label", "id", "ancestor", "exited"];
-    for (const k of Object.keys(f)) if (!known.includes(k)) throw invalid(`invalid filter '${k}'`);
+    const f = parseFilters(url.searchParams.get("filters"), [
+      "status",
+      "name",
+      "label",
+      "id",
+      "ancestor",
+      "exited",
+    ]);
     const listed = svc.store.list().filter((c) => {
       const r = c.rec;
       if (!all && !r.State.Running && !f.status) return false;
@@ -382,9 +396,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     return json(containerTop(svc, p.id, url.searchParams.get("ps_args") ?? ""));
   });
   route("POST", "/containers/prune", async (_r, url) => {
-    const f = parseFilters(url.searchParams.get("filters"));
-    const unknown = Object.keys(f).find((k) => !["until", "label", "label!"].includes(k));
-    if (unknown) throw invalid(`invalid filter "${unknown}": use until, label or label!`);
+    const f = parseFilters(url.searchParams.get("filters"), ["until", "label", "label!"]);
     if ((f.until?.length ?? 0) > 1) throw invalid("only one until filter is allowed");
     const until = parseTime(f.until?.[0] ?? null);
     return json(
@@ -526,9 +538,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   route("GET", "/images/{name*}/get", (_r, url, p) => save(url, [decodeURIComponent(p.name)]));
 
   route("GET", "/events", async (_r, url) => {
-    const f = parseFilters(url.searchParams.get("filters"));
-    const unknown = Object.keys(f).find((k) => !["container", "type", "event"].includes(k));
-    if (unknown) throw invalid(`invalid filter "${unknown}": use container, type or event`);
+    const f = parseFilters(url.searchParams.get("filters"), ["container", "type", "event"]);
     const filter: EventFilter = {
       container: f.container,
       type: f.type,

@@ -32,6 +32,8 @@ export class SystemInfo {
 
   constructor(readonly src: SystemSources) {}
 
+  #host?: { os: Record<string, string>; memTotal: number; cgroupVersion: string };
+
   #runcVersion() {
     return this.#runc ??= this.src.service.runc.version();
   }
@@ -70,7 +72,13 @@ export class SystemInfo {
     const { service: svc, images, gc, root } = this.src;
     const list = svc.store.list();
     const count = (s: string) => list.filter((c) => c.rec.State.Status === s).length;
-    const os = osRelease();
+    // Host facts do not change while the daemon runs: read once.
+    const host = this.#host ??= {
+      os: osRelease(),
+      memTotal: memTotal(),
+      cgroupVersion: existsSync("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1",
+    };
+    const os = host.os;
     const runc = await this.#runcVersion();
     return {
       ID: "corral",
@@ -98,14 +106,14 @@ export class SystemInfo {
       SystemTime: new Date().toISOString(),
       LoggingDriver: "json-file",
       CgroupDriver: "cgroupfs",
-      CgroupVersion: existsSync("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1",
+      CgroupVersion: host.cgroupVersion,
       KernelVersion: Deno.osRelease(),
       OperatingSystem: os.PRETTY_NAME ?? "Linux",
       OSVersion: os.VERSION_ID ?? "",
       OSType: "linux",
       Architecture: Deno.build.arch,
       NCPU: navigator.hardwareConcurrency,
-      MemTotal: memTotal(),
+      MemTotal: host.memTotal,
       DockerRootDir: root,
       Name: Deno.hostname(),
       Labels: [],
