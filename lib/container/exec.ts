@@ -47,6 +47,11 @@ export class ExecManager {
 
   constructor(readonly svc: ContainerService) {}
 
+  /** Where `runc exec` writes the pid of the exec'd process. */
+  #pidFile(containerId: string, execId: string): string {
+    return `${this.svc.bundle(containerId)}/exec-${execId}.pid`;
+  }
+
   /** Register an exec for a running container. */
   create(ref: string, config: ExecConfig): string {
     const c = this.svc.store.get(ref);
@@ -92,7 +97,7 @@ export class ExecManager {
     for (const env of e.config.Env ?? []) args.push("--env", env);
     if (e.config.WorkingDir) args.push("--cwd", e.config.WorkingDir);
     if (e.config.User) args.push("--user", e.config.User);
-    const pidFile = `${this.svc.bundle(c.id)}/exec-${id}.pid`;
+    const pidFile = this.#pidFile(c.id, id);
     args.push("--pid-file", pidFile, c.id, ...e.config.Cmd);
     const child = spawnClean(this.svc.runc.binary, {
       args,
@@ -130,7 +135,7 @@ export class ExecManager {
     const e = this.#execs.get(id)!;
     const run = this.start(id);
     const runc = identify(e.inst.Pid);
-    const pidFile = `${this.svc.bundle(e.inst.ContainerID)}/exec-${id}.pid`;
+    const pidFile = this.#pidFile(e.inst.ContainerID, id);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;

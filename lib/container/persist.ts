@@ -145,7 +145,7 @@ export class ContainerDisk {
         try {
           loaded.push(await this.load(e.name));
         } catch (err) {
-          failed.push({ id: e.name, reason: err instanceof Error ? err.message : String(err) });
+          failed.push({ id: e.name, reason: errorMessage(err) });
         }
       }),
     );

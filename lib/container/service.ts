@@ -30,7 +30,7 @@ import {
   startFailureExitCode,
   thawCgroup,
 } from "../runtime/mod.ts";
-import { readExitFile } from "../shim/mod.ts";
+import { exitFilePath, readExitFile } from "../shim/mod.ts";
 import { containerStateDir, type PidInfo, Supervisor } from "../supervisor/mod.ts";
 import {
   isAlive,
@@ -155,15 +155,6 @@ export class ContainerService {
     c.changed();
   }
 
-  #event(c: Container, action: string, extra: Record<string, string> = {}): void {
-    this.opts.events.emit("container", action, c.id, {
-      name: c.name,
-      image: c.rec.Image,
-      ...c.rec.Config.Labels,
-      ...extra,
-    });
-  }
-
   /**
    * Emit a container event with the container's name, image and labels, for
    * the modules around the service (health, restore).
@@ -174,7 +165,12 @@ export class ContainerService {
    * ```
    */
   emitEvent(c: Container, action: string, extra: Record<string, string> = {}): void {
-    this.#event(c, action, extra);
+    this.opts.events.emit("container", action, c.id, {
+      name: c.name,
+      image: c.rec.Image,
+      ...c.rec.Config.Labels,
+      ...extra,
+    });
   }
 
   /** The restart manager of a container (seed 003: one per container). */
@@ -248,7 +244,7 @@ export class ContainerService {
       this.store.delete(id);
       throw err;
     }
-    this.#event(c, "create");
+    this.emitEvent(c, "create");
     return id;
   }
 
@@ -271,7 +267,7 @@ export class ContainerService {
    */
   async startLocked(c: Container): Promise<void> {
     if (c.exitHandled) await c.exitHandled;
-    if (c.rec.State.Status === "gc" || this.gc?.has(c.id)) this.#refuseInGc(c);
+    this.#refuseInGc(c);
     const image = this.opts.images.find(c.rec.ImageID);
     if (!image) {
       throw conflict(
@@ -334,7 +330,7 @@ export class ContainerService {
       st.Health = { Status: HEALTH_STARTING, FailingStreak: 0, Log: st.Health?.Log ?? [] };
     }
     await this.save(c);
-    this.#event(c, "start");
+    this.emitEvent(c, "start");
     this.onStarted(c);
   }
 
@@ -346,11 +342,11 @@ export class ContainerService {
     await Deno.chmod(upper, 0o755);
     const work = await mkdirp(join(dir, "work"));
     const rootfs = await mkdirp(rootfsPath(res.bundle));
-    await removeAll(join(res.bundle, "exit.json"));
+    await removeAll(exitFilePath(res.bundle));
     mountOverlay(this.opts.images.layerDirs(image), upper, work, rootfs);
     const cfg = c.rec.Config;
+    // Never empty: create refused a config without a command.
     const args = [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])];
-    if (args.length === 0) throw invalid("no command specified");
     const spec = buildSpec({
       id: c.id,
       args,
@@ -398,7 +394,7 @@ export class ContainerService {
     });
     c.runSeq++;
     await this.save(c);
-    this.#event(c, "die", { exitCode: String(st.ExitCode) });
+    this.emitEvent(c, "die", { exitCode: String(st.ExitCode) });
   }
 
   // ---- exit ----------------------------------------------------------------
@@ -461,13 +457,13 @@ export class ContainerService {
     this.onStopped(c);
     Object.assign(st, { ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: exit.error });
     st.OOMKilled = oomKilled;
-    if (oomKilled) this.#event(c, "oom");
+    if (oomKilled) this.emitEvent(c, "oom");
     if (failure && this.gc) {
       setStatus(st, "gc");
       st.GC = { LastError: failure, Tries: 0 };
       await this.save(c);
-      this.#event(c, "die", { exitCode: String(exit.exitCode) });
-      this.#event(c, "gc-enter", { error: failure });
+      this.emitEvent(c, "die", { exitCode: String(exit.exitCode) });
+      this.emitEvent(c, "gc-enter", { error: failure });
       // Logged here once; the gc logs only errors that differ from this one.
       log.warn("container {id}: cleanup failed, the gc retries it: {error}", {
         id: c.id,
@@ -490,7 +486,7 @@ export class ContainerService {
     st.Pid = 0;
     if (st.Health) st.Health.Status = "unhealthy";
     await this.save(c);
-    this.#event(c, "die", { exitCode: String(exit.exitCode) });
+    this.emitEvent(c, "die", { exitCode: String(exit.exitCode) });
     this.#releaseExit(c);
     if (!exit.noRestart) await this.afterExit(c, exit.exitCode, exit.ranForMs);
   }
@@ -514,13 +510,8 @@ export class ContainerService {
     st.Pid = 0;
     if (st.Health) st.Health.Status = "unhealthy";
     await this.save(c);
-    this.#event(c, "gc-leave", { exitCode: String(entry.exitCode) });
+    this.emitEvent(c, "gc-leave", { exitCode: String(entry.exitCode) });
     if (!entry.noRestart) await this.afterExit(c, entry.exitCode, entry.ranForMs);
-  }
-
-  /** Thaw, kill what is left in the cgroups, clean up (the gc's reclaim step). */
-  gcReclaim(entry: GcEntry): Promise<void> {
-    return this.reclaimResources(entry.id);
   }
 
   /**
@@ -599,7 +590,7 @@ export class ContainerService {
         c.restartCancel = null;
         try {
           await this.startLocked(c);
-          this.#event(c, "restart");
+          this.emitEvent(c, "restart");
         } catch (err) {
           const msg = errorMessage(err);
           log.error("container {id}: restart failed: {error}", { id: c.id, error: msg });
@@ -686,7 +677,7 @@ export class ContainerService {
       this.#manualStop(c);
       await this.save(c);
       if (!restarting) await this.#stopLocked(c, timeoutSec ?? c.rec.Config.StopTimeout ?? 10);
-      this.#event(c, "stop");
+      this.emitEvent(c, "stop");
     });
   }
 
@@ -696,11 +687,11 @@ export class ContainerService {
     const done = c.exitHandled ?? Promise.resolve();
     const sig = parseSignal(c.rec.Config.StopSignal || "TERM") ?? signals.TERM;
     if (timeoutSec !== 0) {
-      this.#event(c, "kill", { signal: String(sig) });
+      this.emitEvent(c, "kill", { signal: String(sig) });
       signalProcess(init, sig);
       if (await raceTimeout(done, timeoutSec < 0 ? Infinity : timeoutSec * 1000)) return;
     }
-    this.#event(c, "kill", { signal: String(signals.KILL) });
+    this.emitEvent(c, "kill", { signal: String(signals.KILL) });
     signalProcess(init, signals.KILL);
     await done;
   }
@@ -724,7 +715,7 @@ export class ContainerService {
         if (restarting) return;
       }
       signalProcess({ pid: c.rec.State.Pid, startTime: c.rec.State.StartTime }, sig);
-      this.#event(c, "kill", { signal: String(sig) });
+      this.emitEvent(c, "kill", { signal: String(sig) });
     });
   }
 
@@ -738,7 +729,7 @@ export class ContainerService {
       if (!c.rec.State.Running) return Promise.resolve();
       const seq = c.runSeq;
       signalProcess({ pid: c.rec.State.Pid, startTime: c.rec.State.StartTime }, signals.KILL);
-      this.#event(c, "kill", { signal: String(signals.KILL) });
+      this.emitEvent(c, "kill", { signal: String(signals.KILL) });
       if (!restartAnyway) return Promise.resolve();
       queueMicrotask(async () => {
         await c.waitFor(() => c.runSeq > seq && !c.exitHandled);
@@ -748,7 +739,7 @@ export class ContainerService {
           if (c.restartCancel || st.Running || st.HasBeenManuallyStopped || c.removing) return;
           c.rec.RestartCount++;
           await this.startLocked(c);
-          this.#event(c, "restart");
+          this.emitEvent(c, "restart");
         }).catch((err) =>
           log.error("container {id}: restart after unhealthy failed: {error}", {
             id: c.id,
@@ -773,7 +764,7 @@ export class ContainerService {
       }
       this.#userStart(c);
       await this.startLocked(c);
-      this.#event(c, "restart");
+      this.emitEvent(c, "restart");
     });
   }
 
@@ -815,7 +806,7 @@ export class ContainerService {
     setTimeout(() => this.#removedExit.delete(c.id), 60_000).unref?.();
     c.removed = true;
     c.changed();
-    this.#event(c, "destroy");
+    this.emitEvent(c, "destroy");
   }
 
   // ---- wait, rename, update -------------------------------------------------
@@ -857,7 +848,7 @@ export class ContainerService {
         this.store.rename(c, old);
         throw err;
       }
-      this.#event(c, "rename", { oldName: old });
+      this.emitEvent(c, "rename", { oldName: old });
     });
   }
 
@@ -875,7 +866,7 @@ export class ContainerService {
       c.rec.HostConfig = next;
       await this.disk.save(c.rec);
       this.restartManager(c);
-      this.#event(c, "update");
+      this.emitEvent(c, "update");
     });
   }
 

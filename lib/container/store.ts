@@ -148,9 +148,4 @@ export class ContainerStore {
   list(): Container[] {
     return [...this.#byId.values()].sort((a, b) => b.rec.Created.localeCompare(a.rec.Created));
   }
-
-  /** Number of containers. */
-  get size(): number {
-    return this.#byId.size;
-  }
 }

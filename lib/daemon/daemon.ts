@@ -16,7 +16,8 @@ import { ImageStore } from "../image/mod.ts";
 import { gcEntriesFromStates, restoreContainers } from "../restore/mod.ts";
 import { type Backoff, DEFAULT_BACKOFF } from "../restart/mod.ts";
 import { childrenSpawned, closeFd, releaseMemory, tryLockFile } from "../sys/mod.ts";
-import { socketPath } from "../api/mod.ts";
+import { DEFAULT_HOST, socketPath } from "../api/mod.ts";
+import { DEFAULT_ROTATION } from "../shim/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
 
 /** Daemon flags. */
@@ -38,13 +39,13 @@ export interface DaemonOptions {
 export const DEFAULT_DAEMON_OPTIONS: DaemonOptions = {
   root: "/var/lib/corral",
   state: "/run/corral",
-  host: "unix:///run/corral/corral.sock",
+  host: DEFAULT_HOST,
   runtime: "runc",
   cgroupParent: "corral",
   backoff: DEFAULT_BACKOFF,
   defaultImage: true,
-  logMaxSize: 10 * 1024 * 1024,
-  logMaxFiles: 3,
+  logMaxSize: DEFAULT_ROTATION.maxSize,
+  logMaxFiles: DEFAULT_ROTATION.maxFiles,
   createTimeoutMs: 120_000,
 };
 
@@ -104,7 +105,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   service.onStarted = (c) => health.watch(c);
   service.onStopped = (c) => health.unwatch(c.id);
   const gc = new GcHandler(o.root, {
-    reclaim: (e) => service.gcReclaim(e),
+    // Thaw, kill what is left in the cgroups, clean up.
+    reclaim: (e) => service.reclaimResources(e.id),
     finished: (e) => service.gcFinished(e),
     failed: (e, distinct) => service.gcFailed(e, distinct),
   });

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { isAlive, killAndWait, signalProcess, writeFileAtomic } from "../sys/mod.ts";
+import { errorMessage } from "../errdefs/mod.ts";
 import { getLogger } from "@logtape/logtape";
 
 const log = getLogger(["corral", "gc"]);
@@ -57,11 +58,6 @@ function isGcEntry(e: unknown): e is GcEntry {
     );
 }
 
-/** The message of a thrown value. */
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * The gc handler.
  *
@@ -103,7 +99,7 @@ export class GcHandler {
       const bad = parsed.entries.length - list.length;
       if (bad > 0) problem = `${bad} malformed entr${bad === 1 ? "y" : "ies"}`;
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) problem = messageOf(err);
+      if (!(err instanceof Deno.errors.NotFound)) problem = errorMessage(err);
     }
     let error: string | undefined;
     if (problem) {
@@ -204,7 +200,7 @@ export class GcHandler {
         } catch (err) {
           // A hook or a save failed: keep the loop alive; the entry (if still
           // listed) is retried on its schedule.
-          log.error("container {id}: {error}", { id: entry.id, error: messageOf(err) });
+          log.error("container {id}: {error}", { id: entry.id, error: errorMessage(err) });
         }
       }
     } finally {
@@ -225,7 +221,7 @@ export class GcHandler {
       }
       await this.hooks.reclaim(entry);
     } catch (err) {
-      const msg = messageOf(err);
+      const msg = errorMessage(err);
       const distinct = msg !== entry.lastError;
       entry.tries++;
       entry.lastError = msg;
@@ -240,7 +236,7 @@ export class GcHandler {
     // state says Exited once `finished` ran, and restore drops a listed
     // entry whose container is no longer in gc, so nothing runs twice.
     await this.#save().catch((err) =>
-      log.error("saving {path} failed: {error}", { path: this.#path, error: messageOf(err) })
+      log.error("saving {path} failed: {error}", { path: this.#path, error: errorMessage(err) })
     );
     await this.hooks.finished(entry);
   }

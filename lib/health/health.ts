@@ -11,6 +11,7 @@ import type {
   HealthLogEntry,
 } from "../container/mod.ts";
 import { healthArgv } from "../container/mod.ts";
+import { errorMessage } from "../errdefs/mod.ts";
 
 const NS_PER_MS = 1e6;
 /** Docker's defaults. */
@@ -113,7 +114,7 @@ export class HealthMonitor {
         ? { exitCode: -1, output: `Health check exceeded timeout (${t.timeoutMs}ms)` }
         : r;
     } catch (err) {
-      result = { exitCode: -1, output: err instanceof Error ? err.message : String(err) };
+      result = { exitCode: -1, output: errorMessage(err) };
     }
     const st = c.rec.State;
     if (!current() || !st.Health) return;

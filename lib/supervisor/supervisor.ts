@@ -73,8 +73,9 @@ export class Supervisor {
   addExitMonitor(fd: number, id: string, info: PidInfo): void {
     this.#watched.set(fd, id);
     this.#epoll.add(fd, (events) => {
-      // Only HUP (the last writer closed) means the shim is gone; the shim
-      // never writes, so there is no data to read.
+      // Only HUP (the last writer closed) means the exit is there: the shim
+      // closes its end once the exit file is durable, or by dying. It never
+      // writes, so there is no data to read.
       if (!(events & (EPOLLHUP | EPOLLERR))) return;
       this.#release(fd);
       this.onExit(id, info);
@@ -87,17 +88,8 @@ export class Supervisor {
   }
 
   #release(fd: number): void {
-    if (!this.#watched.delete(fd)) {
-      closeFd(fd);
-      return;
-    }
-    this.#epoll.remove(fd);
+    if (this.#watched.delete(fd)) this.#epoll.remove(fd);
     closeFd(fd);
-  }
-
-  /** Number of supervised containers. */
-  get size(): number {
-    return this.#watched.size;
   }
 
   /** Stop the epoll loop; the fifos are closed; containers keep running. */
