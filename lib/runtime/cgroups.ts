@@ -4,18 +4,22 @@
  * @module
  */
 import { join } from "node:path";
+import { mountTable } from "../sys/mod.ts";
 
-/** Mount points of cgroup v1 hierarchies and the v2 hierarchy, read from mountinfo. */
+let cgroupMountPoints: string[] | undefined;
+
+/**
+ * Mount points of cgroup v1 hierarchies and the v2 hierarchy. Read once: they
+ * do not change while corral runs, and every container exit looks them up.
+ */
 export function cgroupMounts(): string[] {
-  const text = Deno.readTextFileSync("/proc/self/mountinfo");
-  const mounts = new Set<string>();
-  for (const line of text.split("\n")) {
-    const sep = line.indexOf(" - ");
-    if (sep < 0) continue;
-    const fstype = line.slice(sep + 3).split(" ")[0];
-    if (fstype === "cgroup" || fstype === "cgroup2") mounts.add(line.split(" ")[4]);
-  }
-  return [...mounts];
+  return cgroupMountPoints ??= [
+    ...new Set(
+      mountTable().filter((m) => m.fstype === "cgroup" || m.fstype === "cgroup2").map((m) =>
+        m.point
+      ),
+    ),
+  ];
 }
 
 /** Existing directories for `cgroupsPath` (e.g. "/corral/ID") in every hierarchy. */

@@ -47,6 +47,13 @@ const SHIM_ENTRY = fileURLToPath(new URL("../shim/main.ts", import.meta.url));
  * ```
  */
 export function shimCommand(): string[] {
+  // Asked on every container start; the answer never changes within a process.
+  return shimArgv ??= findShimCommand();
+}
+
+let shimArgv: string[] | undefined;
+
+function findShimCommand(): string[] {
   const self = selfCommand();
   if (self.length === 1) return self;
   const main = self[self.length - 1];

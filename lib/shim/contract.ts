@@ -47,6 +47,11 @@ export function exitFilePath(bundle: string): string {
   return `${bundle}/exit.json`;
 }
 
+/** runc's JSON log of a container's create, where its error message is. */
+export function runcLogPath(bundle: string): string {
+  return `${bundle}/runc.log`;
+}
+
 /** runc's pid file for the container init. */
 export function initPidPath(bundle: string): string {
   return `${bundle}/init.pid`;

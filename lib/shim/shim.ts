@@ -17,10 +17,11 @@ import {
   type ExitFile,
   exitFilePath,
   initPidPath,
+  runcLogPath,
   SHIM_CONTRACT_VERSION,
   type ShimHandshake,
 } from "./contract.ts";
-import { copyLines, JsonLogWriter } from "./logfile.ts";
+import { copyLines, DEFAULT_ROTATION, JsonLogWriter } from "./logfile.ts";
 
 /** What the daemon tells a shim. */
 export interface ShimOptions {
@@ -73,8 +74,8 @@ export function parseShimArgs(args: string[]): ShimOptions {
     runtime: need("runtime"),
     runtimeRoot: need("runtime-root"),
     logPath: need("log"),
-    logMaxSize: Number(m.get("log-max-size") ?? 10 * 1024 * 1024),
-    logMaxFiles: Number(m.get("log-max-files") ?? 3),
+    logMaxSize: Number(m.get("log-max-size") ?? DEFAULT_ROTATION.maxSize),
+    logMaxFiles: Number(m.get("log-max-files") ?? DEFAULT_ROTATION.maxFiles),
     createTimeoutMs: Number(m.get("create-timeout") ?? 120_000),
   };
 }
@@ -105,7 +106,7 @@ export async function runShim(o: ShimOptions): Promise<number> {
       "--root",
       o.runtimeRoot,
       "--log",
-      `${o.bundle}/runc.log`,
+      runcLogPath(o.bundle),
       "--log-format",
       "json",
       "create",
@@ -183,15 +184,16 @@ function waitForInit(initPid: number): Promise<number> {
       }
     };
     Deno.addSignalListener("SIGCHLD", check);
-    // Signals coalesce; a slow timer catches a missed one.
-    const backstop = setInterval(check, 1000);
+    // Every check reaps all children, so coalesced signals lose nothing; the
+    // slow timer is only a backstop, and rare so that idle shims stay asleep.
+    const backstop = setInterval(check, 30_000);
     check();
   });
 }
 
 async function runcError(bundle: string): Promise<string | null> {
   try {
-    const lines = (await Deno.readTextFile(`${bundle}/runc.log`)).trim().split("\n");
+    const lines = (await Deno.readTextFile(runcLogPath(bundle))).trim().split("\n");
     for (const l of lines.reverse()) {
       const j = JSON.parse(l);
       if (j.level === "error" && j.msg) return j.msg;

@@ -4,15 +4,6 @@
  */
 import { check, cstr, errno, ErrnoError, libc } from "./libc.ts";
 
-/** umount2 flag: detach lazily when busy. */
-export const MNT_DETACH = 2;
-/** mount flag: bind mount. */
-export const MS_BIND = 4096;
-/** mount flag: read-only. */
-export const MS_RDONLY = 1;
-/** mount flag: change an existing mount's flags. */
-export const MS_REMOUNT = 32;
-
 /**
  * Mount an overlay of `lower` (top first) with `upper` and `work` on `target`.
  *
@@ -39,12 +30,33 @@ export function unmount(target: string, flags = 0): void {
   }
 }
 
+/** One mount of this process's mount namespace. */
+export interface MountEntry {
+  /** The mount point, with mountinfo's octal escapes (`\040`) decoded. */
+  point: string;
+  fstype: string;
+}
+
+/**
+ * The mounts of this process's mount namespace, from `/proc/self/mountinfo`.
+ *
+ * @example
+ * ```ts
+ * const cgroupFs = mountTable().filter((m) => m.fstype === "cgroup2");
+ * ```
+ */
+export function mountTable(): MountEntry[] {
+  const text = Deno.readTextFileSync("/proc/self/mountinfo");
+  return text.split("\n").filter(Boolean).map((line) => ({
+    point: line.split(" ")[4].replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))),
+    // The filesystem type is the first field after the " - " separator.
+    fstype: line.slice(line.indexOf(" - ") + 3).split(" ")[0],
+  }));
+}
+
 /** The mount points of this process's mount namespace. */
 export function mountPoints(): string[] {
-  const text = Deno.readTextFileSync("/proc/self/mountinfo");
-  return text.split("\n").filter(Boolean).map((line) =>
-    line.split(" ")[4].replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)))
-  );
+  return mountTable().map((m) => m.point);
 }
 
 /** Mount points at or below `dir`. */

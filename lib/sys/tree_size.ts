@@ -5,21 +5,31 @@
 import { join } from "node:path";
 
 /**
- * Bytes of regular file content under `dir` (symlinks are not followed); 0
- * when `dir` does not exist.
+ * Bytes of regular file content under `dir` (symlinks are not followed, a
+ * file with several hard links counts once); 0 when `dir` does not exist.
  *
  * @example
  * ```ts
  * const bytes = await treeSize("/var/lib/corral/containers/ID/upper");
  * ```
  */
-export async function treeSize(dir: string): Promise<number> {
+export function treeSize(dir: string): Promise<number> {
+  return sizeOf(dir, new Set());
+}
+
+async function sizeOf(dir: string, seen: Set<string>): Promise<number> {
   let size = 0;
   try {
     for await (const e of Deno.readDir(dir)) {
       const path = join(dir, e.name);
-      if (e.isDirectory) size += await treeSize(path);
-      else if (e.isFile) size += (await Deno.lstat(path)).size;
+      if (e.isDirectory) size += await sizeOf(path, seen);
+      else if (e.isFile) {
+        const info = await Deno.lstat(path);
+        const inode = `${info.dev}:${info.ino}`;
+        if ((info.nlink ?? 1) > 1 && seen.has(inode)) continue;
+        seen.add(inode);
+        size += info.size;
+      }
     }
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
