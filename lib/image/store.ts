@@ -9,7 +9,14 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { conflict, errorMessage, invalid, notFound } from "../errdefs/mod.ts";
-import { readJson, removeAll, treeSize, writeFileAtomic } from "../sys/mod.ts";
+import {
+  readJson,
+  removeAll,
+  syncDir,
+  syncFilesystem,
+  treeSize,
+  writeFileAtomic,
+} from "../sys/mod.ts";
 import { BUSYBOX_CONFIG, writeBusyboxRootfs } from "./busybox.ts";
 import { decompress } from "./compression.ts";
 import { copyTree } from "./copy.ts";
@@ -261,12 +268,15 @@ export class ImageStore {
         reportSkipped(`layer ${layer.diffId.slice(0, 12)}`, unpacked.skipped);
         sizes.set(layer.diffId, unpacked.size);
       }
+      // One flush for every unpacked file and directory, then the renames.
+      if (staged.size) await syncFilesystem(this.#tmp);
       return await this.#exclusive(async () => {
         for (const [id, tmp] of staged) {
           if (!(await exists(join(this.#layers, id)))) {
             await Deno.rename(tmp, join(this.#layers, id));
           }
         }
+        await syncDir(this.#layers);
         // A removal may have taken a reused layer meanwhile.
         for (const id of sizes.keys()) {
           if (!(await exists(join(this.#layers, id)))) {
@@ -362,10 +372,14 @@ export class ImageStore {
     try {
       const { digest, size, skipped } = await unpack(tmp);
       reportSkipped(`image ${key}`, skipped);
+      await syncFilesystem(tmp);
       return await this.#exclusive(async () => {
         const layerDir = join(this.#layers, digest);
         // Same content, same id: an existing layer is reused.
-        if (!(await exists(layerDir))) await Deno.rename(tmp, layerDir);
+        if (!(await exists(layerDir))) {
+          await Deno.rename(tmp, layerDir);
+          await syncDir(this.#layers);
+        }
         return structuredClone(await this.#register([key], [digest], size, cfg));
       });
     } finally {

@@ -78,8 +78,6 @@ export class LayerWriter {
         for (let off = 0; off < chunk.length;) off += await f.write(chunk.subarray(off));
         this.#size += chunk.length;
       }
-      // The layer is registered once unpacked; its content must be on disk by then.
-      await f.syncData();
     } finally {
       f.close();
     }
