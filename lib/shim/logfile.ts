@@ -55,13 +55,43 @@ export class JsonLogWriter {
   }
 
   /** Append one line (the text keeps its trailing newline, as Docker's does). */
-  async write(stream: LogEntry["stream"], text: string): Promise<void> {
-    const line = this.#enc.encode(
-      JSON.stringify({ log: text, stream, time: new Date().toISOString() }) + "\n",
-    );
-    if (this.#size > 0 && this.#size + line.length > this.rotation.maxSize) await this.#rotate();
-    await this.#file.write(line);
-    this.#size += line.length;
+  write(stream: LogEntry["stream"], text: string): Promise<void> {
+    return this.writeLines(stream, [text]);
+  }
+
+  /**
+   * Append lines that arrived together: one write per batch (rotation still
+   * falls between lines), so a chatty container costs a write per chunk of
+   * output, not per line.
+   */
+  async writeLines(stream: LogEntry["stream"], texts: string[]): Promise<void> {
+    const time = new Date().toISOString();
+    let batch: Uint8Array[] = [];
+    let batchSize = 0;
+    for (const text of texts) {
+      const line = this.#enc.encode(JSON.stringify({ log: text, stream, time }) + "\n");
+      const size = this.#size + batchSize;
+      if (size > 0 && size + line.length > this.rotation.maxSize) {
+        await this.#append(batch, batchSize);
+        [batch, batchSize] = [[], 0];
+        await this.#rotate();
+      }
+      batch.push(line);
+      batchSize += line.length;
+    }
+    await this.#append(batch, batchSize);
+  }
+
+  async #append(lines: Uint8Array[], size: number): Promise<void> {
+    if (size === 0) return;
+    const buf = new Uint8Array(size);
+    let at = 0;
+    for (const l of lines) {
+      buf.set(l, at);
+      at += l.length;
+    }
+    for (let off = 0; off < buf.length;) off += await this.#file.write(buf.subarray(off));
+    this.#size += size;
   }
 
   async #rotate(): Promise<void> {
@@ -87,28 +117,30 @@ export class JsonLogWriter {
 
 /**
  * Splits a byte stream into lines (Docker splits logs at newlines; a long
- * line without one is cut at 16 KiB) and hands each to `emit`.
+ * line without one is cut at 16 KiB) and hands the lines of each chunk to
+ * `emit` together.
  */
 export async function copyLines(
   stream: ReadableStream<Uint8Array>,
-  emit: (line: string) => Promise<void>,
+  emit: (lines: string[]) => Promise<void>,
 ): Promise<void> {
   const dec = new TextDecoder();
   let pending = "";
   for await (const chunk of stream) {
     pending += dec.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      await emit(pending.slice(0, nl + 1));
-      pending = pending.slice(nl + 1);
+    const lines: string[] = [];
+    let start = 0;
+    for (let nl; (nl = pending.indexOf("\n", start)) >= 0; start = nl + 1) {
+      lines.push(pending.slice(start, nl + 1));
     }
-    while (pending.length >= 16384) {
-      await emit(pending.slice(0, 16384));
-      pending = pending.slice(16384);
+    for (; pending.length - start >= 16384; start += 16384) {
+      lines.push(pending.slice(start, start + 16384));
     }
+    pending = pending.slice(start);
+    if (lines.length) await emit(lines);
   }
   pending += dec.decode();
-  if (pending) await emit(pending);
+  if (pending) await emit([pending]);
 }
 
 /**

@@ -26,12 +26,25 @@ Deno.test("copyLines splits at newlines and cuts long lines at 16 KiB", async ()
   const chunks = ["a\nb", "c\n", "x".repeat(20000), "\ntail"];
   const stream = ReadableStream.from(chunks.map((c) => new TextEncoder().encode(c)));
   const lines: string[] = [];
-  await copyLines(stream, (l) => {
-    lines.push(l);
+  await copyLines(stream, (batch) => {
+    lines.push(...batch);
     return Promise.resolve();
   });
   assert.deepEqual(lines.slice(0, 2), ["a\n", "bc\n"]);
   assert.equal(lines[2].length, 16384);
   assert.equal(lines[3], "x".repeat(20000 - 16384) + "\n");
   assert.equal(lines[4], "tail");
+});
+
+Deno.test("writeLines writes a batch in one go yet still rotates between its lines", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "c-json.log");
+  const w = await JsonLogWriter.open(path, { maxSize: 400, maxFiles: 5 });
+  await w.writeLines("stdout", Array.from({ length: 12 }, (_, i) => `line ${i}\n`));
+  w.close();
+  for (const f of Deno.readDirSync(dir)) assert.ok(Deno.statSync(join(dir, f.name)).size <= 400);
+  assert.ok(Deno.readDirSync(dir).toArray().length > 1, "the batch was rotated");
+  const entries = await readLogEntries(path, 5);
+  assert.deepEqual(entries.map((e) => e.log), Array.from({ length: 12 }, (_, i) => `line ${i}\n`));
+  await Deno.remove(dir, { recursive: true });
 });

@@ -122,14 +122,14 @@ export async function runShim(o: ShimOptions): Promise<number> {
   }).spawn();
   // The init inherits runc's stdout/stderr pipes: copying them is the log.
   let chain = Promise.resolve();
-  const writeLog = (stream: "stdout" | "stderr") => (line: string) =>
-    chain = chain.then(() => log.write(stream, line));
+  const writeLog = (stream: "stdout" | "stderr") => (lines: string[]) =>
+    chain = chain.then(() => log.writeLines(stream, lines));
   const stderrLines: string[] = [];
   const copies = Promise.all([
     copyLines(create.stdout, writeLog("stdout")),
-    copyLines(create.stderr, (line) => {
-      if (stderrLines.length < 20) stderrLines.push(line);
-      return writeLog("stderr")(line);
+    copyLines(create.stderr, (lines) => {
+      stderrLines.push(...lines.slice(0, 20 - stderrLines.length));
+      return writeLog("stderr")(lines);
     }),
   ]).catch(() => {});
 
