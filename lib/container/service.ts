@@ -407,21 +407,32 @@ export class ContainerService {
   async handleExit(id: string, info: PidInfo): Promise<void> {
     const c = this.store.find(id);
     if (!c) return;
-    const bundle = this.bundle(id);
-    const exit = await readExitFile(bundle);
+    const exit = await this.readExit(c);
     const startFailure = c.startFailure;
     c.startFailure = null;
-    const exitCode = startFailure?.code ?? exit?.exitCode ?? 137;
-    const finishedAt = exit?.finishedAt ?? new Date().toISOString();
-    const ranForMs = runDurationMs(c.rec.State, finishedAt);
     // A failed start is reported to its caller; no restart is scheduled for it.
     await this.finishExit(c, info, {
-      exitCode,
-      finishedAt,
-      ranForMs,
+      ...exit,
+      exitCode: startFailure?.code ?? exit.exitCode,
       error: startFailure?.message ?? "",
       noRestart: startFailure !== null,
     });
+  }
+
+  /**
+   * The run that ended, from the shim's exit file: its code (137 when the
+   * shim left none: it was killed), when it finished and how long it ran.
+   */
+  async readExit(
+    c: Container,
+  ): Promise<{ exitCode: number; finishedAt: string; ranForMs: number }> {
+    const exit = await readExitFile(this.bundle(c.id));
+    const finishedAt = exit?.finishedAt ?? new Date().toISOString();
+    return {
+      exitCode: exit?.exitCode ?? 137,
+      finishedAt,
+      ranForMs: runDurationMs(c.rec.State, finishedAt),
+    };
   }
 
   /** Shared by the supervisor and restore: clean up after an exit, then Exited or gc. */
@@ -481,14 +492,26 @@ export class ContainerService {
       this.#releaseExit(c);
       return;
     }
-    setStatus(st, failure ? "dead" : "exited");
     if (failure) st.Error = failure;
+    await this.#markStopped(c, failure ? "dead" : "exited", "die", exit.exitCode);
+    this.#releaseExit(c);
+    if (!exit.noRestart) await this.afterExit(c, exit.exitCode, exit.ranForMs);
+  }
+
+  /** The run is over and cleaned up: persist the stopped state, then say so. */
+  async #markStopped(
+    c: Container,
+    status: "exited" | "dead",
+    event: string,
+    exitCode: number,
+  ): Promise<void> {
+    const st = c.rec.State;
+    setStatus(st, status);
+    delete st.GC;
     st.Pid = 0;
     if (st.Health) st.Health.Status = "unhealthy";
     await this.save(c);
-    this.emitEvent(c, "die", { exitCode: String(exit.exitCode) });
-    this.#releaseExit(c);
-    if (!exit.noRestart) await this.afterExit(c, exit.exitCode, exit.ranForMs);
+    this.emitEvent(c, event, { exitCode: String(exitCode) });
   }
 
   #releaseExit(c: Container): void {
@@ -504,13 +527,7 @@ export class ContainerService {
   async gcFinished(entry: GcEntry): Promise<void> {
     const c = this.store.find(entry.id);
     if (!c) return;
-    const st = c.rec.State;
-    setStatus(st, "exited");
-    delete st.GC;
-    st.Pid = 0;
-    if (st.Health) st.Health.Status = "unhealthy";
-    await this.save(c);
-    this.emitEvent(c, "gc-leave", { exitCode: String(entry.exitCode) });
+    await this.#markStopped(c, "exited", "gc-leave", entry.exitCode);
     if (!entry.noRestart) await this.afterExit(c, entry.exitCode, entry.ranForMs);
   }
 

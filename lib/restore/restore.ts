@@ -14,7 +14,7 @@ import {
   ZERO_TIME,
 } from "../container/mod.ts";
 import type { GcEntry } from "../gc/mod.ts";
-import { exitFifoPath, readExitFile } from "../shim/mod.ts";
+import { exitFifoPath } from "../shim/mod.ts";
 import { isAlive, killAndWait } from "../sys/mod.ts";
 import type { PidInfo } from "../supervisor/mod.ts";
 import { errorMessage } from "../errdefs/mod.ts";
@@ -189,12 +189,10 @@ async function restoreRun(svc: ContainerService, c: Container): Promise<Outcome>
   }
   if (fd !== null) svc.supervisor.removeExitMonitor(fd);
   // It exited while the daemon was down: the shim's exit file has the real code.
-  const exit = await readExitFile(bundle);
-  const finishedAt = exit?.finishedAt ?? new Date().toISOString();
+  const exit = await svc.readExit(c);
   await svc.finishExit(c, info, {
-    exitCode: started ? exit?.exitCode ?? 137 : 125,
-    finishedAt,
-    ranForMs: runDurationMs(st, finishedAt),
+    ...exit,
+    exitCode: started ? exit.exitCode : 125,
     error: started ? "" : DIED_BEFORE_START,
     noRestart: !started,
   });
