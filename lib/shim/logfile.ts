@@ -143,27 +143,157 @@ export async function copyLines(
   if (pending) await emit([pending]);
 }
 
+/** Bytes per read of a log file: a reader holds this much plus one line. */
+const CHUNK = 64 * 1024;
+
 /**
- * Read every entry of the log (rotated files first, oldest first); with
- * `current` false, only the rotated files (a follower reads the current one).
+ * Turns the bytes of a json-file log, read in pieces, into entries: a line
+ * cut by a read waits for the rest, so memory stays at one read plus one line.
+ *
+ * @example
+ * ```ts
+ * const dec = new JsonLogDecoder();
+ * const entries = dec.push(new TextEncoder().encode('{"log":"hi\\n","stream":"stdout","time":"t"}\n'));
+ * const last = dec.finish();
+ * ```
  */
-export async function readLogEntries(
+export class JsonLogDecoder {
+  #pending = "";
+  readonly #dec = new TextDecoder();
+
+  /** Entries of the lines `bytes` completes. */
+  push(bytes: Uint8Array): LogEntry[] {
+    const text = this.#pending + this.#dec.decode(bytes, { stream: true });
+    const cut = text.lastIndexOf("\n");
+    this.#pending = text.slice(cut + 1);
+    return cut < 0 ? [] : parseLogLines(text.slice(0, cut + 1));
+  }
+
+  /** The entry of an unterminated last line, if it is whole JSON; then start afresh. */
+  finish(): LogEntry[] {
+    const rest = this.#pending + this.#dec.decode();
+    this.#pending = "";
+    return parseLogLines(rest);
+  }
+}
+
+/** The log's file names, oldest first: `path.N-1` … `path.1`, then `path` when `current`. */
+function logFiles(path: string, maxFiles: number, current: boolean): string[] {
+  const out: string[] = [];
+  for (let i = maxFiles - 1; i >= (current ? 0 : 1); i--) out.push(i === 0 ? path : `${path}.${i}`);
+  return out;
+}
+
+async function openIfThere(path: string): Promise<Deno.FsFile | null> {
+  try {
+    return await Deno.open(path, { read: true });
+  } catch {
+    return null; // Fewer rotated files than the limit, or no log yet.
+  }
+}
+
+/**
+ * Stream the entries of the log, oldest first (rotated files, then the
+ * current one unless `current` is false: a follower reads that), in batches
+ * of one read each, so a log of any size costs one read's memory.
+ *
+ * @example
+ * ```ts
+ * for await (const batch of streamLogEntries("/var/lib/corral/containers/ID/ID-json.log")) {
+ *   for (const e of batch) console.log(e.log);
+ * }
+ * ```
+ */
+export async function* streamLogEntries(
   path: string,
   maxFiles = DEFAULT_ROTATION.maxFiles,
   current = true,
-): Promise<LogEntry[]> {
-  const entries: LogEntry[] = [];
-  for (let i = maxFiles - 1; i >= (current ? 0 : 1); i--) {
-    const p = i === 0 ? path : `${path}.${i}`;
-    let text: string;
+): AsyncGenerator<LogEntry[]> {
+  const buf = new Uint8Array(CHUNK);
+  for (const name of logFiles(path, maxFiles, current)) {
+    const f = await openIfThere(name);
+    if (!f) continue;
     try {
-      text = await Deno.readTextFile(p);
-    } catch {
-      continue;
+      const dec = new JsonLogDecoder();
+      for (let n; (n = await f.read(buf)) !== null;) {
+        const batch = dec.push(buf.subarray(0, n));
+        if (batch.length) yield batch;
+      }
+      const last = dec.finish();
+      if (last.length) yield last;
+    } finally {
+      f.close();
     }
-    entries.push(...parseLogLines(text));
   }
-  return entries;
+}
+
+/**
+ * The last `n` entries of the log, oldest first, read backwards from the end
+ * of the newest file in fixed-size chunks: memory is bounded by `n` lines,
+ * not by the size of the log. `currentEnd` stops the read of the current file
+ * at that offset (where a follower takes over).
+ *
+ * @example
+ * ```ts
+ * const last10 = await readLogTail("/var/lib/corral/containers/ID/ID-json.log", 10);
+ * ```
+ */
+export async function readLogTail(
+  path: string,
+  n: number,
+  maxFiles = DEFAULT_ROTATION.maxFiles,
+  currentEnd = Infinity,
+): Promise<LogEntry[]> {
+  const newestFirst: LogEntry[] = [];
+  for (const name of logFiles(path, maxFiles, true).reverse()) {
+    if (newestFirst.length >= n) break;
+    const f = await openIfThere(name);
+    if (!f) continue;
+    try {
+      const size = (await f.stat()).size;
+      await tailOfFile(f, name === path ? Math.min(size, currentEnd) : size, n, newestFirst);
+    } finally {
+      f.close();
+    }
+  }
+  return newestFirst.reverse();
+}
+
+/** Adds the entries of `file` before `end` to `out`, newest first, until it holds `n`. */
+async function tailOfFile(
+  file: Deno.FsFile,
+  end: number,
+  n: number,
+  out: LogEntry[],
+): Promise<void> {
+  const dec = new TextDecoder();
+  const take = (line: Uint8Array) => {
+    const [e] = parseLogLines(dec.decode(line));
+    if (e) out.push(e);
+  };
+  // The bytes before the earliest newline seen: a line whose start is not read yet.
+  let rest = new Uint8Array(0);
+  for (let pos = end; pos > 0 && out.length < n;) {
+    const size = Math.min(CHUNK, pos);
+    pos -= size;
+    const buf = new Uint8Array(size + rest.length);
+    await file.seek(pos, Deno.SeekMode.Start);
+    for (let got = 0; got < size;) {
+      const r = await file.read(buf.subarray(got, size));
+      if (r === null) return; // Truncated under us (a rotation with one file): nothing older.
+      got += r;
+    }
+    buf.set(rest, size);
+    // Newlines are single bytes never inside a UTF-8 sequence: cutting bytes at them is safe.
+    // (`stop > 0` matters: lastIndexOf(x, -1) would search again from the end.)
+    let stop = buf.length;
+    for (let nl; out.length < n && stop > 0 && (nl = buf.lastIndexOf(0x0a, stop - 1)) >= 0;) {
+      take(buf.subarray(nl + 1, stop));
+      stop = nl;
+    }
+    rest = buf.slice(0, stop);
+    if (pos === 0 && out.length < n) take(rest); // The file's first line.
+  }
 }
 
 /** Parse json-file lines; a torn last line (still being written) is skipped. */

@@ -4,24 +4,34 @@
  * a rotation (new inode at the path) is followed.
  * @module
  */
-import { type LogEntry, parseLogLines } from "../../shim/mod.ts";
+import { JsonLogDecoder, type LogEntry } from "../../shim/mod.ts";
+
+/** Bytes per read: what a follower holds at once, plus one line. */
+const CHUNK = 64 * 1024;
 
 /**
  * Reads new complete lines from a growing log file.
  *
  * @example
  * ```ts
- * const f = await LogFollower.open(path, false);
- * const fresh = await f.read();
+ * import { LogFollower } from "./follow.ts";
+ * const f = await LogFollower.open("/var/lib/corral/containers/ID/ID-json.log", false);
+ * for await (const batch of f.read()) console.log(batch.length);
+ * f.close();
  * ```
  */
 export class LogFollower {
   #file: Deno.FsFile | null;
   #ino: number | null;
-  #pending = "";
-  readonly #dec = new TextDecoder();
+  #dec = new JsonLogDecoder();
 
-  private constructor(readonly path: string, file: Deno.FsFile | null, ino: number | null) {
+  private constructor(
+    readonly path: string,
+    file: Deno.FsFile | null,
+    ino: number | null,
+    /** Where following starts in the current file: what is before it is for a tail read. */
+    readonly offset: number,
+  ) {
     this.#file = file;
     this.#ino = ino;
   }
@@ -30,52 +40,51 @@ export class LogFollower {
   static async open(path: string, fromStart: boolean): Promise<LogFollower> {
     try {
       const f = await Deno.open(path, { read: true });
-      if (!fromStart) await f.seek(0, Deno.SeekMode.End);
-      return new LogFollower(path, f, (await f.stat()).ino);
+      const offset = fromStart ? 0 : await f.seek(0, Deno.SeekMode.End);
+      return new LogFollower(path, f, (await f.stat()).ino, offset);
     } catch {
-      return new LogFollower(path, null, null);
+      return new LogFollower(path, null, null, 0);
     }
   }
 
-  /** Entries appended since the last read. */
-  async read(): Promise<LogEntry[]> {
-    const out: LogEntry[] = [];
+  /** Entries appended since the last read, in batches of one read each. */
+  async *read(): AsyncGenerator<LogEntry[]> {
     if (!this.#file) {
       try {
         this.#file = await Deno.open(this.path, { read: true });
         this.#ino = (await this.#file.stat()).ino;
       } catch {
-        return out;
+        return;
       }
     }
-    out.push(...await this.#drain());
+    yield* this.#drain();
     // A rotation moved the file away: finish the old one, then follow the new one.
+    let ino: number | null;
     try {
-      const ino = (await Deno.stat(this.path)).ino;
-      if (ino !== this.#ino) {
-        this.#file.close();
-        this.#file = await Deno.open(this.path, { read: true });
-        this.#ino = ino;
-        out.push(...await this.#drain());
-      }
+      ino = (await Deno.stat(this.path)).ino;
     } catch {
-      // Removed (auto-remove): what we have is all there is.
+      return; // Removed (auto-remove): what we have is all there is.
     }
-    return out;
+    if (ino === this.#ino) return;
+    const last = this.#dec.finish();
+    if (last.length) yield last;
+    this.#file.close();
+    this.#file = null;
+    try {
+      this.#file = await Deno.open(this.path, { read: true });
+    } catch {
+      return; // Gone again: the next read retries.
+    }
+    this.#ino = (await this.#file.stat()).ino;
+    yield* this.#drain();
   }
 
-  async #drain(): Promise<LogEntry[]> {
-    const buf = new Uint8Array(64 * 1024);
-    let text = "";
-    for (;;) {
-      const n = await this.#file!.read(buf);
-      if (n === null || n === 0) break;
-      text += this.#dec.decode(buf.subarray(0, n), { stream: true });
+  async *#drain(): AsyncGenerator<LogEntry[]> {
+    const buf = new Uint8Array(CHUNK);
+    for (let n; (n = await this.#file!.read(buf)) !== null;) {
+      const batch = this.#dec.push(buf.subarray(0, n));
+      if (batch.length) yield batch;
     }
-    text = this.#pending + text;
-    const cut = text.lastIndexOf("\n");
-    this.#pending = text.slice(cut + 1);
-    return cut < 0 ? [] : parseLogLines(text.slice(0, cut + 1));
   }
 
   /** Close the file. */

@@ -26,7 +26,7 @@ import {
   parseImportChanges,
   saveImageArchive,
 } from "../../image/mod.ts";
-import { readLogEntries } from "../../shim/mod.ts";
+import { type LogEntry, readLogTail, streamLogEntries } from "../../shim/mod.ts";
 import { LogFollower } from "./follow.ts";
 import { encodeFrame, STDERR, STDOUT } from "../stream.ts";
 import { SystemInfo } from "./system.ts";
@@ -244,7 +244,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     }));
   };
 
-  /** logs and attach: frames from the json-file log. */
+  /** logs and attach: frames from the json-file log, read as the client takes them. */
   const logStream = async (ref: string, url: URL, attach: boolean) => {
     const c = svc.store.get(ref);
     const wantOut = attach ? true : bool(url.searchParams.get("stdout"));
@@ -252,22 +252,18 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
     if (!attach && !wantOut && !wantErr) throw invalid("you must choose at least one stream");
     const follow = attach || bool(url.searchParams.get("follow"));
     const timestamps = bool(url.searchParams.get("timestamps"));
-    const tailRaw = url.searchParams.get("tail") ?? "all";
-    if (tailRaw !== "all" && !/^\d+$/.test(tailRaw)) {
-      throw invalid(`invalid tail value: ${tailRaw}`);
-    }
+    // As Docker: anything but a non-negative count (`all`, `-1`, empty) means every line.
+    const tailRaw = url.searchParams.get("tail") ?? "";
+    const tail = /^\d+$/.test(tailRaw) ? Number(tailRaw) : Infinity;
     const since = parseTime(url.searchParams.get("since"));
     const logPath = svc.disk.logPath(c.id);
+    const maxFiles = svc.opts.logMaxFiles;
     const seq = c.runSeq;
-    // attach: only what the next run writes. logs -f: the rotated files, then the
-    // current one through the follower alone, so no line is read twice.
-    const follower = follow ? await LogFollower.open(logPath, !attach) : null;
-    const initial = attach ? [] : [
-      ...await readLogEntries(logPath, svc.opts.logMaxFiles, !follower),
-      ...await follower?.read() ?? [],
-    ];
-    let stopped = false;
-    const frame = (e: { log: string; stream: string; time: string }) => {
+    // attach: only what the next run writes. logs -f: the follower reads the current
+    // file from where the initial read stopped (its start, or its end after a tail), so no
+    // line is read twice.
+    const follower = follow ? await LogFollower.open(logPath, !attach && tail === Infinity) : null;
+    const frame = (e: LogEntry) => {
       if ((e.stream === "stdout" && !wantOut) || (e.stream === "stderr" && !wantErr)) return null;
       if (since !== undefined && Date.parse(e.time) / 1000 < since) return null;
       // Docker's fixed-width RFC 3339 (nanoseconds), which tools cut by column.
@@ -275,35 +271,67 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
       const text = timestamps ? `${stamp} ${e.log}` : e.log;
       return encodeFrame(e.stream === "stderr" ? STDERR : STDOUT, enc.encode(text));
     };
-    const body = streamOf(async (write) => {
-      const selected = tailRaw === "all"
-        ? initial
-        : initial.slice(Math.max(0, initial.length - Number(tailRaw)));
-      for (const e of selected) {
-        const f = frame(e);
-        if (f) write(f);
+    // One chunk per batch of entries (one file read's worth), not one per line.
+    const frames = (batch: LogEntry[]) => {
+      const parts = batch.map(frame).filter((f) => f !== null);
+      const out = new Uint8Array(parts.reduce((n, f) => n + f.length, 0));
+      let at = 0;
+      for (const f of parts) {
+        out.set(f, at);
+        at += f.length;
       }
-      if (!follower) return;
-      const finished = () =>
-        attach
-          ? c.runSeq > seq && !c.exitHandled && !c.rec.State.Running
-          : !c.rec.State.Running && !c.exitHandled;
-      const done = c.waitFor(() => c.removed || finished());
-      let ended = false;
-      done.then(() => ended = true);
-      while (!stopped) {
-        // Read once more after the end was seen: what the last moments wrote.
-        const last = ended;
-        for (const e of await follower.read()) {
-          const f = frame(e);
-          if (f) write(f);
+      return out;
+    };
+    let stopped = false;
+    async function* produce(): AsyncGenerator<Uint8Array> {
+      try {
+        if (!attach) {
+          const initial = tail === Infinity
+            ? streamLogEntries(logPath, maxFiles, !follower)
+            : [await readLogTail(logPath, tail, maxFiles, follower?.offset)];
+          for await (const batch of initial) yield frames(batch);
         }
-        if (last) break;
-        await Promise.race([done, new Promise((r) => setTimeout(r, 50))]);
+        if (!follower) return;
+        const finished = () =>
+          attach
+            ? c.runSeq > seq && !c.exitHandled && !c.rec.State.Running
+            : !c.rec.State.Running && !c.exitHandled;
+        const done = c.waitFor(() => c.removed || finished());
+        let ended = false;
+        done.then(() => ended = true);
+        while (!stopped) {
+          // Read once more after the end was seen: what the last moments wrote.
+          const last = ended;
+          for await (const batch of follower.read()) yield frames(batch);
+          if (last) break;
+          await Promise.race([done, new Promise((r) => setTimeout(r, 50))]);
+        }
+      } finally {
+        follower?.close();
       }
-      follower.close();
-    }, () => {
-      stopped = true;
+    }
+    // Pulled, not pushed: a slow client holds the reads back instead of the daemon
+    // queueing the whole log in memory.
+    const chunks = produce();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(ctrl) {
+        try {
+          for (;;) {
+            const { value, done } = await chunks.next();
+            if (stopped) return; // Cancelled meanwhile: the stream takes nothing more.
+            if (done) return ctrl.close();
+            if (value.length) return ctrl.enqueue(value);
+          }
+        } catch (err) {
+          log.error("stream: {error}", { error: errorMessage(err) });
+          if (!stopped) ctrl.close();
+        }
+      },
+      async cancel() {
+        // Ends a follow loop that is waiting; a generator paused at a yield ends here.
+        stopped = true;
+        await chunks.return(undefined);
+      },
     });
     return new Response(body, {
       headers: { "content-type": "application/vnd.docker.multiplexed-stream" },
