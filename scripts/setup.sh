@@ -7,6 +7,8 @@ need=()
 command -v runc >/dev/null 2>&1 || need+=(runc)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v tar >/dev/null 2>&1 || need+=(tar)
+# The tests compress a refused upload with xz (or zstd).
+command -v xz >/dev/null 2>&1 || command -v zstd >/dev/null 2>&1 || need+=(xz-utils)
 if [ "${CORRAL_WITH_DOCKER_CLI:-0}" = 1 ] && ! command -v docker >/dev/null 2>&1; then need+=(docker.io); fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} from Debian" >&2

@@ -188,6 +188,7 @@ export function buildProgram(): Command {
     .option("--restart-max-delay <duration>", "restart backoff cap", "60s")
     .option("--restart-reset-after <duration>", "running this long resets the backoff", "10s")
     .option("--no-default-image", "do not create the embedded busybox image")
+    .option("--max-image-size <size>", "cap on an import or load, uncompressed (default 32g)")
     .option("--log-level <level>", "debug, info, warning, error", "info")
     .action(async (o: Opts) =>
       await runDaemonCommand({ ...o, host: o.host ?? program.opts().host })
@@ -470,11 +471,22 @@ export function buildProgram(): Command {
   images.command("import").description("import a rootfs (.tar, .tar.gz or directory) as an image")
     .argument("<source>").argument("<name>")
     .action(async (source: string, name: string) => {
-      const res = await api().json<{ Id: string }>("POST", "/corral/images/import", {
-        Source: source,
-        Name: name,
-      });
-      console.log(res.Id);
+      // Resolved here: the daemon's working directory is not the caller's.
+      let info: Deno.FileInfo;
+      try {
+        info = await Deno.stat(source);
+      } catch (err) {
+        throw invalid(`cannot read ${source}: ${errorMessage(err)}`);
+      }
+      if (info.isDirectory) {
+        const body = { Source: await Deno.realPath(source), Name: name };
+        console.log((await api().json<{ Id: string }>("POST", "/corral/images/import", body)).Id);
+        return;
+      }
+      // A file's content is sent: it is read with the caller's rights, not the daemon's.
+      const path = `/images/create?fromSrc=-&repo=${enc(name)}`;
+      const res = await api().json<{ status: string }>("POST", path, await openInput(source));
+      console.log(res.status);
     });
   // load and save, as `docker load`/`docker save`: under `image` and at the top.
   for (const parent of [program, images]) {

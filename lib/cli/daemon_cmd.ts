@@ -7,6 +7,7 @@
 import type { LogLevel } from "@logtape/logtape";
 import { invalid } from "../errdefs/mod.ts";
 import { parseDuration } from "../api/mod.ts";
+import { parseBytes } from "./parse.ts";
 
 /** Parse the daemon's flags and run it until SIGTERM/SIGINT. */
 export async function runDaemonCommand(o: Record<string, unknown>): Promise<void> {
@@ -32,6 +33,10 @@ export async function runDaemonCommand(o: Record<string, unknown>): Promise<void
   if (backoff.initialMs <= 0 || backoff.maxMs < backoff.initialMs) {
     throw invalid("invalid restart backoff: need 0 < --restart-delay <= --restart-max-delay");
   }
+  const maxImageSize = o.maxImageSize === undefined
+    ? DEFAULT_DAEMON_OPTIONS.maxImageSize
+    : parseBytes(String(o.maxImageSize));
+  if (maxImageSize <= 0) throw invalid("invalid --max-image-size: must be more than 0");
   const daemon = await startDaemon({
     ...DEFAULT_DAEMON_OPTIONS,
     root: String(o.root),
@@ -41,6 +46,7 @@ export async function runDaemonCommand(o: Record<string, unknown>): Promise<void
     cgroupParent: String(o.cgroupParent),
     backoff,
     defaultImage: o.defaultImage !== false,
+    maxImageSize,
   });
   await daemon.finished;
 }

@@ -12,7 +12,7 @@ import { ContainerService, ExecManager } from "../container/mod.ts";
 import { conflict, errorMessage } from "../errdefs/mod.ts";
 import { EventLog } from "../events/mod.ts";
 import { GcHandler } from "../gc/mod.ts";
-import { ImageStore } from "../image/mod.ts";
+import { DEFAULT_MAX_IMAGE_SIZE, ImageStore } from "../image/mod.ts";
 import { gcEntriesFromStates, restoreContainers } from "../restore/mod.ts";
 import { type Backoff, DEFAULT_BACKOFF } from "../restart/mod.ts";
 import { childrenSpawned, closeFd, releaseMemory, tryLockFile } from "../sys/mod.ts";
@@ -33,6 +33,8 @@ export interface DaemonOptions {
   logMaxSize: number;
   logMaxFiles: number;
   createTimeoutMs: number;
+  /** Bytes one image import or load may decompress to. */
+  maxImageSize: number;
 }
 
 /** Defaults of the daemon flags. */
@@ -47,6 +49,7 @@ export const DEFAULT_DAEMON_OPTIONS: DaemonOptions = {
   logMaxSize: DEFAULT_ROTATION.maxSize,
   logMaxFiles: DEFAULT_ROTATION.maxFiles,
   createTimeoutMs: 120_000,
+  maxImageSize: DEFAULT_MAX_IMAGE_SIZE,
 };
 
 /** A running daemon. */
@@ -77,8 +80,13 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   await Deno.mkdir(o.state, { recursive: true, mode: 0o700 });
   const lockFd = tryLockFile(join(o.root, "corral.lock"));
   if (lockFd === null) throw conflict(`another corral daemon is already using root ${o.root}`);
+  // A promise rejected with nobody awaiting it is one failed operation, not a reason to stop.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    log.error("unhandled rejection: {error}", { error: errorMessage(e.reason) });
+  });
 
-  const images = new ImageStore(o.root);
+  const images = new ImageStore(o.root, { maxImageSize: o.maxImageSize });
   await images.load();
   if (o.defaultImage && existsSync("/bin/busybox") && !images.find("busybox")) {
     try {

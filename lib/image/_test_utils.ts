@@ -17,6 +17,8 @@ export interface CraftEntry {
   uid?: number;
   gid?: number;
   mtime?: number;
+  devmajor?: number;
+  devminor?: number;
 }
 
 const enc = new TextEncoder();
@@ -62,6 +64,8 @@ export function tarHeader(e: CraftEntry, size = enc.encode(e.data ?? "").length)
   put(156, e.type ?? "0");
   put(157, e.linkname ?? "");
   put(257, "ustar\x0000");
+  put(329, octal(e.devmajor ?? 0, 8));
+  put(337, octal(e.devminor ?? 0, 8));
   put(148, "        ");
   const sum = block.reduce((a, b) => a + b, 0);
   put(148, octal(sum, 7) + " ");
@@ -208,7 +212,7 @@ export function sha256Hex(data: Uint8Array | string): string {
  *
  * @example
  * ```ts
- * const bytes = await readAll(archive);
+ * const bytes = await readAll(streamOf(craftTar([])));
  * ```
  */
 export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {

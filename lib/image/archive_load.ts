@@ -34,6 +34,7 @@ import { tapSha256 } from "./digest.ts";
 import { extractTar } from "./extract.ts";
 import { cleanEntryPath } from "./path.ts";
 import { formatReference, parseReference } from "./reference.ts";
+import { SizeLimit } from "./size_limit.ts";
 import type { ImageSource, ImageStore, LayerSource } from "./store.ts";
 
 /** One image a load stored. */
@@ -57,6 +58,8 @@ const BLOB_NAME = /(?:^|\/)([0-9a-f]{64})(?:\.json)?$/;
  *
  * @example
  * ```ts
+ * import { ImageStore } from "./store.ts";
+ * const images = new ImageStore("/var/lib/corral");
  * const file = await Deno.open("app.tar");
  * const loaded = await loadImageArchive(images, file.readable);
  * loadMessages(loaded); // ["Loaded image: app:latest"]
@@ -68,8 +71,13 @@ export async function loadImageArchive(
 ): Promise<LoadedImage[]> {
   const staging = await store.scratchDir();
   try {
-    await extractTar(await decompress(archive), staging);
-    const members = new ArchiveMembers(await Deno.realPath(staging));
+    const archiveLimit = new SizeLimit(store.maxImageSize, "image archive");
+    await extractTar(await decompress(archive, archiveLimit), staging, { limit: archiveLimit });
+    // The layers are capped in all, apart from the archive that holds them (maybe compressed).
+    const members = new ArchiveMembers(
+      await Deno.realPath(staging),
+      new SizeLimit(store.maxImageSize, "image layers"),
+    );
     const sources = await members.exists("manifest.json")
       ? await dockerSources(members)
       : await members.exists("index.json")
@@ -174,7 +182,7 @@ async function imageSource(
   }
   const layers: LayerSource[] = [];
   for (const [i, path] of layerPaths.entries()) {
-    layers.push(layerSource(await members.file(path), parsed.diffIds[i]));
+    layers.push(layerSource(await members.file(path), parsed.diffIds[i], members.limit));
   }
   return { refs, layers, config: parsed.config, created: parsed.created };
 }
@@ -216,13 +224,13 @@ function blobPath(desc: Descriptor): string {
 }
 
 /** A layer archive member, unpacked (gzip or not) with its whiteouts. */
-function layerSource(path: string, diffId: string): LayerSource {
+function layerSource(path: string, diffId: string, limit: SizeLimit): LayerSource {
   return {
     diffId,
     async unpack(dir) {
       const file = await Deno.open(path);
-      const tap = tapSha256(await decompress(file.readable));
-      const { size, skipped } = await extractTar(tap.stream, dir, { whiteouts: true });
+      const tap = tapSha256(await decompress(file.readable, limit));
+      const { size, skipped } = await extractTar(tap.stream, dir, { whiteouts: true, limit });
       return { digest: tap.digest(), size, skipped };
     },
   };
@@ -230,7 +238,7 @@ function layerSource(path: string, diffId: string): LayerSource {
 
 /** The members of an unpacked archive, reached only inside it. */
 class ArchiveMembers {
-  constructor(readonly root: string) {}
+  constructor(readonly root: string, readonly limit: SizeLimit) {}
 
   async exists(name: string): Promise<boolean> {
     try {

@@ -4,6 +4,7 @@
  * @module
  */
 import { errorMessage, invalid } from "../errdefs/mod.ts";
+import type { SizeLimit } from "./size_limit.ts";
 
 const GZIP = [0x1f, 0x8b];
 const UNSUPPORTED: [string, number[]][] = [
@@ -14,16 +15,19 @@ const UNSUPPORTED: [string, number[]][] = [
 const MAGIC_LENGTH = 6;
 
 /**
- * The uncompressed bytes of a possibly gzip-compressed stream.
+ * The uncompressed bytes of a possibly gzip-compressed stream, counted
+ * against `limit` when given (the stream fails once it is exceeded).
  *
  * @example
  * ```ts
+ * import { SizeLimit } from "./size_limit.ts";
  * const file = await Deno.open("rootfs.tar.gz");
- * const tar = await decompress(file.readable); // plain tar bytes
+ * const tar = await decompress(file.readable, new SizeLimit(2 ** 30)); // plain tar bytes
  * ```
  */
 export async function decompress(
   stream: ReadableStream<Uint8Array>,
+  limit?: SizeLimit,
 ): Promise<ReadableStream<Uint8Array>> {
   const reader = stream.getReader();
   const head: Uint8Array[] = [];
@@ -44,25 +48,40 @@ export async function decompress(
     }
   }
   // Put the bytes already read back in front of the rest of the stream.
-  const whole = resume(reader, magic);
-  if (!has(GZIP)) return whole;
+  if (!has(GZIP)) return resume(reader, magic, (err) => err, limit);
   const gunzip = new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>;
+  const whole = resume(reader, magic, (err) => err);
   // A corrupt gzip stream is bad input, not an internal failure.
   return resume(
     whole.pipeThrough(gunzip).getReader(),
     new Uint8Array(0),
     (err) => invalid(`corrupt gzip data: ${errorMessage(err)}`),
+    limit,
   );
 }
 
-/** A stream of `head`, then what `reader` still has, with read errors mapped. */
+/**
+ * A stream of `head`, then what `reader` still has, with read errors mapped
+ * and every byte charged to `limit`.
+ */
 function resume(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   head: Uint8Array,
-  mapError: (err: unknown) => unknown = (err) => err,
+  mapError: (err: unknown) => unknown,
+  limit?: SizeLimit,
 ): ReadableStream<Uint8Array> {
+  const charge = async (n: number) => {
+    try {
+      limit?.charge(n);
+    } catch (err) {
+      // Nothing reads the source again: release it (a request body is then drained).
+      await reader.cancel(err).catch(() => {});
+      throw err;
+    }
+  };
   return new ReadableStream<Uint8Array>({
-    start(controller) {
+    async start(controller) {
+      await charge(head.length);
       if (head.length > 0) controller.enqueue(head);
     },
     async pull(controller) {
@@ -72,8 +91,9 @@ function resume(
       } catch (err) {
         throw mapError(err);
       }
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
+      if (next.done) return controller.close();
+      await charge(next.value.length);
+      controller.enqueue(next.value);
     },
     cancel(reason) {
       return reader.cancel(reason);

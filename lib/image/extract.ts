@@ -1,10 +1,13 @@
 /**
- * Unpack a tar stream into a layer directory through the safe writer.
- * Device nodes, fifos and unknown entry types are never created: a rootfs
- * gets its /dev from the runtime. Any entry that would write outside the
+ * Unpack a tar stream into a layer directory through the safe writer, with
+ * what Docker unpacks: device nodes and fifos too (skipped only where the
+ * kernel refuses mknod, without root), sparse files with their holes. Only
+ * unknown entry types are skipped. Any entry that would write outside the
  * destination fails the whole extraction.
  * @module
  */
+import { ErrnoError } from "../sys/mod.ts";
+import type { SizeLimit } from "./size_limit.ts";
 import type { TarEntry } from "./tar.ts";
 import { readTar } from "./tar.ts";
 import { parseWhiteout, type Whiteout } from "./whiteout.ts";
@@ -17,6 +20,12 @@ export interface ExtractOptions {
    * overlayfs whiteouts (see whiteout.ts) instead of plain files.
    */
   whiteouts?: boolean;
+  /**
+   * Charged with the holes of sparse files, which take no disk space here
+   * but become zeros wherever the image is copied (the stream's own bytes
+   * are charged by `decompress`).
+   */
+  limit?: SizeLimit;
 }
 
 /** What an extraction produced. */
@@ -49,7 +58,7 @@ export async function extractTar(
     const whiteout = opts.whiteouts ? parseWhiteout(entry.path) : null;
     const reason = whiteout
       ? await applyWhiteout(writer, whiteout, entry.mtime)
-      : await applyEntry(writer, entry);
+      : await applyEntry(writer, entry, opts.limit);
     if (reason !== null) skipped.push(`${entry.path}: ${reason}`);
   }
   await writer.finish();
@@ -64,15 +73,22 @@ async function applyWhiteout(w: LayerWriter, wh: Whiteout, mtime: number): Promi
 }
 
 /** Create one entry; returns why it was skipped, or null. */
-async function applyEntry(w: LayerWriter, entry: TarEntry): Promise<string | null> {
+async function applyEntry(
+  w: LayerWriter,
+  entry: TarEntry,
+  limit?: SizeLimit,
+): Promise<string | null> {
   const meta = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime };
   switch (entry.type) {
     case "dir":
       await w.dir(entry.path, meta);
       return null;
-    case "file":
-      await w.file(entry.path, meta, entry.body());
+    case "file": {
+      const sparse = entry.sparse ? { size: entry.size, regions: entry.sparse } : undefined;
+      if (sparse) limit?.charge(sparse.regions.reduce((n, r) => n - r.length, sparse.size));
+      await w.file(entry.path, meta, entry.body(), sparse);
       return null;
+    }
     case "symlink":
       await w.symlink(entry.path, entry.linkpath, meta);
       return null;
@@ -81,9 +97,17 @@ async function applyEntry(w: LayerWriter, entry: TarEntry): Promise<string | nul
       return null;
     case "char":
     case "block":
-      return `${entry.type} device ${entry.devmajor}:${entry.devminor} not created`;
     case "fifo":
-      return "fifo not created";
+      try {
+        await w.node(entry.path, entry.type, meta, entry.devmajor, entry.devminor);
+      } catch (err) {
+        // Unprivileged, or in a user namespace: Docker skips these too.
+        if (err instanceof ErrnoError && err.code === "EPERM") {
+          return `${entry.type} not created (EPERM)`;
+        }
+        throw err;
+      }
+      return null;
     case "unknown":
       return `unsupported entry type ${JSON.stringify(entry.typeflag)}`;
   }

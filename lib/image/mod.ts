@@ -21,6 +21,7 @@ export * from "./reference.ts";
 export * from "./store.ts";
 export * from "./tar.ts";
 export * from "./extract.ts";
+export * from "./size_limit.ts";
 export * from "./archive_load.ts";
 export * from "./archive_save.ts";
 export * from "./import_changes.ts";

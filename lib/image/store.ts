@@ -24,6 +24,7 @@ import { digestTree, tapSha256 } from "./digest.ts";
 import { extractTar } from "./extract.ts";
 import { type Image, type ImageConfig, normalizeConfig } from "./model.ts";
 import { formatReference, parseReference, tryParseReference } from "./reference.ts";
+import { DEFAULT_MAX_IMAGE_SIZE, SizeLimit } from "./size_limit.ts";
 import { LayerWriter } from "./writer.ts";
 import { getLogger } from "@logtape/logtape";
 
@@ -41,6 +42,15 @@ export interface RemoveOptions {
   force?: boolean;
   /** Whether a container uses the image (by id). */
   inUse?: (imageId: string) => boolean;
+}
+
+/** Options of an {@linkcode ImageStore}. */
+export interface ImageStoreOptions {
+  /**
+   * Bytes an import or load may bring in once decompressed (the archive, and
+   * again its layers), so that a small upload cannot fill the disk.
+   */
+  maxImageSize?: number;
 }
 
 /** An unpacked layer, ready to be registered. */
@@ -93,13 +103,16 @@ export class ImageStore {
   readonly #meta: string;
   readonly #tmp: string;
   readonly #index: string;
+  /** The cap on what one import or load decompresses, in bytes. */
+  readonly maxImageSize: number;
   readonly #images = new Map<string, Image>();
   /** "name:tag" -> image id; replaced as a whole once written to disk. */
   #tags = new Map<string, string>();
   /** Mutations run one at a time: they read and rewrite the shared index. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(root: string) {
+  constructor(root: string, opts: ImageStoreOptions = {}) {
+    this.maxImageSize = opts.maxImageSize ?? DEFAULT_MAX_IMAGE_SIZE;
     const dir = join(root, "images");
     this.#layers = join(dir, "layers");
     this.#meta = join(dir, "meta");
@@ -202,8 +215,9 @@ export class ImageStore {
       throw err;
     }
     return this.#import(ref, config, async (dir) => {
-      const tap = tapSha256(await decompress(stream));
-      const { size, skipped } = await extractTar(tap.stream, dir);
+      const limit = new SizeLimit(this.maxImageSize);
+      const tap = tapSha256(await decompress(stream, limit));
+      const { size, skipped } = await extractTar(tap.stream, dir, { limit });
       return { digest: tap.digest(), size, skipped };
     });
   }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type CorralError, errorKind } from "../errdefs/mod.ts";
-import { craftTar, hostTar, listDir, streamOf, withTempDir } from "./_test_utils.ts";
+import { craftTar, gzip, hostTar, listDir, streamOf, withTempDir } from "./_test_utils.ts";
 import { ImageStore } from "./store.ts";
 
 const LONG = `${"l".repeat(80)}/${"m".repeat(150)}`;
@@ -101,6 +101,25 @@ Deno.test("ImageStore imports from a stream and refuses bad input", async () => 
     assert.equal(store.find("evil"), null);
     assert.deepEqual(await listDir(join(dir, "root/images/tmp")), []);
     assert.equal((await listDir(join(dir, "root/images/layers"))).length, 1);
+  });
+});
+
+Deno.test("ImageStore refuses an import over its size cap and keeps nothing of it", async () => {
+  await withTempDir(async (dir) => {
+    const store = new ImageStore(join(dir, "root"), { maxImageSize: 1 << 20 });
+    await store.load();
+    const bomb = await gzip(craftTar([{ name: "zeros", data: "\0".repeat(4 << 20) }]));
+    await assertKind(
+      store.importRootfsStream(streamOf(bomb, 8192), "bomb"),
+      "invalid",
+      /^image too large: more than 1 MiB uncompressed \(the daemon's --max-image-size\)$/,
+    );
+    assert.equal(store.find("bomb"), null);
+    assert.deepEqual(await listDir(join(dir, "root/images/tmp")), []);
+    assert.deepEqual(await listDir(join(dir, "root/images/layers")), []);
+    // Under the cap, the same store imports.
+    const small = await gzip(craftTar([{ name: "zeros", data: "\0".repeat(512 << 10) }]));
+    await store.importRootfsStream(streamOf(small, 8192), "small");
   });
 });
 

@@ -1,7 +1,9 @@
 /**
  * A streaming tar reader: POSIX ustar, GNU long names and link names
- * (typeflags 'L' and 'K'), GNU base-256 numbers and PAX extended headers
- * ('x' for path, linkpath, size, uid, gid, mtime; 'g' is ignored).
+ * (typeflags 'L' and 'K'), GNU base-256 numbers, PAX extended headers
+ * ('x' for path, linkpath, size, uid, gid, mtime; 'g' is ignored) and GNU
+ * sparse files (old GNU typeflag 'S', PAX formats 0.0, 0.1 and 1.0).
+ * Errors never quote the archive's bytes: the stream may be any file.
  * @module
  */
 import { invalid } from "../errdefs/mod.ts";
@@ -29,7 +31,7 @@ export interface TarEntry {
   mode: number;
   uid: number;
   gid: number;
-  /** Content length in bytes. */
+  /** Content length in bytes; a sparse file's whole length, holes included. */
   size: number;
   /** Modification time in seconds since the epoch. */
   mtime: number;
@@ -38,15 +40,28 @@ export interface TarEntry {
   devmajor: number;
   devminor: number;
   /**
+   * For a sparse file, the stretches of its content the archive holds, in
+   * order; the rest of its `size` bytes are holes (zeros). Null otherwise.
+   */
+  sparse: SparseRegion[] | null;
+  /**
    * The content, readable once and only before the next entry is requested;
-   * content left unread is skipped.
+   * content left unread is skipped. For a sparse file: its regions' bytes,
+   * one region after the other.
    */
   body(): AsyncIterable<Uint8Array>;
 }
 
+/** A stretch of a sparse file that has data. */
+export interface SparseRegion {
+  offset: number;
+  length: number;
+}
+
 const BLOCK = 512;
-// Long names and PAX records are held in memory; real ones are far smaller.
+// Long names, PAX records and sparse maps are held in memory; real ones are far smaller.
 const MAX_META_SIZE = 1 << 20;
+const MAX_SPARSE_REGIONS = 1 << 16;
 
 const TYPES: Record<string, TarEntryType> = {
   "0": "file",
@@ -58,6 +73,7 @@ const TYPES: Record<string, TarEntryType> = {
   "4": "block",
   "5": "dir",
   "6": "fifo",
+  "S": "file", // old GNU sparse file
 };
 
 /** Header fields before long names and PAX records are applied. */
@@ -82,6 +98,19 @@ interface Overrides {
   uid?: number;
   gid?: number;
   mtime?: number;
+  /** The `GNU.sparse.*` PAX records. */
+  sparse?: PaxSparse;
+}
+
+interface PaxSparse {
+  major?: string;
+  minor?: string;
+  /** The real name (format 1.0 puts a made-up one in the header). */
+  name?: string;
+  /** The whole length of the file. */
+  size?: number;
+  /** offset, length, offset, length...: formats 0.0 (repeated records) and 0.1 (one list). */
+  map?: number[];
 }
 
 /**
@@ -118,11 +147,11 @@ export async function* readTar(stream: ReadableStream<Uint8Array>): AsyncGenerat
         await reader.skip(padded);
         continue;
       }
-      const size = next.size ?? h.size;
+      const { size, stored, sparse } = await contentLayout(reader, h, block, next);
       let read = 0;
       let opened = false;
       const entry: TarEntry = {
-        path: next.path ?? h.name,
+        path: (sparse && next.sparse?.name) ?? next.path ?? h.name,
         type: TYPES[h.typeflag] ?? "unknown",
         typeflag: h.typeflag,
         mode: h.mode,
@@ -133,21 +162,22 @@ export async function* readTar(stream: ReadableStream<Uint8Array>): AsyncGenerat
         linkpath: next.linkpath ?? h.linkname,
         devmajor: h.devmajor,
         devminor: h.devminor,
+        sparse,
         body: async function* () {
           if (opened) throw new Error("tar entry body can only be read once");
           opened = true;
-          for await (const part of reader.take(size)) {
+          for await (const part of reader.take(stored)) {
             read += part.length;
             yield part;
           }
-          if (read < size) throw invalid("unexpected end of archive");
+          if (read < stored) throw invalid("unexpected end of archive");
         },
       };
       // Old archives mark directories only by a trailing slash.
       if (h.typeflag === "\0" && entry.path.endsWith("/")) entry.type = "dir";
       next = {};
       yield entry;
-      await reader.skip(Math.ceil(size / BLOCK) * BLOCK - read);
+      await reader.skip(Math.ceil(stored / BLOCK) * BLOCK - read);
     }
     await reader.drain();
     finished = true;
@@ -164,6 +194,130 @@ async function readMeta(reader: ByteReader, size: number, padded: number): Promi
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * An entry's whole length, the bytes that follow its header (its content, or
+ * a sparse file's data), and a sparse file's map, which format 1.0 keeps in
+ * front of the data (read here).
+ */
+async function contentLayout(
+  reader: ByteReader,
+  h: Header,
+  block: Uint8Array,
+  next: Overrides,
+): Promise<{ size: number; stored: number; sparse: SparseRegion[] | null }> {
+  let stored = next.size ?? h.size;
+  let size = stored;
+  let sparse: SparseRegion[] | null = null;
+  const s = next.sparse;
+  if (h.typeflag === "S") {
+    ({ size, sparse } = await readOldGnuSparse(reader, block));
+  } else if (s?.major === "1" && s.minor === "0") {
+    const map = await readSparseMap1(reader, stored);
+    stored -= map.bytes;
+    sparse = map.regions;
+  } else if (s?.major !== undefined && s.major !== "0") {
+    throw invalid("unsupported GNU sparse file format version");
+  } else if (s?.map !== undefined || s?.major !== undefined) {
+    // Formats 0.0 and 0.1 (which older GNU tar wrote without a version).
+    sparse = regionsOf(s.map ?? []);
+  }
+  if (sparse === null) return { size, stored, sparse };
+  if (h.typeflag !== "S") size = s?.size ?? stored;
+  checkSparse(sparse, size, stored);
+  return { size, stored, sparse };
+}
+
+/**
+ * The map of an old GNU sparse header: four regions in the header, more in
+ * extension blocks while the "is extended" byte is set; the whole length is
+ * the header's realsize field.
+ */
+async function readOldGnuSparse(
+  reader: ByteReader,
+  header: Uint8Array,
+): Promise<{ size: number; sparse: SparseRegion[] }> {
+  const numbers: number[] = [];
+  const collect = (block: Uint8Array, off: number, count: number) => {
+    for (let i = 0; i < count; i++) {
+      const at = off + i * 24;
+      // An entry whose offset field starts with NUL ends the map, as in GNU tar.
+      if (block[at] === 0) break;
+      numbers.push(parseNumber(block.subarray(at, at + 12), "sparse offset"));
+      numbers.push(parseNumber(block.subarray(at + 12, at + 24), "sparse length"));
+    }
+  };
+  collect(header, 386, 4);
+  let extended = header[482] !== 0;
+  while (extended) {
+    if (numbers.length > 2 * MAX_SPARSE_REGIONS) throw invalid("tar sparse map too large");
+    const block = await reader.readExact(BLOCK);
+    if (block === null) throw invalid("unexpected end of archive");
+    collect(block, 0, 21);
+    extended = block[504] !== 0;
+  }
+  return {
+    size: parseNumber(header.subarray(483, 495), "sparse size"),
+    sparse: regionsOf(numbers),
+  };
+}
+
+/**
+ * The map at the start of a PAX 1.0 sparse file's data: decimal numbers, one
+ * a line (the count, then offset and length of each region), padded to a
+ * block. Returns the regions and the bytes the map took.
+ */
+async function readSparseMap1(
+  reader: ByteReader,
+  stored: number,
+): Promise<{ regions: SparseRegion[]; bytes: number }> {
+  const numbers: number[] = [];
+  let count = -1;
+  let bytes = 0;
+  let line = "";
+  while (count < 0 || numbers.length < 2 * count) {
+    if (bytes + BLOCK > Math.min(stored, MAX_META_SIZE)) throw invalid("malformed tar sparse map");
+    const block = await reader.readExact(BLOCK);
+    if (block === null) throw invalid("unexpected end of archive");
+    bytes += BLOCK;
+    for (const b of block) {
+      if (count >= 0 && numbers.length === 2 * count) break;
+      if (b !== 0x0a) {
+        line += String.fromCharCode(b);
+        continue;
+      }
+      const n = paxInteger("sparse map", line);
+      if (count < 0) count = n;
+      else numbers.push(n);
+      line = "";
+      if (count > MAX_SPARSE_REGIONS) throw invalid("tar sparse map too large");
+    }
+  }
+  return { regions: regionsOf(numbers), bytes };
+}
+
+function regionsOf(numbers: number[]): SparseRegion[] {
+  if (numbers.length % 2 !== 0 || numbers.length > 2 * MAX_SPARSE_REGIONS) {
+    throw invalid("malformed tar sparse map");
+  }
+  const regions: SparseRegion[] = [];
+  for (let i = 0; i < numbers.length; i += 2) {
+    regions.push({ offset: numbers[i], length: numbers[i + 1] });
+  }
+  return regions;
+}
+
+/** Regions in order, not overlapping, inside the file, and exactly the data stored. */
+function checkSparse(regions: SparseRegion[], size: number, stored: number): void {
+  let end = 0;
+  let total = 0;
+  for (const r of regions) {
+    if (r.offset < end || r.offset + r.length > size) throw invalid("malformed tar sparse map");
+    end = r.offset + r.length;
+    total += r.length;
+  }
+  if (total !== stored) throw invalid("tar sparse map does not match the data stored");
+}
 
 function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
@@ -192,7 +346,12 @@ function parseHeader(block: Uint8Array): Header {
 }
 
 function checkChecksum(block: Uint8Array): void {
-  const stored = parseNumber(block.subarray(148, 156), "checksum");
+  let stored = NaN; // a field that is no number matches no sum
+  try {
+    stored = parseNumber(block.subarray(148, 156), "checksum");
+  } catch {
+    // Reported below, as every other mismatch.
+  }
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {
@@ -201,7 +360,9 @@ function checkChecksum(block: Uint8Array): void {
     unsigned += b;
     signed += b > 127 ? b - 256 : b;
   }
-  if (stored !== unsigned && stored !== signed) throw invalid("invalid tar header checksum");
+  if (stored !== unsigned && stored !== signed) {
+    throw invalid("invalid tar header checksum (not a tar archive, or a damaged one)");
+  }
 }
 
 /** An octal field, or a GNU base-256 one (high bit of the first byte set). */
@@ -215,8 +376,10 @@ function parseNumber(bytes: Uint8Array, what: string): number {
   }
   const text = decoder.decode(bytes).replace(/[\0 ]+$/, "").replace(/^[\0 ]+/, "");
   if (text === "") return 0;
-  if (!/^[0-7]+$/.test(text)) throw invalid(`invalid tar header ${what} ${JSON.stringify(text)}`);
-  return parseInt(text, 8);
+  if (!/^[0-7]+$/.test(text)) throw invalid(`invalid tar header ${what} (not an octal number)`);
+  const n = parseInt(text, 8);
+  if (!Number.isSafeInteger(n)) throw invalid(`tar header ${what} out of range`);
+  return n;
 }
 
 /** PAX records: "<length> <key>=<value>\n", the length counting the whole record. */
@@ -241,22 +404,29 @@ function parsePax(data: Uint8Array): Overrides {
     else if (key === "linkpath") out.linkpath = value;
     else if (key === "size" || key === "uid" || key === "gid") out[key] = paxInteger(key, value);
     else if (key === "mtime") out.mtime = paxTime(value);
+    else if (key.startsWith("GNU.sparse.")) paxSparse(out.sparse ??= {}, key.slice(11), value);
   }
   return out;
 }
 
+function paxSparse(s: PaxSparse, key: string, value: string): void {
+  if (key === "major" || key === "minor" || key === "name") s[key] = value;
+  else if (key === "size" || key === "realsize") s.size = paxInteger(`sparse ${key}`, value);
+  else if (key === "map") s.map = value.split(",").map((v) => paxInteger("sparse map", v));
+  // Format 0.0 repeats these two, in order, once per region.
+  else if (key === "offset" || key === "numbytes") {
+    (s.map ??= []).push(paxInteger(`sparse ${key}`, value));
+  }
+}
+
 function paxInteger(key: string, value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
-    throw invalid(`invalid PAX ${key} ${JSON.stringify(value)}`);
-  }
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw invalid(`invalid PAX ${key}`);
   return n;
 }
 
 function paxTime(value: string): number {
   const n = Number(value);
-  if (!/^-?\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) {
-    throw invalid(`invalid PAX mtime ${JSON.stringify(value)}`);
-  }
+  if (!/^-?\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) throw invalid("invalid PAX mtime");
   return n;
 }

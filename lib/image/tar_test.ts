@@ -24,6 +24,14 @@ async function collect(stream: ReadableStream<Uint8Array>, readBodies = true): P
   return out;
 }
 
+/** One PAX record: its length counts itself. */
+function pax(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let len = body.length + 1;
+  while (`${len}${body}`.length !== len) len++;
+  return `${len}${body}`;
+}
+
 const LONG_DIR = "d".repeat(60) + "/" + "e".repeat(60);
 const LONG_FILE = `${LONG_DIR}/${"f".repeat(120)}.txt`;
 
@@ -78,12 +86,6 @@ Deno.test("readTar skips unread bodies and reads every entry", async () => {
 });
 
 Deno.test("readTar applies PAX and GNU long name records to the next entry only", async () => {
-  const pax = (key: string, value: string) => {
-    const body = ` ${key}=${value}\n`;
-    let len = body.length + 1;
-    while (`${len}${body}`.length !== len) len++;
-    return `${len}${body}`;
-  };
   const tar = craftTar([
     {
       name: "PaxHeader",
@@ -143,4 +145,52 @@ Deno.test("readTar cancels the source when the caller stops early", async () => 
   });
   for await (const _ of readTar(source)) break;
   assert.deepEqual(cancelled, true);
+});
+
+Deno.test("readTar never quotes the archive's bytes in its errors", async () => {
+  const shadow = "root:$6$secretsalt$hash:19000:0:99999:7:::\n".repeat(20);
+  const header = craftTar([{ name: "a", data: "x" }]);
+  // A valid checksum over a field that is not a number.
+  header.set(new TextEncoder().encode("s3cr3t!"), 108);
+  header.set(new TextEncoder().encode("        "), 148);
+  const sum = header.subarray(0, 512).reduce((a, b) => a + b, 0);
+  header.set(new TextEncoder().encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+  const cases: [Uint8Array, RegExp][] = [
+    [new TextEncoder().encode(shadow), /^invalid tar header checksum/],
+    [header, /^invalid tar header uid \(not an octal number\)$/],
+    [
+      craftTar([{ name: "p", type: "x", data: pax("size", "s3cr3t") }, { name: "a" }]),
+      /^invalid PAX size$/,
+    ],
+  ];
+  for (const [bytes, message] of cases) {
+    await assert.rejects(() => collect(streamOf(bytes)), (err: Error) => {
+      assert.match(err.message, message);
+      assert.doesNotMatch(err.message, /root|99999|:::|s3cr3t/);
+      return true;
+    });
+  }
+});
+
+Deno.test("readTar refuses malformed sparse maps", async () => {
+  const sparse = (map: string, data: string) =>
+    craftTar([
+      {
+        name: "p",
+        type: "x",
+        data: pax("GNU.sparse.size", "100") + pax("GNU.sparse.map", map),
+      },
+      { name: "f", data },
+    ]);
+  const bad: [string, string, RegExp][] = [
+    ["0,5,3,5", "x".repeat(10), /malformed tar sparse map/], // overlapping
+    ["0,5,98,5", "x".repeat(10), /malformed tar sparse map/], // past the end
+    ["0,5,10,5", "x".repeat(7), /does not match the data stored/],
+    ["0,5,10", "x".repeat(5), /malformed tar sparse map/],
+  ];
+  for (const [map, data, message] of bad) {
+    await assert.rejects(() => collect(streamOf(sparse(map, data))), message);
+  }
+  const [ok] = await collect(streamOf(sparse("0,2,50,3", "abcde")));
+  assert.deepEqual([ok.path, ok.text], ["f", "abcde"]);
 });

@@ -66,6 +66,42 @@ export function mknodChar(path: string, mode: number, dev = 0n): void {
   check("mknod", libc().mknod(cstr(path), 0o020000 | mode, dev), path);
 }
 
+/** The file type bits (S_IF*) of the special files {@linkcode mknod} creates. */
+export const NODE_TYPES = { fifo: 0o010000, char: 0o020000, block: 0o060000 } as const;
+
+/**
+ * Create a device node or a fifo (mknod(2)); the umask applies to `mode`.
+ *
+ * @example
+ * ```ts
+ * mknod("/tmp/layer/dev/null", "char", 0o666, 1, 3);
+ * ```
+ */
+export function mknod(
+  path: string,
+  type: keyof typeof NODE_TYPES,
+  mode: number,
+  major = 0,
+  minor = 0,
+): void {
+  const dev = makedev(major, minor);
+  check("mknod", libc().mknod(cstr(path), NODE_TYPES[type] | (mode & 0o7777), dev), path);
+}
+
+/**
+ * A device number from its major and minor, as glibc's makedev(3) packs them.
+ *
+ * @example
+ * ```ts
+ * makedev(8, 1); // 2049n (/dev/sda1)
+ * ```
+ */
+export function makedev(major: number, minor: number): bigint {
+  const [ma, mi] = [BigInt(major), BigInt(minor)];
+  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) |
+    (mi & 0xffn);
+}
+
 /** Take an exclusive, non-blocking flock on a file; false if someone else holds it. */
 export function tryLockFile(path: string): number | null {
   const fd = openFd(path, O_RDWR | O_CLOEXEC | 0o100, /* O_CREAT */ 0o600);

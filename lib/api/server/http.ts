@@ -8,8 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
-import { Readable } from "node:stream";
-import { errorMessage } from "../../errdefs/mod.ts";
+import { errorMessage, invalid } from "../../errdefs/mod.ts";
 import { getLogger } from "@logtape/logtape";
 
 const log = getLogger(["corral", "api"]);
@@ -98,10 +97,10 @@ async function answer(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const body = NO_BODY.has(req.method ?? "GET")
-    ? null
-    : Readable.toWeb(req) as ReadableStream<Uint8Array>;
-  const response = await callHandler(handler, toRequest(req, body));
+  const body = NO_BODY.has(req.method ?? "GET") ? null : requestBody(req);
+  const response = await callHandler(handler, toRequest(req, body?.stream ?? null));
+  // What the handler left unread (it failed early) is drained: the client can finish sending.
+  body?.discard();
   res.statusCode = response.status;
   response.headers.forEach((v, k) => res.setHeader(k, v));
   const stream = response.body;
@@ -113,6 +112,60 @@ async function answer(
   // Streams (wait, events, logs -f) need the headers out before the first chunk.
   res.flushHeaders();
   await pump(stream, res, () => res.end());
+}
+
+/**
+ * A request body as a web stream read only when pulled. Not `Readable.toWeb`:
+ * Deno's adapter enqueues chunks still in flight after the stream was
+ * cancelled (a handler refusing an upload early), which throws outside any
+ * handler and ends the daemon. A cancelled body is read to its end and
+ * discarded, so the client can finish sending and then read the answer; a
+ * client that goes away mid-body makes the stream fail.
+ */
+function requestBody(
+  req: IncomingMessage,
+): { stream: ReadableStream<Uint8Array>; discard: () => void } {
+  let ended = false;
+  let failed: Error | null = null;
+  let discard = false;
+  let wake = () => {};
+  const onReadable = () => {
+    while (discard && req.read() !== null) {
+      // Discarding is the point.
+    }
+    wake();
+  };
+  const startDiscarding = () => {
+    discard = true;
+    onReadable();
+  };
+  req.on("readable", onReadable);
+  req.on("end", () => {
+    ended = true;
+    wake();
+  });
+  const wentAway = () => {
+    failed ??= invalid("the client went away in the middle of the request body");
+    wake();
+  };
+  // Also the listener without which an aborted request's "error" would be uncaught.
+  req.on("error", wentAway);
+  req.on("close", () => req.complete ? wake() : wentAway());
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      while (true) {
+        const chunk: Uint8Array | null = req.read();
+        if (chunk !== null) {
+          return controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+        }
+        if (ended) return controller.close();
+        if (failed) throw failed;
+        await new Promise<void>((resolve) => wake = resolve);
+      }
+    },
+    cancel: startDiscarding,
+  });
+  return { stream, discard: startDiscarding };
 }
 
 /** An upgrade request (attach, exec start): `101 UPGRADED`, then raw bytes. */

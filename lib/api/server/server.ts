@@ -579,10 +579,12 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   });
 
   route("GET", "/corral/gc", () => json(gc.list()));
-  // The CLI and the daemon share the host: import by path (directories too).
+  // The CLI and the daemon share the host: import a directory by path (a file's content
+  // goes to /images/create). Absolute only: the daemon's working directory is not the caller's.
   route("POST", "/corral/images/import", async (req) => {
     const body = await readBody<{ Source?: string; Name?: string }>(req);
     if (!body.Source || !body.Name) throw invalid("import: Source and Name are required");
+    if (!body.Source.startsWith("/")) throw invalid("import: Source must be an absolute path");
     const img = await images.importRootfs(body.Source, body.Name);
     return json({ Id: img.Id });
   });
