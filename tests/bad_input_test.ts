@@ -141,7 +141,7 @@ Deno.test(
       assert.equal(r.status, 400);
       r = await post(
         "/containers/create",
-        JSON.stringify({ Image: "busybox", Pad: "x".repeat(2 * 1024 * 1024) }),
+        JSON.stringify({ Image: "busybox", Pad: "x".repeat(9 * 1024 * 1024) }),
       );
       assert.equal(r.status, 413);
       r = await post("/containers/create?name=bad%20name", JSON.stringify({ Image: "busybox" }));

@@ -264,7 +264,7 @@ exec runc "$@"
 );
 
 Deno.test(
-  "a corrupt container directory is reported and kept; a missing image blocks start and deletes nothing",
+  "a corrupt container directory is reported, kept and listed; a missing image blocks start and deletes nothing",
   integration,
   () =>
     withDaemon(async (d) => {
@@ -276,10 +276,14 @@ Deno.test(
       await Deno.writeTextFile(badConfig, '{"Id": "truncat');
       await d.start();
       assert.match(await d.log(), new RegExp(`${bad}.*config\\.json|config\\.json.*${bad}`));
-      assert.equal((await d.cli("inspect", bad)).code, 1, "the corrupt one is not loaded");
+      // Listed under its id (its name was in the lost config), with the reason.
+      assert.match((await d.inspect(bad)).State.Error, /config cannot be loaded: config\.json/);
       assert.equal((await d.inspect(good)).State.Status, "running", "the others restore");
       assert.equal(await Deno.readTextFile(badConfig), '{"Id": "truncat', "kept as it was");
-      // The name of the unloadable container stays free; its directory stays.
+      const refused = await d.cli("start", bad);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /cannot be used: .*remove it with rm -f/);
+      assert.equal(await Deno.readTextFile(badConfig), '{"Id": "truncat', "start changed nothing");
       await d.ok("create", "--name", "bad", "busybox", "true");
       assert.ok(existsSync(join(d.root, "containers", bad)));
 
@@ -297,8 +301,8 @@ Deno.test(
       assert.equal(r.stderr.trim().split("\n").length, 1, "one clear line");
       assert.ok(existsSync(join(d.root, "containers", noimg, "config.json")), "nothing deleted");
       assert.equal((await d.inspect(good)).State.Status, "running", "a running one keeps running");
-      // Leave the root loadable for the harness cleanup.
-      await Deno.remove(join(d.root, "containers", bad), { recursive: true });
+      await d.ok("rm", "-f", bad);
+      assert.ok(!existsSync(join(d.root, "containers", bad)), "rm removes an unloadable container");
     }),
 );
 

@@ -55,11 +55,8 @@ export class ApiClient {
       // looked up in DNS on every new connection: ~1 ms, and 5 s when the resolver
       // times out. An IP literal is never looked up.
       return await fetch(`http://127.0.0.1/v1.43${path}`, init);
-    } catch {
-      throw new CorralError(
-        "unavailable",
-        `cannot connect to corral daemon at ${this.path}: is it running?`,
-      );
+    } catch (err) {
+      throw new CorralError("unavailable", connectFailure(this.path, err));
     }
   }
 
@@ -92,4 +89,25 @@ export class ApiClient {
   close(): void {
     this.#http.close();
   }
+}
+
+/**
+ * Why the socket could not be reached, in the user's terms.
+ *
+ * @example
+ * ```ts
+ * const err = new TypeError("client error", { cause: new Error("Permission denied (os error 13)") });
+ * connectFailure("/run/corral/corral.sock", err); // "permission denied while connecting ..."
+ * ```
+ */
+export function connectFailure(path: string, err: unknown): string {
+  const causes: string[] = [];
+  for (let e: unknown = err; e instanceof Error && causes.length < 5; e = e.cause) {
+    causes.push(e.message);
+  }
+  // A socket that is there but not for this user is not a daemon that is down.
+  if (/permission denied|os error 13/i.test(causes.join(" "))) {
+    return `permission denied while connecting to the corral daemon socket at ${path}`;
+  }
+  return `cannot connect to corral daemon at ${path}: is it running?`;
 }

@@ -5,6 +5,7 @@
 import { invalid } from "../errdefs/mod.ts";
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const MAX_NAME_LENGTH = 128;
 
 /** A new 64-hex-digit container id. */
 export function newId(): string {
@@ -24,7 +25,12 @@ export function newId(): string {
  */
 export function validateName(name: string): string {
   const n = name.startsWith("/") ? name.slice(1) : name;
-  if (!NAME_RE.test(n) || n.length > 128) {
+  if (n.length > MAX_NAME_LENGTH) {
+    throw invalid(
+      `invalid container name: ${n.length} characters, at most ${MAX_NAME_LENGTH} are allowed`,
+    );
+  }
+  if (!NAME_RE.test(n)) {
     throw invalid(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
   return n;

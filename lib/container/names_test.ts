@@ -16,3 +16,7 @@ Deno.test("ids are 64 hex digits; generated names avoid taken ones", () => {
   for (let i = 0; i < 300; i++) taken.add(generateName((n) => taken.has(n)));
   assert.equal(taken.size, 300);
 });
+
+Deno.test("a name over the length limit is refused for its length, not its characters", () => {
+  assert.throws(() => validateName("a".repeat(300)), /300 characters, at most 128/);
+});

@@ -9,8 +9,22 @@
  * @module
  */
 import { join } from "node:path";
-import { readJson, removeAll, syncDir, treeSize, writeFileAtomic } from "../sys/mod.ts";
-import { type ContainerRecord, type ContainerState, type HostConfig, newState } from "./model.ts";
+import {
+  readJson,
+  removeAll,
+  removeStaleTemps,
+  syncDir,
+  treeSize,
+  writeFileAtomic,
+} from "../sys/mod.ts";
+import {
+  type ContainerRecord,
+  type ContainerState,
+  defaultHostConfig,
+  type HostConfig,
+  newState,
+  ZERO_TIME,
+} from "./model.ts";
 import { getLogger } from "@logtape/logtape";
 import { errorMessage } from "../errdefs/mod.ts";
 
@@ -19,10 +33,15 @@ const log = getLogger(["corral", "container"]);
 type ConfigFile = Omit<ContainerRecord, "HostConfig" | "State" | "RestartCount">;
 type StateFile = { State: ContainerState; RestartCount: number };
 
-/** A container directory that could not be loaded. */
+/**
+ * A container directory whose config could not be loaded. Its record holds
+ * what could be read (the state, with the pids of a run, at least the id), so
+ * the container stays visible and removable and a run of it stays managed.
+ */
 export interface LoadFailure {
   id: string;
   reason: string;
+  rec: ContainerRecord;
 }
 
 /**
@@ -98,19 +117,28 @@ export class ContainerDisk {
     await writeFileAtomic(join(this.dir(rec.Id), "state.json"), JSON.stringify(stateFile(rec)));
   }
 
-  /** Load one container directory; throws with the reason when it cannot. */
+  /**
+   * Load one container directory; throws with the reason when its config or
+   * host config cannot be used.
+   */
   async load(id: string): Promise<ContainerRecord> {
     const dir = this.dir(id);
+    await removeStaleTemps(dir);
     const config = await readJson<ConfigFile>(join(dir, "config.json"));
     if (!config) throw new Error("config.json is missing");
+    if (!isConfigFile(config, id)) throw new Error("config.json does not describe this container");
     const hc = await readJson<HostConfig>(join(dir, "hostconfig.json"));
     if (!hc) throw new Error("hostconfig.json is missing");
-    if (config.Id !== id || typeof config.Name !== "string" || !config.Config) {
-      throw new Error("config.json does not describe this container");
-    }
+    const shapeError = hostConfigShapeError(hc);
+    if (shapeError) throw new Error(`hostconfig.json: ${shapeError}`);
+    return { ...config, HostConfig: hc, ...(await this.#loadState(id)) };
+  }
+
+  /** The persisted state, or a fresh one when state.json is missing or unreadable. */
+  async #loadState(id: string): Promise<StateFile> {
     let st: StateFile | null = null;
     try {
-      st = await readJson<StateFile>(join(dir, "state.json"));
+      st = await readJson<StateFile>(join(this.dir(id), "state.json"));
     } catch (err) {
       // A torn state file cannot happen with atomic writes; if it does, the
       // container is kept with a fresh state and restore finds the truth.
@@ -119,11 +147,41 @@ export class ContainerDisk {
         error: errorMessage(err),
       });
     }
+    const state = typeof st?.State === "object" && st.State !== null ? st.State : {};
     return {
-      ...config,
-      HostConfig: hc,
-      State: { ...newState(), ...(st?.State ?? {}) },
-      RestartCount: st?.RestartCount ?? 0,
+      State: { ...newState(), ...state },
+      RestartCount: typeof st?.RestartCount === "number" ? st.RestartCount : 0,
+    };
+  }
+
+  /**
+   * What can be read of a container whose config cannot be loaded: its id,
+   * its name if config.json still says it, and its state (the pids of a run),
+   * with a host config that never restarts it.
+   */
+  async #salvage(id: string): Promise<ContainerRecord> {
+    const config = await readJson<Partial<ConfigFile>>(join(this.dir(id), "config.json"))
+      .catch(() => null);
+    const name = typeof config?.Name === "string" && config.Name ? config.Name : id;
+    return {
+      Id: id,
+      Name: name,
+      Created: typeof config?.Created === "string" ? config.Created : ZERO_TIME,
+      Image: typeof config?.Image === "string" ? config.Image : "",
+      ImageID: typeof config?.ImageID === "string" ? config.ImageID : "",
+      Config: {
+        Image: "",
+        Cmd: [],
+        Entrypoint: null,
+        Env: [],
+        WorkingDir: "",
+        User: "",
+        Hostname: "",
+        Labels: {},
+        StopSignal: "SIGTERM",
+      },
+      HostConfig: defaultHostConfig(),
+      ...(await this.#loadState(id)),
     };
   }
 
@@ -138,6 +196,7 @@ export class ContainerDisk {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
     // Hidden directories are creations or removals that a crash interrupted.
+    await removeStaleTemps(this.base);
     const aside = entries.filter((e) => e.name.startsWith(ASIDE));
     await Promise.all(aside.map((e) => removeAll(join(this.base, e.name))));
     await Promise.all(
@@ -145,7 +204,7 @@ export class ContainerDisk {
         try {
           loaded.push(await this.load(e.name));
         } catch (err) {
-          failed.push({ id: e.name, reason: errorMessage(err) });
+          failed.push({ id: e.name, reason: errorMessage(err), rec: await this.#salvage(e.name) });
         }
       }),
     );
@@ -174,4 +233,32 @@ const ASIDE = ".";
 
 function stateFile(rec: ContainerRecord): StateFile {
   return { State: rec.State, RestartCount: rec.RestartCount };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isConfigFile(v: unknown, id: string): v is ConfigFile {
+  if (!isObject(v) || v.Id !== id || typeof v.Name !== "string" || !isObject(v.Config)) {
+    return false;
+  }
+  const cfg = v.Config;
+  return ["Cmd", "Env"].every((k) => Array.isArray(cfg[k])) && isObject(cfg.Labels ?? {});
+}
+
+/** Why a parsed hostconfig.json cannot be used, or "" when it can. */
+function hostConfigShapeError(hc: unknown): string {
+  if (!isObject(hc)) return "not an object";
+  const policy = hc.RestartPolicy;
+  if (!isObject(policy) || typeof policy.Name !== "string") return "no valid RestartPolicy";
+  if (hc.Binds !== undefined && hc.Binds !== null) {
+    if (!Array.isArray(hc.Binds) || hc.Binds.some((b) => typeof b !== "string")) {
+      return "Binds is not a list of strings";
+    }
+  }
+  for (const k of ["Memory", "NanoCpus", "PidsLimit"]) {
+    if (hc[k] !== undefined && typeof hc[k] !== "number") return `${k} is not a number`;
+  }
+  return "";
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { conflict, errorMessage, invalid, notModified } from "../errdefs/mod.ts";
 import type { EventLog } from "../events/mod.ts";
 import type { GcEntry, GcHandler } from "../gc/mod.ts";
@@ -22,9 +23,7 @@ import {
   cleanupContainer,
   type ContainerResources,
   launchShim,
-  type LiveLimits,
   oomKillCount,
-  parseBind,
   rootfsPath,
   Runc,
   startFailureExitCode,
@@ -42,18 +41,19 @@ import {
   signals,
   sleep,
   writeFileAtomic,
+  WriteRetry,
 } from "../sys/mod.ts";
 import {
   type ContainerConfig,
   type ContainerRecord,
   defaultHostConfig,
   healthArgv,
-  type HealthConfig,
   type HostConfig,
   newState,
   runDurationMs,
   setStatus,
 } from "./model.ts";
+import { buildConfig, changedLimits, validateHostConfig } from "./config.ts";
 import { generateName, newId, validateName } from "./names.ts";
 import { ContainerDisk } from "./persist.ts";
 import { Container, ContainerStore } from "./store.ts";
@@ -91,7 +91,8 @@ export interface WaitResult {
 }
 
 const HEALTH_STARTING = "starting";
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** How long kill with SIGKILL waits for the exit before it answers anyway. */
+const KILL_WAIT_MS = 10_000;
 
 /**
  * The container module's service.
@@ -110,6 +111,16 @@ export class ContainerService {
   readonly runc: Runc;
   readonly supervisor: Supervisor;
   gc: GcHandler | null = null;
+  /** State writes that failed (a full disk), retried until they land. */
+  readonly #writes = new WriteRetry({
+    failed: (id, err) =>
+      log.error("container {id}: saving its state failed, retrying until it lands: {error}", {
+        id,
+        error: errorMessage(err),
+      }),
+    recovered: (id, tries) =>
+      log.info("container {id}: state saved after {tries} retries", { id, tries }),
+  });
   /** Exit codes of recently removed containers, for `wait --condition removed`. */
   readonly #removedExit = new Map<string, number>();
   /** Hooks for health checks (set by the health module). */
@@ -144,14 +155,29 @@ export class ContainerService {
     return { id, bundle: this.bundle(id), cgroupsPath: `/${this.opts.cgroupParent}/${id}` };
   }
 
-  /** Persist the state and wake waiters. */
+  /**
+   * Persist the state and wake waiters. A write that fails (a full disk) does
+   * not fail the operation: signals and exits must go on whatever the disk
+   * says, so the write is retried until it lands, and reported.
+   */
   async save(c: Container): Promise<void> {
-    try {
-      await this.disk.saveState(c.rec);
-    } catch (err) {
-      // An `rm` took the directory away: there is nothing left to save.
-      if (!(err instanceof Deno.errors.NotFound && (c.removing || c.removed))) throw err;
-    }
+    await this.#writes.write(c.id, async () => {
+      if (c.removed) return;
+      try {
+        await this.disk.saveState(c.rec);
+      } catch (err) {
+        // An `rm` took the directory away: there is nothing left to save.
+        if (!(err instanceof Deno.errors.NotFound && (c.removing || c.removed))) throw err;
+      }
+    });
+    c.changed();
+  }
+
+  /** Persist config, host config and state (rename, update), retried like `save`. */
+  async #saveAll(c: Container): Promise<void> {
+    await this.#writes.write(c.id, async () => {
+      if (!c.removed) await this.disk.save(c.rec);
+    });
     c.changed();
   }
 
@@ -188,6 +214,13 @@ export class ContainerService {
       c.restartManager.backoff = backoff;
     }
     return c.restartManager;
+  }
+
+  /** A container restore could not load is only inspected and removed. */
+  #refuseBroken(c: Container): void {
+    if (c.loadError) {
+      throw conflict(`container ${c.name} cannot be used: ${c.loadError}; remove it with rm -f`);
+    }
   }
 
   #refuseInGc(c: Container): void {
@@ -257,7 +290,22 @@ export class ContainerService {
       this.#refuseInGc(c);
       if (c.rec.State.Running) throw notModified(`container ${c.name} is already running`);
       this.#userStart(c);
-      await this.startLocked(c);
+      try {
+        await this.startLocked(c);
+      } catch (err) {
+        // `docker run --rm` waits for the removal: a --rm container whose
+        // start failed is removed now (by the gc once it released what the
+        // start set up).
+        if (c.rec.HostConfig.AutoRemove && c.rec.State.Status !== "gc") {
+          await this.#removeLocked(c).catch((e) =>
+            log.error("container {id}: auto-remove after a failed start: {error}", {
+              id: c.id,
+              error: errorMessage(e),
+            })
+          );
+        }
+        throw err;
+      }
     });
   }
 
@@ -267,6 +315,7 @@ export class ContainerService {
    */
   async startLocked(c: Container): Promise<void> {
     if (c.exitHandled) await c.exitHandled;
+    this.#refuseBroken(c);
     this.#refuseInGc(c);
     const image = this.opts.images.find(c.rec.ImageID);
     if (!image) {
@@ -377,13 +426,11 @@ export class ContainerService {
   /** A start that failed before the container ran: clean, Exited 125/126/127. */
   async #failStart(c: Container, message: string): Promise<void> {
     const st = c.rec.State;
+    let failure = "";
     try {
       await cleanupContainer(this.runc, this.resources(c.id));
     } catch (err) {
-      log.error("container {id}: cleanup after failed start: {error}", {
-        id: c.id,
-        error: errorMessage(err),
-      });
+      failure = errorMessage(err);
     }
     setStatus(st, "exited");
     Object.assign(st, {
@@ -393,8 +440,16 @@ export class ContainerService {
       FinishedAt: new Date().toISOString(),
     });
     c.runSeq++;
-    await this.save(c);
     this.emitEvent(c, "die", { exitCode: String(st.ExitCode) });
+    if (failure && this.gc) {
+      // What the start set up (the rootfs mount) is released by the gc, never leaked.
+      const info = { pid: 0, startTime: 0, ppid: 0, pStartTime: 0 };
+      const exit = { exitCode: st.ExitCode, finishedAt: st.FinishedAt, ranForMs: 0 };
+      await this.#enterGc(c, info, { ...exit, noRestart: true }, failure);
+    } else {
+      await this.save(c);
+    }
+    c.changed();
   }
 
   // ---- exit ----------------------------------------------------------------
@@ -470,25 +525,8 @@ export class ContainerService {
     st.OOMKilled = oomKilled;
     if (oomKilled) this.emitEvent(c, "oom");
     if (failure && this.gc) {
-      setStatus(st, "gc");
-      st.GC = { LastError: failure, Tries: 0 };
-      await this.save(c);
       this.emitEvent(c, "die", { exitCode: String(exit.exitCode) });
-      this.emitEvent(c, "gc-enter", { error: failure });
-      // Logged here once; the gc logs only errors that differ from this one.
-      log.warn("container {id}: cleanup failed, the gc retries it: {error}", {
-        id: c.id,
-        error: failure,
-      });
-      await this.gc.add({
-        id: c.id,
-        ...info,
-        exitCode: exit.exitCode,
-        finishedAt: exit.finishedAt,
-        ranForMs: exit.ranForMs,
-        noRestart: exit.noRestart,
-        lastError: failure,
-      });
+      await this.#enterGc(c, info, { ...exit, noRestart: exit.noRestart ?? false }, failure);
       this.#releaseExit(c);
       return;
     }
@@ -496,6 +534,26 @@ export class ContainerService {
     await this.#markStopped(c, failure ? "dead" : "exited", "die", exit.exitCode);
     this.#releaseExit(c);
     if (!exit.noRestart) await this.afterExit(c, exit.exitCode, exit.ranForMs);
+  }
+
+  /** A cleanup failed: the gc owns the container until it succeeds. */
+  async #enterGc(
+    c: Container,
+    info: PidInfo,
+    exit: { exitCode: number; finishedAt: string; ranForMs: number; noRestart: boolean },
+    failure: string,
+  ): Promise<void> {
+    const st = c.rec.State;
+    setStatus(st, "gc");
+    st.GC = { LastError: failure, Tries: 0 };
+    await this.save(c);
+    this.emitEvent(c, "gc-enter", { error: failure });
+    // Logged here once; the gc logs only errors that differ from this one.
+    log.warn("container {id}: cleanup failed, the gc retries it: {error}", {
+      id: c.id,
+      error: failure,
+    });
+    await this.gc!.add({ id: c.id, ...info, ...exit, lastError: failure });
   }
 
   /** The run is over and cleaned up: persist the stopped state, then say so. */
@@ -529,6 +587,8 @@ export class ContainerService {
     if (!c) return;
     await this.#markStopped(c, "exited", "gc-leave", entry.exitCode);
     if (!entry.noRestart) await this.afterExit(c, entry.exitCode, entry.ranForMs);
+    // A failed start of a --rm container is removed once its resources are released.
+    else if (c.rec.HostConfig.AutoRemove) await this.#autoRemove(c);
   }
 
   /**
@@ -699,18 +759,30 @@ export class ContainerService {
   }
 
   async #stopLocked(c: Container, timeoutSec: number): Promise<void> {
-    const st = c.rec.State;
-    const init = { pid: st.Pid, startTime: st.StartTime };
     const done = c.exitHandled ?? Promise.resolve();
     const sig = parseSignal(c.rec.Config.StopSignal || "TERM") ?? signals.TERM;
-    if (timeoutSec !== 0) {
-      this.emitEvent(c, "kill", { signal: String(sig) });
-      signalProcess(init, sig);
-      if (await raceTimeout(done, timeoutSec < 0 ? Infinity : timeoutSec * 1000)) return;
+    c.stopping = true;
+    try {
+      if (timeoutSec !== 0) {
+        this.#signal(c, sig);
+        if (await raceTimeout(done, timeoutSec < 0 ? Infinity : timeoutSec * 1000)) return;
+      }
+      this.#signal(c, signals.KILL);
+      await done;
+    } finally {
+      c.stopping = false;
     }
-    this.emitEvent(c, "kill", { signal: String(signals.KILL) });
-    signalProcess(init, signals.KILL);
-    await done;
+  }
+
+  /** Signal the current run's init (by pid and start time: a reused pid is never hit). */
+  #signal(c: Container, sig: number): void {
+    this.emitEvent(c, "kill", { signal: String(sig) });
+    signalProcess({ pid: c.rec.State.Pid, startTime: c.rec.State.StartTime }, sig);
+  }
+
+  /** After a SIGKILL, wait (bounded) for the exit to be handled, as Docker's kill does. */
+  async #awaitKilled(c: Container): Promise<void> {
+    if (c.exitHandled) await raceTimeout(c.exitHandled, KILL_WAIT_MS);
   }
 
   /** Send a signal. SIGKILL or the stop signal counts as a manual stop. */
@@ -718,9 +790,16 @@ export class ContainerService {
     const c = this.store.get(ref);
     const sig = parseSignal(signal);
     if (sig === null) throw invalid(`invalid signal: ${signal}`);
+    const stopSig = parseSignal(c.rec.Config.StopSignal || "TERM");
+    const manual = sig === signals.KILL || sig === stopSig;
+    if (manual && c.stopping) {
+      // A stop is waiting out its timeout under the lock: Docker's kill
+      // interrupts it instead of queueing behind it. The stop already made
+      // this a manual stop.
+      this.#signal(c, sig);
+      return sig === signals.KILL ? this.#awaitKilled(c) : Promise.resolve();
+    }
     return c.exclusive(async () => {
-      const stopSig = parseSignal(c.rec.Config.StopSignal || "TERM");
-      const manual = sig === signals.KILL || sig === stopSig;
       await this.#settleExit(c);
       const restarting = c.restartCancel !== null;
       if (!(manual && restarting) && !c.rec.State.Running) {
@@ -731,8 +810,8 @@ export class ContainerService {
         await this.save(c);
         if (restarting) return;
       }
-      signalProcess({ pid: c.rec.State.Pid, startTime: c.rec.State.StartTime }, sig);
-      this.emitEvent(c, "kill", { signal: String(sig) });
+      this.#signal(c, sig);
+      if (sig === signals.KILL) await this.#awaitKilled(c);
     });
   }
 
@@ -745,8 +824,7 @@ export class ContainerService {
     return c.lock.run(() => {
       if (!c.rec.State.Running) return Promise.resolve();
       const seq = c.runSeq;
-      signalProcess({ pid: c.rec.State.Pid, startTime: c.rec.State.StartTime }, signals.KILL);
-      this.emitEvent(c, "kill", { signal: String(signals.KILL) });
+      this.#signal(c, signals.KILL);
       if (!restartAnyway) return Promise.resolve();
       queueMicrotask(async () => {
         await c.waitFor(() => c.runSeq > seq && !c.exitHandled);
@@ -790,6 +868,8 @@ export class ContainerService {
   /** Remove a container; a running one only with `force` (SIGKILL first). */
   remove(ref: string, force = false): Promise<void> {
     const c = this.store.get(ref);
+    // rm -f interrupts a pending stop (as Docker's does) rather than wait out its timeout.
+    if (force && c.stopping) this.#signal(c, signals.KILL);
     return c.exclusive(async () => {
       await this.#settleExit(c);
       this.#refuseInGc(c);
@@ -814,16 +894,44 @@ export class ContainerService {
 
   async #removeLocked(c: Container): Promise<void> {
     if (!this.store.find(c.id)) return;
+    await this.#releaseBeforeRemove(c);
     c.removing = true;
     setStatus(c.rec.State, "removing");
     await this.disk.remove(c.id);
-    await removeAll(this.bundle(c.id));
+    this.#writes.cancel(c.id);
     this.store.delete(c.id);
     this.#removedExit.set(c.id, c.rec.State.ExitCode);
     setTimeout(() => this.#removedExit.delete(c.id), 60_000).unref?.();
     c.removed = true;
     c.changed();
     this.emitEvent(c, "destroy");
+  }
+
+  /**
+   * A record is deleted only once what its runs held is released: a state
+   * dir still there (a cleanup that never ran or failed) is cleaned now, and
+   * when that fails the gc owns the container and rm is refused.
+   */
+  async #releaseBeforeRemove(c: Container): Promise<void> {
+    if (!existsSync(this.bundle(c.id))) return;
+    try {
+      await cleanupContainer(this.runc, this.resources(c.id));
+    } catch (err) {
+      const failure = errorMessage(err);
+      if (!this.gc) throw err;
+      const st = c.rec.State;
+      const info = {
+        pid: st.Pid,
+        startTime: st.StartTime,
+        ppid: st.PPid,
+        pStartTime: st.PStartTime,
+      };
+      const exit = { exitCode: st.ExitCode, finishedAt: st.FinishedAt, ranForMs: 0 };
+      await this.#enterGc(c, info, { ...exit, noRestart: true }, failure);
+      throw conflict(
+        `cannot remove container ${c.name}: its resources are not released (the gc retries): ${failure}`,
+      );
+    }
   }
 
   // ---- wait, rename, update -------------------------------------------------
@@ -857,14 +965,10 @@ export class ContainerService {
     const c = this.store.get(ref);
     const name = validateName(newName);
     return c.exclusive(async () => {
+      this.#refuseBroken(c);
       const old = c.name;
       this.store.rename(c, name);
-      try {
-        await this.disk.save(c.rec);
-      } catch (err) {
-        this.store.rename(c, old);
-        throw err;
-      }
+      await this.#saveAll(c);
       this.emitEvent(c, "rename", { oldName: old });
     });
   }
@@ -873,6 +977,7 @@ export class ContainerService {
   update(ref: string, hc: Partial<HostConfig>): Promise<void> {
     const c = this.store.get(ref);
     return c.exclusive(async () => {
+      this.#refuseBroken(c);
       const next = { ...c.rec.HostConfig, ...hc };
       if (hc.RestartPolicy) next.RestartPolicy = validateRestartPolicy(hc.RestartPolicy);
       checkAutoRemove(next.RestartPolicy, next.AutoRemove);
@@ -881,7 +986,7 @@ export class ContainerService {
       const limits = changedLimits(c.rec.HostConfig, next);
       if (c.rec.State.Running && limits) await this.runc.update(c.id, limits);
       c.rec.HostConfig = next;
-      await this.disk.save(c.rec);
+      await this.#saveAll(c);
       this.restartManager(c);
       this.emitEvent(c, "update");
     });
@@ -895,114 +1000,8 @@ export class ContainerService {
   /** Stop watching exits; containers keep running under their shims. */
   async close(): Promise<void> {
     for (const c of this.store.list()) c.restartCancel?.abort();
+    this.#writes.close();
     await this.supervisor.close();
-  }
-}
-
-/** Merge the request's config over the image's defaults, Docker style. */
-function buildConfig(
-  cfg: Partial<ContainerConfig> & { Image: string },
-  image: Image,
-): ContainerConfig {
-  const ic = image.Config;
-  const entrypoint = cfg.Entrypoint !== undefined && cfg.Entrypoint !== null
-    ? cfg.Entrypoint
-    : ic.Entrypoint;
-  const cmd = cfg.Cmd?.length ? cfg.Cmd : (cfg.Entrypoint?.length ? [] : ic.Cmd ?? []);
-  for (
-    const [k, v] of [["Cmd", cfg.Cmd], ["Env", cfg.Env], ["Entrypoint", cfg.Entrypoint]] as const
-  ) {
-    if (
-      v !== undefined && v !== null && (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
-    ) {
-      throw invalid(`${k} must be an array of strings`);
-    }
-  }
-  // Docker's default PATH when neither the image nor the request sets one.
-  const env = [...(ic.Env ?? [])];
-  if (!env.some((e) => e.startsWith("PATH="))) env.unshift(`PATH=${DEFAULT_PATH}`);
-  for (const e of cfg.Env ?? []) {
-    if (!e.includes("=") || e.startsWith("=")) {
-      throw invalid(`invalid environment variable "${e}": expected KEY=VALUE`);
-    }
-    const key = e.slice(0, e.indexOf("="));
-    const i = env.findIndex((x) => x.startsWith(key + "="));
-    if (i >= 0) env[i] = e;
-    else env.push(e);
-  }
-  return {
-    Image: cfg.Image,
-    Cmd: cmd,
-    Entrypoint: entrypoint && entrypoint.length ? entrypoint : null,
-    Env: env,
-    WorkingDir: cfg.WorkingDir || ic.WorkingDir || "",
-    User: cfg.User || ic.User || "",
-    Hostname: cfg.Hostname || "",
-    Labels: { ...(ic.Labels ?? {}), ...(cfg.Labels ?? {}) },
-    StopSignal: cfg.StopSignal || ic.StopSignal || "SIGTERM",
-    StopTimeout: cfg.StopTimeout,
-    Healthcheck: mergeHealthcheck(cfg.Healthcheck, ic.Healthcheck),
-  };
-}
-
-/**
- * The container's health check over the image's, as Docker merges them: a
- * check of its own (or `NONE`) wins; one with timings but no test takes the
- * image's test, and the image's timings where its own are unset.
- */
-function mergeHealthcheck(
-  own: HealthConfig | undefined,
-  image: HealthConfig | undefined,
-): HealthConfig | undefined {
-  if (!image || own?.Test?.length) return own;
-  if (!own) return image;
-  return {
-    Test: image.Test,
-    Interval: own.Interval || image.Interval,
-    Timeout: own.Timeout || image.Timeout,
-    StartPeriod: own.StartPeriod || image.StartPeriod,
-    Retries: own.Retries || image.Retries,
-  };
-}
-
-/** The cgroup limits that differ between two host configs, or null. */
-function changedLimits(before: HostConfig, after: HostConfig): LiveLimits | null {
-  const limits: LiveLimits = {};
-  if (after.Memory !== before.Memory) limits.memory = after.Memory;
-  if (after.NanoCpus !== before.NanoCpus) limits.nanoCpus = after.NanoCpus;
-  if (after.PidsLimit !== before.PidsLimit) limits.pidsLimit = after.PidsLimit;
-  return Object.keys(limits).length ? limits : null;
-}
-
-function validateHostConfig(hc: HostConfig): void {
-  for (const k of ["Memory", "NanoCpus", "PidsLimit", "RestartDelay", "RestartMaxDelay"] as const) {
-    const v = hc[k];
-    if (
-      v !== undefined &&
-      (typeof v !== "number" || !Number.isFinite(v) || v < (k === "PidsLimit" ? -1 : 0))
-    ) {
-      throw invalid(`invalid ${k}: ${v}`);
-    }
-  }
-  if (hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) {
-    throw invalid("minimum memory limit allowed is 6MB");
-  }
-  if (hc.RestartDelay && hc.RestartMaxDelay && hc.RestartDelay > hc.RestartMaxDelay) {
-    throw invalid("restart delay must not exceed the maximum restart delay");
-  }
-  if (!Array.isArray(hc.Binds ?? [])) throw invalid("Binds must be an array");
-  for (const b of hc.Binds ?? []) {
-    const { source } = parseBind(b);
-    try {
-      Deno.statSync(source);
-    } catch {
-      throw invalid(`invalid bind mount "${b}": source path ${source} does not exist`);
-    }
-  }
-  if (hc.HealthOnFailure && !["none", "kill", "restart", "stop"].includes(hc.HealthOnFailure)) {
-    throw invalid(
-      `invalid health-on-failure action "${hc.HealthOnFailure}": none, kill, restart or stop`,
-    );
   }
 }
 
@@ -1011,8 +1010,12 @@ async function mkdirp(path: string): Promise<string> {
   return path;
 }
 
+/** setTimeout's longest delay; a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
-  if (ms === Infinity) {
+  // Beyond ~24.8 days a wait is as good as endless.
+  if (ms > MAX_TIMER_MS) {
     await p;
     return true;
   }

@@ -20,6 +20,10 @@ export class Container {
   exitHandled: Promise<void> | null = null;
   /** Set while a restart waits out its backoff; aborting it cancels that restart. */
   restartCancel: AbortController | null = null;
+  /** Why the container's config could not be loaded at restore: it can only be removed. */
+  loadError: string | null = null;
+  /** Set while a stop waits for the exit, so kill and rm -f can interrupt it. */
+  stopping = false;
   /** Set while rm is running, so nothing restarts it. */
   removing = false;
   /** Set once the container is gone from the store. */

@@ -9,13 +9,19 @@ import { existsSync } from "node:fs";
 import { getLogger } from "@logtape/logtape";
 import { type ApiContext, createHandler, serveUnix } from "../api/server/mod.ts";
 import { ContainerService, ExecManager } from "../container/mod.ts";
-import { conflict, errorMessage } from "../errdefs/mod.ts";
+import { conflict, errorMessage, invalid } from "../errdefs/mod.ts";
 import { EventLog } from "../events/mod.ts";
 import { GcHandler } from "../gc/mod.ts";
 import { DEFAULT_MAX_IMAGE_SIZE, ImageStore } from "../image/mod.ts";
 import { gcEntriesFromStates, restoreContainers } from "../restore/mod.ts";
 import { type Backoff, DEFAULT_BACKOFF } from "../restart/mod.ts";
-import { childrenSpawned, closeFd, releaseMemory, tryLockFile } from "../sys/mod.ts";
+import {
+  childrenSpawned,
+  closeFd,
+  releaseMemory,
+  removeStaleTemps,
+  tryLockFile,
+} from "../sys/mod.ts";
 import { DEFAULT_HOST, socketPath } from "../api/mod.ts";
 import { DEFAULT_ROTATION } from "../shim/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
@@ -76,10 +82,16 @@ const MEMORY_RELEASE_INTERVAL_MS = 30_000;
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const log = getLogger(["corral", "daemon"]);
   const sock = socketPath(o.host);
+  await checkRuntime(o.runtime);
   await Deno.mkdir(o.root, { recursive: true, mode: 0o700 });
   await Deno.mkdir(o.state, { recursive: true, mode: 0o700 });
   const lockFd = tryLockFile(join(o.root, "corral.lock"));
   if (lockFd === null) throw conflict(`another corral daemon is already using root ${o.root}`);
+  // Temp files of atomic writes a crash or a full disk left (each container
+  // dir is swept when it is loaded).
+  for (const dir of [o.root, join(o.root, "images"), join(o.root, "images", "meta")]) {
+    await removeStaleTemps(dir);
+  }
   // A promise rejected with nobody awaiting it is one failed operation, not a reason to stop.
   globalThis.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
@@ -183,4 +195,23 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     Deno.addSignalListener(sig, () => void shutdown());
   }
   return { ctx, shutdown, finished };
+}
+
+/**
+ * Refuse to start with a runtime that cannot run: every start would fail
+ * later with a shim error and nothing to say why.
+ */
+async function checkRuntime(runtime: string): Promise<void> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(runtime, { args: ["--version"], stdin: "null" }).output();
+  } catch (err) {
+    throw invalid(`OCI runtime "${runtime}" cannot be run: ${errorMessage(err)}`);
+  }
+  if (!out.success) {
+    const said = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "";
+    throw invalid(
+      `OCI runtime "${runtime}" failed "--version" (exit ${out.code})${said ? `: ${said}` : ""}`,
+    );
+  }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { isAlive, killAndWait, signalProcess, writeFileAtomic } from "../sys/mod.ts";
+import { isAlive, killAndWait, signalProcess, writeFileAtomic, WriteRetry } from "../sys/mod.ts";
 import { errorMessage } from "../errdefs/mod.ts";
 import { getLogger } from "@logtape/logtape";
 
@@ -77,6 +77,14 @@ export class GcHandler {
   #running = false;
   #stopped = true;
   #saving: Promise<void> = Promise.resolve();
+  readonly #writes = new WriteRetry({
+    failed: (_key, err) =>
+      log.error("saving {path} failed, retrying until it lands: {error}", {
+        path: this.#path,
+        error: errorMessage(err),
+      }),
+    recovered: () => log.info("saved {path}", { path: this.#path }),
+  });
 
   constructor(root: string, readonly hooks: GcHooks) {
     this.#path = join(root, "gc.json");
@@ -123,12 +131,19 @@ export class GcHandler {
     return { entries: [...this.#entries.values()], error };
   }
 
-  /** Write the list; writes are serialized and one failed write does not block the next. */
+  /**
+   * Write the list; writes are serialized. A write that fails (a full disk)
+   * is retried until it lands, with the list as it is then: the gc goes on.
+   */
   #save(): Promise<void> {
-    const data = JSON.stringify({ version: 1, entries: [...this.#entries.values()] });
-    const write = this.#saving.then(() => writeFileAtomic(this.#path, data));
-    this.#saving = write.catch(() => {});
-    return write;
+    const write = () =>
+      writeFileAtomic(
+        this.#path,
+        JSON.stringify({ version: 1, entries: [...this.#entries.values()] }),
+      );
+    const saved = this.#saving.then(() => this.#writes.write("gc", write)).then(() => {});
+    this.#saving = saved;
+    return saved;
   }
 
   /** Put a container in the gc (de-duplicated by id: a second add updates the entry). */
@@ -177,6 +192,7 @@ export class GcHandler {
     clearTimeout(this.#timer);
     while (this.#running) await new Promise((r) => setTimeout(r, 10));
     await this.#saving;
+    this.#writes.close();
   }
 
   #schedule(): void {

@@ -43,19 +43,24 @@ const CONCURRENCY = 32;
  */
 export async function restoreContainers(svc: ContainerService): Promise<RestoreReport> {
   const { loaded, failed } = await svc.disk.loadAll();
-  const report: RestoreReport = { restored: 0, running: 0, exitedWhileDown: 0, failed };
-  for (const f of failed) {
-    log.error("skipping container {id}: {reason} (left on disk)", { id: f.id, reason: f.reason });
-  }
+  const report: RestoreReport = {
+    restored: 0,
+    running: 0,
+    exitedWhileDown: 0,
+    failed: failed.map(({ id, reason }) => ({ id, reason })),
+  };
   const containers: Container[] = [];
-  for (const rec of loaded) {
-    try {
-      const c = new Container(rec);
-      svc.store.add(c);
-      containers.push(c);
-    } catch (err) {
-      report.failed.push({ id: rec.Id, reason: String(err) });
-    }
+  for (const rec of loaded) containers.push(await addToStore(svc, new Container(rec)));
+  // A container whose config cannot be loaded stays visible (inspect, rm -f)
+  // and a run of it stays supervised; it is never started or restarted.
+  for (const f of failed) {
+    log.error(
+      "container {id} cannot be loaded: {reason}; kept on disk and listed (remove it with rm -f)",
+      { id: f.id, reason: f.reason },
+    );
+    const c = new Container(f.rec);
+    c.loadError = `container config cannot be loaded: ${f.reason}`;
+    containers.push(await addToStore(svc, c));
   }
   const shims = new ShimFinder(svc.opts.stateRoot);
   let next = 0;
@@ -88,6 +93,26 @@ export async function restoreContainers(svc: ContainerService): Promise<RestoreR
   return report;
 }
 
+/**
+ * Add a restored container to the store. Two containers on disk with one
+ * name (a crash during a rename) both stay: the second gets its name made
+ * unique, persisted so that it is the same at the next start.
+ */
+async function addToStore(svc: ContainerService, c: Container): Promise<Container> {
+  if (svc.store.hasName(c.name)) {
+    const taken = c.name;
+    c.rec.Name = `${taken}-${c.id.slice(0, 12)}`;
+    log.error("container {id}: its name {taken} is taken by another container; renamed {name}", {
+      id: c.id,
+      taken,
+      name: c.name,
+    });
+    if (!c.loadError) await svc.disk.save(c.rec).catch(() => {});
+  }
+  svc.store.add(c);
+  return c;
+}
+
 type Outcome = "running" | "exited-while-down" | "stopped" | "created" | "gc";
 
 async function restoreOne(
@@ -96,7 +121,9 @@ async function restoreOne(
   shims: ShimFinder,
 ): Promise<Outcome> {
   const st = c.rec.State;
-  if (!svc.opts.images.find(c.rec.ImageID)) {
+  // Nothing restarts a container restore could not load.
+  if (c.loadError && st.Status === "restarting") setStatus(st, "exited");
+  if (!c.loadError && !svc.opts.images.find(c.rec.ImageID)) {
     st.Error = `image ${c.rec.Image} (${c.rec.ImageID}) is missing: the container cannot start`;
   }
   if (svc.gc && st.Status === "gc") {
@@ -150,7 +177,7 @@ async function restoreRun(svc: ContainerService, c: Container): Promise<Outcome>
   // A restart that the crash interrupted is done again, and counted once.
   const wasRestarting = st.Status === "restarting";
   const resumeRestart = () => {
-    if (wasRestarting && st.Status === "exited" && !c.removing) {
+    if (wasRestarting && st.Status === "exited" && !c.removing && !c.loadError) {
       svc.scheduleRestart(c, svc.restartManager(c).backoff.initialMs, false);
     }
   };
@@ -225,8 +252,9 @@ async function reclaimLeftovers(svc: ContainerService, c: Container, shims: Shim
 
 /** Gc entries recovered from container states, for a corrupt gc list. */
 export async function gcEntriesFromStates(svc: ContainerService): Promise<GcEntry[]> {
-  const { loaded } = await svc.disk.loadAll();
-  return loaded.filter((r) => r.State.Status === "gc").map(gcEntryFromRecord);
+  const { loaded, failed } = await svc.disk.loadAll();
+  return [...loaded, ...failed.map((f) => f.rec)].filter((r) => r.State.Status === "gc")
+    .map(gcEntryFromRecord);
 }
 
 /** The gc entry of a container whose persisted state says gc. */

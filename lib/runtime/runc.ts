@@ -67,8 +67,17 @@ export class Runc {
     return r.code === 0;
   }
 
-  /** `runc delete --force ID`; "does not exist" is success. */
+  /**
+   * `runc delete --force ID`; "does not exist" is success, and runc is not
+   * even asked when its root has no state for the container (a start that
+   * failed before `runc create`, e.g. with a runtime that cannot run).
+   */
   async delete(id: string): Promise<void> {
+    try {
+      Deno.statSync(`${this.root}/${id}`);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return;
+    }
     const r = await this.run(["delete", "--force", id]);
     if (r.code !== 0 && !/does not exist|not exist/i.test(r.stderr)) {
       throw new Error(`runc delete: ${runcMessage(r)}`);

@@ -60,11 +60,25 @@ export function parseBind(
   ) {
     throw invalid(`invalid bind mount "${spec}": expected /host/path:/container/path[:ro]`);
   }
+  // runc would mount over the container's root and create dev/ in the host folder.
+  if (isRootPath(parts[1])) {
+    throw invalid(`invalid bind mount "${spec}": destination can't be '/'`);
+  }
   const mode = parts[2] ?? "rw";
   if (mode !== "ro" && mode !== "rw") {
     throw invalid(`invalid bind mount mode "${mode}" in "${spec}"`);
   }
   return { source: parts[0], destination: parts[1], readonly: mode === "ro" };
+}
+
+/** Whether an absolute path names "/" once "." and ".." are resolved. */
+function isRootPath(path: string): boolean {
+  let depth = 0;
+  for (const p of path.split("/")) {
+    if (p === "..") depth = Math.max(0, depth - 1);
+    else if (p !== "" && p !== ".") depth++;
+  }
+  return depth === 0;
 }
 
 function resolveUser(user: string, rootfs: string): { uid: number; gid: number } {

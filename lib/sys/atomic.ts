@@ -27,38 +27,73 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   mode = 0o600,
 ): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const tmp = `${path}${TMP_MARK}${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode });
   try {
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
-  try {
+    try {
+      let off = 0;
+      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+      await f.sync();
+    } finally {
+      f.close();
+    }
     await Deno.rename(tmp, path);
   } catch (err) {
+    // A full disk fails the write or the fsync: never leave the empty temp behind.
     await Deno.remove(tmp).catch(() => {});
     throw err;
   }
   await syncDir(dirname(path));
 }
 
+/** What marks a temp file of an atomic write (`state.json.tmp-PID-RAND`). */
+const TMP_MARK = ".tmp-";
+
+/**
+ * Remove the temp files that atomic writes in `dir` left behind when the
+ * process died between creating and renaming them. Run at start, before
+ * anything writes in `dir`.
+ *
+ * @example
+ * ```ts
+ * await removeStaleTemps("/var/lib/corral/containers/ID");
+ * ```
+ */
+export async function removeStaleTemps(dir: string): Promise<void> {
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.includes(TMP_MARK)) {
+        await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+}
+
 /** The synchronous twin for the shim's exit path, where nothing may be left pending. */
 export function writeFileAtomicSync(path: string, data: string, mode = 0o600): void {
-  const tmp = `${path}.tmp-${Deno.pid}`;
+  const tmp = `${path}${TMP_MARK}${Deno.pid}`;
   const f = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode });
   try {
-    const bytes = new TextEncoder().encode(data);
-    let off = 0;
-    while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
-    f.syncSync();
-  } finally {
-    f.close();
+    try {
+      const bytes = new TextEncoder().encode(data);
+      let off = 0;
+      while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
+      f.syncSync();
+    } finally {
+      f.close();
+    }
+    Deno.renameSync(tmp, path);
+  } catch (err) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // Already gone.
+    }
+    throw err;
   }
-  Deno.renameSync(tmp, path);
   try {
     const d = Deno.openSync(dirname(path), { read: true });
     d.syncSync();

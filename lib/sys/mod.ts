@@ -21,3 +21,4 @@ export * from "./spawn.ts";
 export * from "./xattr.ts";
 export * from "./tree_size.ts";
 export * from "./heap.ts";
+export * from "./write_retry.ts";

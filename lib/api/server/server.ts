@@ -37,7 +37,8 @@ import { getLogger } from "@logtape/logtape";
 
 const log = getLogger(["corral", "api"]);
 
-const MAX_BODY = 1024 * 1024;
+// Room for a create body whose argv and environment reach execve's 2 MiB (JSON-escaped).
+const MAX_BODY = 8 * 1024 * 1024;
 
 /** What the API serves. */
 export interface ApiContext {
@@ -167,7 +168,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
       Created: r.Created,
       Path: args[0] ?? "",
       Args: args.slice(1),
-      State: { ...r.State, Status: r.State.Status },
+      State: { ...r.State, Error: c.loadError ?? r.State.Error },
       Image: r.ImageID,
       ResolvConfPath: "",
       HostnamePath: "",
