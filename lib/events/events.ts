@@ -68,6 +68,7 @@ export const SUBSCRIBER_BUFFER = 1024;
  *
  * @example
  * ```ts
+ * declare const id: string;
  * const log = await EventLog.open("/var/lib/corral");
  * log.emit("container", "start", id, { name: "web", image: "busybox" });
  * ```

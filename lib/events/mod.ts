@@ -4,7 +4,7 @@
  * @example
  * ```ts
  * import { EventLog } from "./mod.ts";
- * const events = await EventLog.open(root);
+ * const events = await EventLog.open("/var/lib/corral");
  * const sub = events.subscribe({ type: ["container"] });
  * ```
  * @module

@@ -16,8 +16,10 @@ const HISTORY_BATCH = 256;
  *
  * @example
  * ```ts
+ * import type { EventLog } from "./events.ts";
+ * declare const events: EventLog;
  * const body = await eventStream(events, { type: ["container"], since: 0 });
- * return new Response(body, { headers: { "content-type": "application/json" } });
+ * const response = new Response(body, { headers: { "content-type": "application/json" } });
  * ```
  */
 export async function eventStream(

@@ -55,6 +55,8 @@ export function healthTimings(hc: HealthConfig): HealthTimings {
  *
  * @example
  * ```ts
+ * import type { ContainerService, ExecManager } from "../container/mod.ts";
+ * declare const service: ContainerService, execs: ExecManager;
  * const health = new HealthMonitor(service, execs);
  * service.onStarted = (c) => health.watch(c);
  * ```

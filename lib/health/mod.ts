@@ -4,6 +4,8 @@
  * @example
  * ```ts
  * import { HealthMonitor } from "./mod.ts";
+ * import type { ContainerService, ExecManager } from "../container/mod.ts";
+ * declare const service: ContainerService, execs: ExecManager;
  * const health = new HealthMonitor(service, execs);
  * ```
  * @module

@@ -136,6 +136,7 @@ export function parseIndex(doc: unknown, what: string): Descriptor[] {
  *
  * @example
  * ```ts
+ * declare const doc: unknown;
  * const { config, layers } = parseManifest(doc, "manifest sha256:...");
  * ```
  */
@@ -178,6 +179,7 @@ function parseDescriptor(d: unknown, what: string): Descriptor {
  *
  * @example
  * ```ts
+ * declare const doc: unknown;
  * const { config, diffIds } = parseImageConfig(doc, "config abc.json");
  * ```
  */
@@ -213,6 +215,8 @@ export function parseImageConfig(doc: unknown, what: string): ParsedImageConfig 
  *
  * @example
  * ```ts
+ * import type { ImageStore } from "./store.ts";
+ * declare const images: ImageStore;
  * const json = imageConfigDocument(images.resolve("app"), ["ab12..."]);
  * ```
  */

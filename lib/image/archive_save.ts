@@ -49,6 +49,8 @@ const MEMBER: Omit<TarWriteEntry, "path" | "type"> = { mode: 0o644, uid: 0, gid:
  *
  * @example
  * ```ts
+ * import type { ImageStore } from "./store.ts";
+ * declare const images: ImageStore;
  * const archive = await saveImageArchive(images, ["app:1"]);
  * await archive.pipeTo((await Deno.create("app.tar")).writable);
  * ```

@@ -49,6 +49,7 @@ const FILES: [string, string][] = [
  *
  * @example
  * ```ts
+ * import { LayerWriter } from "./writer.ts";
  * const w = new LayerWriter("/tmp/layer");
  * await writeBusyboxRootfs(w, "/bin/busybox");
  * await w.finish();

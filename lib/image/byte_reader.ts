@@ -10,6 +10,7 @@ import { invalid } from "../errdefs/mod.ts";
  *
  * @example
  * ```ts
+ * declare const stream: ReadableStream<Uint8Array>;
  * const r = new ByteReader(stream);
  * const header = await r.readExact(512); // null at a clean end of stream
  * for await (const chunk of r.take(100)) console.log(chunk.length);

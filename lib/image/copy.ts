@@ -14,6 +14,7 @@ import { type EntryMeta, hostFile, type LayerWriter } from "./writer.ts";
  *
  * @example
  * ```ts
+ * import { LayerWriter } from "./writer.ts";
  * const w = new LayerWriter("/tmp/layer");
  * const skipped = await copyTree("/srv/rootfs", w);
  * await w.finish();

@@ -20,6 +20,7 @@ export interface DigestTap {
  *
  * @example
  * ```ts
+ * const file = await Deno.open("layer.tar");
  * const tap = tapSha256(file.readable);
  * for await (const _ of tap.stream) {}
  * tap.digest(); // 64 hex

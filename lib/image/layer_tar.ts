@@ -21,6 +21,8 @@ export interface LayerTarResult {
  *
  * @example
  * ```ts
+ * import { TarWriter } from "./tar_writer.ts";
+ * const w = (await Deno.create("layer.tar")).writable.getWriter();
  * const tar = new TarWriter((chunk) => w.write(chunk));
  * await writeLayerTar("/var/lib/corral/images/layers/abc", tar);
  * await tar.finish();

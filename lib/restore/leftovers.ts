@@ -62,6 +62,7 @@ function argAfter(argv: string[], flag: string): string | undefined {
  *
  * @example
  * ```ts
+ * declare const shimPid: number;
  * killProcessGroup(shimPid);
  * ```
  */
@@ -74,12 +75,14 @@ export function killProcessGroup(pid: number): void {
 }
 
 /**
- * Ids of the state dirs whose container is neither loaded nor on disk: a
- * removal or a failed create that a crash cut short.
+ * Ids of the state dirs whose container `exists` denies (restore asks
+ * whether its dir under the root is still there): a removal or a failed
+ * create that a crash cut short.
  *
  * @example
  * ```ts
- * orphanStateDirs("/run/corral", (id) => store.find(id) !== null || onDisk(id));
+ * import { existsSync } from "node:fs";
+ * orphanStateDirs("/run/corral", (id) => existsSync(`/var/lib/corral/containers/${id}`));
  * ```
  */
 export function orphanStateDirs(stateRoot: string, exists: (id: string) => boolean): string[] {

@@ -19,6 +19,7 @@ function basename(path: string): string {
  *
  * @example
  * ```ts
+ * declare const state: object;
  * await writeFileAtomic("/var/lib/corral/containers/ID/state.json", JSON.stringify(state));
  * ```
  */

@@ -152,6 +152,7 @@ function childrenOf(parents: Set<number>): number[] {
  *
  * @example
  * ```ts
+ * const child = new Deno.Command("sleep", { args: ["60"] }).spawn();
  * const proc = identify(child.pid);
  * if (proc) killProcessTree(proc);
  * ```
