@@ -6,9 +6,6 @@
  */
 import { check, libc } from "./libc.ts";
 import { closeFd, readFd, writeFd } from "./fd.ts";
-import { getLogger } from "@logtape/logtape";
-
-const log = getLogger(["corral", "supervisor"]);
 
 /** EPOLLIN: data (or EOF) to read. */
 export const EPOLLIN = 0x001;
@@ -28,12 +25,29 @@ const MAX_EVENTS = 64;
 /** Called with the event mask when a watched fd is ready. */
 export type EpollHandler = (events: number) => void;
 
+/** Told that the handler of `fd` threw; the loop goes on. */
+export type EpollErrorHandler = (fd: number, error: unknown) => void;
+
+/** Options of an {@linkcode EpollLoop}. */
+export interface EpollLoopOptions {
+  /**
+   * Told when a handler throws, so that its owner reports it through its own
+   * logger (this layer has none); one line on stderr by default.
+   */
+  onError?: EpollErrorHandler;
+}
+
+function printHandlerError(fd: number, error: unknown): void {
+  console.error(`epoll handler for fd ${fd} failed: ${error}`);
+}
+
 /**
  * A single-waiter epoll loop.
  *
  * @example
  * ```ts
- * const ep = new EpollLoop();
+ * declare const fd: number;
+ * const ep = new EpollLoop({ onError: (failedFd, error) => console.error(failedFd, error) });
  * ep.add(fd, (events) => { if (events & EPOLLHUP) ep.remove(fd); });
  * ep.start();
  * // ...
@@ -44,10 +58,12 @@ export class EpollLoop {
   readonly #epfd: number;
   readonly #wakeFd: number;
   readonly #handlers = new Map<number, EpollHandler>();
+  readonly #onError: EpollErrorHandler;
   #running: Promise<void> | undefined;
   #stopping = false;
 
-  constructor() {
+  constructor({ onError = printHandlerError }: EpollLoopOptions = {}) {
+    this.#onError = onError;
     this.#epfd = check("epoll_create1", libc().epoll_create1(EPOLL_CLOEXEC));
     this.#wakeFd = check("eventfd", libc().eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     this.#ctl(EPOLL_CTL_ADD, this.#wakeFd, EPOLLIN);
@@ -111,7 +127,7 @@ export class EpollLoop {
           handler(events);
         } catch (err) {
           // A handler bug must not stop the loop that watches every container.
-          log.error("epoll handler for fd {fd} failed: {error}", { fd, error: String(err) });
+          this.#onError(fd, err);
         }
       }
     }

@@ -116,3 +116,33 @@ Deno.test("one epoll serves many fifos and stops promptly through its eventfd", 
   assert.ok(performance.now() - t0 < 1000);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a handler that throws is reported to onError and the loop goes on", async () => {
+  const dir = await tmp();
+  const reported: string[] = [];
+  const ep = new EpollLoop({ onError: (fd, error) => reported.push(`${fd}: ${error}`) });
+  ep.start();
+  const hupOf = (name: string, handler: (rd: number) => void) => {
+    const p = join(dir, name);
+    mkfifo(p);
+    const rd = openFd(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    ep.add(rd, () => {
+      ep.remove(rd);
+      handler(rd);
+    });
+    closeFd(openFd(p, O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    return rd;
+  };
+  const failing = hupOf("failing", () => {
+    throw new Error("handler bug");
+  });
+  let resolveLater!: () => void;
+  const later = new Promise<void>((r) => resolveLater = r);
+  const working = hupOf("working", () => resolveLater());
+  await later;
+  assert.deepEqual(reported, [`${failing}: Error: handler bug`]);
+  closeFd(failing);
+  closeFd(working);
+  await ep.stop();
+  await Deno.remove(dir, { recursive: true });
+});
