@@ -60,7 +60,6 @@ export const DEFAULT_DAEMON_OPTIONS: DaemonOptions = {
 
 /** A running daemon. */
 export interface Daemon {
-  ctx: ApiContext;
   /** Stop serving; containers keep running under their shims. */
   shutdown(): Promise<void>;
   /** Resolves when the daemon has shut down. */
@@ -194,7 +193,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => void shutdown());
   }
-  return { ctx, shutdown, finished };
+  return { shutdown, finished };
 }
 
 /**
