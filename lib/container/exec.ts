@@ -49,7 +49,7 @@ export class ExecManager {
 
   /** Where `runc exec` writes the pid of the exec'd process. */
   #pidFile(containerId: string, execId: string): string {
-    return `${this.svc.bundle(containerId)}/exec-${execId}.pid`;
+    return `${this.svc.runtime.bundle(containerId)}/exec-${execId}.pid`;
   }
 
   /** Register an exec for a running container. */
@@ -93,13 +93,13 @@ export class ExecManager {
     if (e.inst.Running || e.inst.ExitCode !== null) throw conflict(`exec ${id} has already run`);
     const c = this.svc.store.get(e.inst.ContainerID);
     if (!c.rec.State.Running) throw conflict(`container ${c.name} is not running`);
-    const args = [...this.svc.runc.globalArgs(), "exec"];
+    const args = [...this.svc.runtime.runc.globalArgs(), "exec"];
     for (const env of e.config.Env ?? []) args.push("--env", env);
     if (e.config.WorkingDir) args.push("--cwd", e.config.WorkingDir);
     if (e.config.User) args.push("--user", e.config.User);
     const pidFile = this.#pidFile(c.id, id);
     args.push("--pid-file", pidFile, c.id, ...e.config.Cmd);
-    const child = spawnClean(this.svc.runc.binary, {
+    const child = spawnClean(this.svc.runtime.runc.binary, {
       args,
       stdin: "null",
       stdout: "piped",

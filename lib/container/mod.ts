@@ -15,6 +15,7 @@
 export * from "./model.ts";
 export * from "./names.ts";
 export * from "./persist.ts";
+export * from "./container.ts";
 export * from "./store.ts";
 export * from "./lock.ts";
 export * from "./service.ts";
@@ -22,3 +23,8 @@ export * from "./exec.ts";
 export * from "./labels.ts";
 export * from "./top.ts";
 export * from "./prune.ts";
+export * from "./config.ts";
+export * from "./core.ts";
+export * from "./system.ts";
+export * from "./restart_flow.ts";
+export * from "./restore_port.ts";

@@ -3,6 +3,8 @@
  * persisted under `--root` and shown by inspect.
  * @module
  */
+import type { RestartPolicy } from "../restart/mod.ts";
+export type { RestartPolicy, RestartPolicyName } from "../restart/mod.ts";
 
 /** Zero time, as Docker prints it. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -51,15 +53,6 @@ export interface ContainerConfig {
   StopSignal: string;
   StopTimeout?: number;
   Healthcheck?: HealthConfig;
-}
-
-/** Restart policy names. */
-export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped" | "on-reboot";
-
-/** Docker's `HostConfig.RestartPolicy`. */
-export interface RestartPolicy {
-  Name: RestartPolicyName | "";
-  MaximumRetryCount: number;
 }
 
 /** Docker's `HostConfig`, with corral's restart backoff and health action. */
@@ -124,8 +117,10 @@ export interface ContainerState {
   StartedAt: string;
   FinishedAt: string;
   HasBeenManuallyStopped: boolean;
-  /** Consecutive failed exits, seeding the restart manager after a restart. */
+  /** Failed exits in a row that the restart policy restarted. */
   FailureCount: number;
+  /** The restart backoff's last delay (0: none yet, or reset by a long run). */
+  LastRestartDelayMs: number;
   Health?: HealthState;
   /** Set while the gc retries the cleanup. */
   GC?: { LastError: string; Tries: number };
@@ -164,6 +159,7 @@ export function newState(): ContainerState {
     FinishedAt: ZERO_TIME,
     HasBeenManuallyStopped: false,
     FailureCount: 0,
+    LastRestartDelayMs: 0,
   };
 }
 
@@ -186,20 +182,6 @@ export function setStatus(state: ContainerState, status: ContainerStatus): void 
   state.Paused = status === "paused";
   state.Restarting = status === "restarting";
   state.Dead = status === "dead";
-}
-
-/**
- * How long the last run lasted, up to `finishedAt` (0 if it never started):
- * the restart manager resets its backoff after a long enough run.
- *
- * @example
- * ```ts
- * runDurationMs({ ...newState(), StartedAt: "2024-01-01T00:00:00Z" }, "2024-01-01T00:00:02Z"); // 2000
- * ```
- */
-export function runDurationMs(state: ContainerState, finishedAt = state.FinishedAt): number {
-  if (state.StartedAt === ZERO_TIME) return 0;
-  return Math.max(0, Date.parse(finishedAt) - Date.parse(state.StartedAt)) || 0;
 }
 
 /** Docker's `ps` status column, e.g. "Up 3 seconds (healthy)", "Exited (3) 2 minutes ago". */

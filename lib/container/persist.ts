@@ -71,6 +71,20 @@ export class ContainerDisk {
     return join(this.base, id, "upper");
   }
 
+  /** Whether a container's directory is there. */
+  exists(id: string): boolean {
+    try {
+      return Deno.statSync(this.dir(id)).isDirectory;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The overlay's work dir (beside the upper dir: the same filesystem). */
+  workDir(id: string): string {
+    return join(this.base, id, "work");
+  }
+
   /** Bytes the container has written to its writable layer (`SizeRw`). */
   upperSize(id: string): Promise<number> {
     return treeSize(this.upperDir(id));

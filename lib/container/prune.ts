@@ -46,7 +46,7 @@ export async function pruneContainers(
   const report: PruneReport = { ContainersDeleted: [], SpaceReclaimed: 0 };
   const candidates = svc.store.list().filter((c) => {
     const r = c.rec;
-    if (!PRUNABLE.has(r.State.Status) || c.restartCancel !== null) return false;
+    if (!PRUNABLE.has(r.State.Status) || c.restartPending) return false;
     if (filter.until !== undefined && Date.parse(r.Created) >= filter.until) return false;
     const labels = r.Config.Labels ?? {};
     if (!(filter.labels ?? []).every((l) => matchesLabel(labels, l))) return false;

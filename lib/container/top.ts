@@ -39,7 +39,7 @@ export function containerTop(svc: ContainerService, ref: string, psArgs = ""): P
   }
   const c = svc.store.get(ref);
   if (!c.rec.State.Running) throw conflict(`container ${c.name} is not running`);
-  return processTable(cgroupPids(svc.resources(c.id).cgroupsPath));
+  return processTable(cgroupPids(svc.runtime.resources(c.id).cgroupsPath));
 }
 
 /**

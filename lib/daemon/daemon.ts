@@ -121,20 +121,19 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   });
   const execs = new ExecManager(service);
   const health = new HealthMonitor(service, execs);
-  service.onStarted = (c) => health.watch(c);
-  service.onStopped = (c) => health.unwatch(c.id);
+  service.setHooks({ started: (c) => health.watch(c), stopped: (c) => health.unwatch(c.id) });
   const gc = new GcHandler(o.root, {
     // Thaw, kill what is left in the cgroups, clean up.
     reclaim: (e) => service.reclaimResources(e.id),
     finished: (e) => service.gcFinished(e),
     failed: (e, distinct) => service.gcFailed(e, distinct),
   });
-  service.gc = gc;
-  const gcLoad = await gc.load(() => gcEntriesFromStates(service));
+  service.setGc(gc);
+  const gcLoad = await gc.load(() => gcEntriesFromStates(service.disk));
   if (gcLoad.error) log.error(gcLoad.error);
 
   const t0 = performance.now();
-  const report = await restoreContainers(service);
+  const report = await restoreContainers(service.restorePort(), o.state);
   log.info(
     "restored {restored} containers ({running} running, {exited} exited while down, {failed} failed) in {ms} ms",
     {

@@ -118,33 +118,20 @@ export class HealthMonitor {
     } catch (err) {
       result = { exitCode: -1, output: errorMessage(err) };
     }
-    const st = c.rec.State;
-    if (!current() || !st.Health) return;
+    if (!current()) return;
     const entry: HealthLogEntry = {
       Start: start.toISOString(),
       End: new Date().toISOString(),
       ExitCode: result.exitCode,
       Output: result.output.slice(0, MAX_OUTPUT),
     };
-    const h = st.Health;
-    const before = h.Status;
-    h.Log = [...h.Log, entry].slice(-MAX_LOG);
-    if (entry.ExitCode === 0) {
-      h.FailingStreak = 0;
-      h.Status = "healthy";
-    } else {
-      const inStartPeriod = start.getTime() - Date.parse(st.StartedAt) < t.startPeriodMs;
-      // Failures in the start period do not count, unless the container was already healthy.
-      if (!(inStartPeriod && h.Status === "starting")) {
-        h.FailingStreak++;
-        if (h.FailingStreak >= t.retries) h.Status = "unhealthy";
-      }
-    }
-    await this.svc.save(c);
-    if (h.Status !== before) {
-      this.svc.emitEvent(c, `health_status: ${h.Status}`);
-      if (h.Status === "unhealthy") await this.#act(c);
-    }
+    const inStartPeriod = start.getTime() - Date.parse(c.rec.State.StartedAt) < t.startPeriodMs;
+    const changed = await c.healthChecked(entry, {
+      retries: t.retries,
+      inStartPeriod,
+      keep: MAX_LOG,
+    });
+    if (changed === "unhealthy") await this.#act(c);
   }
 
   async #act(c: Container): Promise<void> {

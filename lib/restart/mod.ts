@@ -3,11 +3,11 @@
  *
  * @example
  * ```ts
- * import { parseRestartPolicy, RestartManager } from "./mod.ts";
- * const rm = new RestartManager(parseRestartPolicy("always"));
- * rm.shouldRestart(0, false, 20).restart; // true
+ * import { decideRestart, parseRestartPolicy } from "./mod.ts";
+ * const facts = { policy: parseRestartPolicy("always"), failureCount: 0, lastDelayMs: 0, manuallyStopped: false };
+ * decideRestart(facts, { exitCode: 0, ranForMs: 20 }).restart; // true
  * ```
  * @module
  */
 export * from "./policy.ts";
-export * from "./manager.ts";
+export * from "./decide.ts";

@@ -3,7 +3,15 @@
  * @module
  */
 import { invalid } from "../errdefs/mod.ts";
-import type { RestartPolicy, RestartPolicyName } from "../container/model.ts";
+
+/** Restart policy names. */
+export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped" | "on-reboot";
+
+/** Docker's `HostConfig.RestartPolicy`. */
+export interface RestartPolicy {
+  Name: RestartPolicyName | "";
+  MaximumRetryCount: number;
+}
 
 const NAMES: RestartPolicyName[] = ["no", "always", "on-failure", "unless-stopped", "on-reboot"];
 

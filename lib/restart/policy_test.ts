@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { errorKind } from "../errdefs/mod.ts";
-import type { RestartPolicy } from "../container/model.ts";
+import type { RestartPolicy } from "./policy.ts";
 import {
   checkAutoRemove,
   formatRestartPolicy,

@@ -5,6 +5,7 @@
 import { shimArgs, type ShimHandshake, type ShimOptions } from "../shim/mod.ts";
 import { processStartTime, spawnClean } from "../sys/mod.ts";
 import { shimCommand } from "./self.ts";
+import { StartFailure } from "./runc.ts";
 
 /** The processes of a created container. */
 export interface LaunchedShim {
@@ -45,13 +46,13 @@ export async function launchShim(
     msg = JSON.parse(text.trim().split("\n")[0]);
   } catch {
     const st = await child.status;
-    throw new Error(
+    throw new StartFailure(
       `shim failed before runc create (exit ${st.code}): ${text.trim() || "no output"}`,
     );
   }
   if (!msg.ok) {
     await child.status;
-    throw new Error(msg.error);
+    throw new StartFailure(msg.error);
   }
   return {
     shimPid: child.pid,

@@ -55,10 +55,10 @@ export class Runc {
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
   }
 
-  /** `runc start ID`; throws with runc's message. */
+  /** `runc start ID`; throws a `StartFailure` with runc's message. */
   async start(id: string): Promise<void> {
     const r = await this.run(["start", id]);
-    if (r.code !== 0) throw new Error(runcMessage(r));
+    if (r.code !== 0) throw new StartFailure(runcMessage(r));
   }
 
   /** `runc kill [--all] ID SIG`; false when the container is already gone. */
@@ -141,8 +141,34 @@ export function runcMessage(r: { code: number; stderr: string }): string {
 }
 
 /**
- * Exit code for a failed start, as Docker maps it: 127 command not found,
- * 126 permission denied, else 125.
+ * A start that failed in the runtime (`runc create` or `runc start`), with the
+ * exit code Docker gives it (see `startFailureExitCode`).
+ *
+ * @example
+ * ```ts
+ * new StartFailure('exec: "/no/such": stat /no/such: no such file or directory').exitCode; // 127
+ * ```
+ */
+export class StartFailure extends Error {
+  /** The container's exit code for this failure. */
+  readonly exitCode: number;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StartFailure";
+    this.exitCode = startFailureExitCode(message);
+  }
+}
+
+/**
+ * Exit code for a failed start's message, as Docker maps it: 127 command not
+ * found, 126 permission denied, else 125. runc says which only in its
+ * message; the core reads `StartFailure.exitCode`, and a client that has only
+ * the API's message (the CLI) reads it here.
+ *
+ * @example
+ * ```ts
+ * startFailureExitCode("permission denied"); // 126
+ * ```
  */
 export function startFailureExitCode(message: string): number {
   if (/no such file|not found|executable file not found/i.test(message)) return 127;

@@ -9,3 +9,4 @@
  * @module
  */
 export * from "./supervisor.ts";
+export * from "./exit.ts";

@@ -23,7 +23,8 @@ export interface SystemSources {
  *
  * @example
  * ```ts
- * const system = new SystemInfo({ service, images, gc, root: "/var/lib/corral" });
+ * declare const sources: SystemSources;
+ * const system = new SystemInfo(sources);
  * const { Components } = await system.version();
  * ```
  */
@@ -35,7 +36,7 @@ export class SystemInfo {
   #host?: { os: Record<string, string>; memTotal: number; cgroupVersion: string };
 
   #runcVersion() {
-    return this.#runc ??= this.src.service.runc.version();
+    return this.#runc ??= this.src.service.runtime.runc.version();
   }
 
   /** `GET /version`. */

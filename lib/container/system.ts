@@ -1,0 +1,246 @@
+/**
+ * The system the container core acts on, as one small interface: the start
+ * path, the exit path and restore call only this, so their unit tests run on
+ * a fake while the integration tests run on runc. `RuncSystem` is the real
+ * one: bundles under the state dir, exit fifos under the supervisor's epoll,
+ * shims launching runc, cgroups under the cgroup parent.
+ * @module
+ */
+import { join } from "node:path";
+import { existsSync } from "node:fs";
+import type { Image, ImageStore } from "../image/mod.ts";
+import {
+  buildSpec,
+  cgroupPids,
+  cleanupContainer,
+  type ContainerResources,
+  launchShim,
+  type LiveLimits,
+  oomKillCount,
+  rootfsPath,
+  Runc,
+  thawCgroup,
+} from "../runtime/mod.ts";
+import { exitFifoPath, exitFilePath, readExitFile } from "../shim/mod.ts";
+import { containerStateDir, type ExitSystem, type PidInfo, Supervisor } from "../supervisor/mod.ts";
+import {
+  isAlive,
+  killAndWait,
+  mountOverlay,
+  removeAll,
+  signalProcess,
+  signals,
+  sleep,
+  writeFileAtomic,
+} from "../sys/mod.ts";
+import type { Container } from "./container.ts";
+import type { ContainerDisk } from "./persist.ts";
+
+/** What the core needs from the system (a fake in unit tests). */
+export interface ContainerSystem extends ExitSystem {
+  /**
+   * Set up a run (state dir, open exit fifo, rootfs mount, OCI spec) and
+   * launch its shim, which runs `runc create`. On failure what was set up is
+   * left for `cleanup`, and the exit fifo is closed.
+   */
+  create(c: Container, image: Image): Promise<{ fifoFd: number; pids: PidInfo }>;
+  /** `runc start`; throws with runc's message. */
+  start(id: string): Promise<void>;
+  /** Watch a run's open exit fifo (the supervisor's epoll). */
+  watchExit(fd: number, id: string, pids: PidInfo): void;
+  /** Open an existing run's exit fifo (restore); null when it is gone. */
+  openExitFifo(id: string): number | null;
+  /** Close an exit fifo that will not be watched. */
+  closeExitFifo(fd: number): void;
+  /** runc's status of a container, or null when runc does not know it. */
+  runcStatus(id: string): Promise<string | null>;
+  /** Signal a process by pid and start time (a reused pid is never hit). */
+  signal(p: { pid: number; startTime: number }, sig: number): void;
+  /** Thaw, kill what is left in the cgroups, then clean up (the gc's and restore's reclaim). */
+  reclaim(id: string): Promise<void>;
+  /** Apply new cgroup limits to a running container. */
+  update(id: string, limits: LiveLimits): Promise<void>;
+  /** Whether the container's state dir exists (a run, or a cleanup not finished). */
+  hasStateDir(id: string): boolean;
+}
+
+/** Daemon settings the real system needs. */
+export interface RuncSystemOptions {
+  stateRoot: string;
+  runtime: string;
+  cgroupParent: string;
+  logMaxSize: number;
+  logMaxFiles: number;
+  createTimeoutMs: number;
+}
+
+/**
+ * The real system: runc through a shim per container.
+ *
+ * @example
+ * ```ts
+ * import type { ImageStore } from "../image/mod.ts";
+ * import type { ContainerDisk } from "./persist.ts";
+ * declare const images: ImageStore;
+ * declare const disk: ContainerDisk;
+ * declare const opts: RuncSystemOptions;
+ * const sys = new RuncSystem(opts, images, disk, (id, pids) => console.log(id, "exited", pids.pid));
+ * ```
+ */
+export class RuncSystem implements ContainerSystem {
+  readonly runc: Runc;
+  readonly supervisor: Supervisor;
+
+  constructor(
+    readonly opts: RuncSystemOptions,
+    readonly images: ImageStore,
+    readonly disk: ContainerDisk,
+    onExit: (id: string, pids: PidInfo) => void,
+  ) {
+    this.runc = new Runc(opts.runtime, join(opts.stateRoot, "runc"));
+    this.supervisor = new Supervisor(onExit);
+  }
+
+  /** The state (bundle) dir of a container. */
+  bundle(id: string): string {
+    return containerStateDir(this.opts.stateRoot, id);
+  }
+
+  /** What identifies a container's resources for the cleanup. */
+  resources(id: string): ContainerResources {
+    return { id, bundle: this.bundle(id), cgroupsPath: `/${this.opts.cgroupParent}/${id}` };
+  }
+
+  async create(c: Container, image: Image): Promise<{ fifoFd: number; pids: PidInfo }> {
+    const res = this.resources(c.id);
+    const fifoPath = this.supervisor.createExitFifo(await mkdirp(res.bundle));
+    const fd = this.supervisor.openExitFifo(fifoPath);
+    try {
+      const rootfs = await this.#mountRootfs(c, image, res.bundle);
+      await this.#writeSpec(c, rootfs, res);
+      const shim = await launchShim({
+        id: c.id,
+        bundle: res.bundle,
+        runtime: this.opts.runtime,
+        runtimeRoot: this.runc.root,
+        logPath: this.disk.logPath(c.id),
+        logMaxSize: this.opts.logMaxSize,
+        logMaxFiles: this.opts.logMaxFiles,
+        createTimeoutMs: this.opts.createTimeoutMs,
+      });
+      const pids = {
+        pid: shim.pid,
+        startTime: shim.startTime,
+        ppid: shim.shimPid,
+        pStartTime: shim.shimStartTime,
+      };
+      return { fifoFd: fd, pids };
+    } catch (err) {
+      this.supervisor.removeExitMonitor(fd);
+      throw err;
+    }
+  }
+
+  async #mountRootfs(c: Container, image: Image, bundle: string): Promise<string> {
+    const upper = await mkdirp(this.disk.upperDir(c.id));
+    // The upper dir's root is the container's "/": a non-root User must traverse it.
+    await Deno.chmod(upper, 0o755);
+    const work = await mkdirp(this.disk.workDir(c.id));
+    const rootfs = await mkdirp(rootfsPath(bundle));
+    await removeAll(exitFilePath(bundle));
+    mountOverlay(this.images.layerDirs(image), upper, work, rootfs);
+    return rootfs;
+  }
+
+  async #writeSpec(c: Container, rootfs: string, res: ContainerResources): Promise<void> {
+    const cfg = c.rec.Config;
+    const hc = c.rec.HostConfig;
+    const spec = buildSpec({
+      id: c.id,
+      // Never empty: create refused a config without a command.
+      args: [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])],
+      env: [...cfg.Env],
+      cwd: cfg.WorkingDir || "/",
+      user: cfg.User,
+      hostname: cfg.Hostname || c.id.slice(0, 12),
+      rootfs,
+      cgroupsPath: res.cgroupsPath,
+      memory: hc.Memory,
+      nanoCpus: hc.NanoCpus,
+      pidsLimit: hc.PidsLimit,
+      binds: [...(hc.Binds ?? [])],
+    });
+    await writeFileAtomic(join(res.bundle, "config.json"), JSON.stringify(spec));
+  }
+
+  start(id: string): Promise<void> {
+    return this.runc.start(id);
+  }
+
+  watchExit(fd: number, id: string, pids: PidInfo): void {
+    this.supervisor.addExitMonitor(fd, id, pids);
+  }
+
+  openExitFifo(id: string): number | null {
+    const fifo = exitFifoPath(this.bundle(id));
+    return existsSync(fifo) ? this.supervisor.openExitFifo(fifo) : null;
+  }
+
+  closeExitFifo(fd: number): void {
+    this.supervisor.removeExitMonitor(fd);
+  }
+
+  async runcStatus(id: string): Promise<string | null> {
+    return (await this.runc.state(id))?.status ?? null;
+  }
+
+  readExitFile(id: string): Promise<{ exitCode: number; finishedAt: string } | null> {
+    return readExitFile(this.bundle(id));
+  }
+
+  isAlive(p: { pid: number; startTime: number }): boolean {
+    return isAlive(p);
+  }
+
+  killAndWait(p: { pid: number; startTime: number }): Promise<boolean> {
+    return killAndWait(p);
+  }
+
+  signal(p: { pid: number; startTime: number }, sig: number): void {
+    signalProcess(p, sig);
+  }
+
+  oomKilled(id: string): boolean {
+    return oomKillCount(this.resources(id).cgroupsPath) > 0;
+  }
+
+  cleanup(id: string): Promise<void> {
+    return cleanupContainer(this.runc, this.resources(id));
+  }
+
+  async reclaim(id: string): Promise<void> {
+    const { cgroupsPath } = this.resources(id);
+    thawCgroup(cgroupsPath);
+    const left = cgroupPids(cgroupsPath);
+    for (const pid of left) signalProcess({ pid, startTime: 0 }, signals.KILL);
+    // A killed task leaves its cgroup only once it is reaped: wait a little
+    // so the rmdir below does not fail on a task that is already dying.
+    for (let i = 0; i < 50 && left.length > 0 && cgroupPids(cgroupsPath).length > 0; i++) {
+      await sleep(10);
+    }
+    await this.cleanup(id);
+  }
+
+  update(id: string, limits: LiveLimits): Promise<void> {
+    return this.runc.update(id, limits);
+  }
+
+  hasStateDir(id: string): boolean {
+    return existsSync(this.bundle(id));
+  }
+}
+
+async function mkdirp(path: string): Promise<string> {
+  await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+  return path;
+}
