@@ -7,9 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SECTIONS } from "../bench/run.ts";
 import { SUMMARY_HEADER } from "../bench/report.ts";
-import { DENO } from "./harness.ts";
-
-const REPO = new URL("..", import.meta.url).pathname;
+import { DENO, REPO, RUN_ARGS } from "./harness.ts";
 
 /** The cells of a Markdown table row. */
 function cells(line: string): string[] {
@@ -22,11 +20,7 @@ Deno.test("the benchmark script runs every section and writes the report", async
     const out = join(dir, "BENCHMARKS.md");
     const run = await new Deno.Command(DENO, {
       args: [
-        "run",
-        "-A",
-        "--no-prompt",
-        "--config",
-        join(REPO, "deno.json"),
+        ...RUN_ARGS,
         join(REPO, "bench/run.ts"),
         "--iterations",
         "2",

@@ -4,9 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { integration, withDaemon } from "./harness.ts";
-
-const REPO = new URL("..", import.meta.url).pathname;
+import { integration, REPO, withDaemon } from "./harness.ts";
 
 Deno.test("the packaged program is the daemon, the CLI and the shim", integration, async () => {
   const build = await new Deno.Command("bash", {

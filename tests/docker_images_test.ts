@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { LOWER } from "../lib/image/_archive_fixtures.ts";
-import { type BuildEntry, buildTar, gzip, sha256Hex } from "../lib/image/_test_utils.ts";
+import { dockerArchive, imageConfig, LOWER } from "../lib/image/_archive_fixtures.ts";
+import { type BuildEntry, buildTar, gzip, listDir, sha256Hex } from "../lib/image/_test_utils.ts";
 import { Docker, dockerTestOptions } from "./docker.ts";
 import { type CliResult, sleep, type TestDaemon, withDaemon } from "./harness.ts";
 
@@ -53,32 +53,8 @@ function whiteoutLayer(): Promise<Uint8Array> {
 const SCRIPT = "ls /etc /data; cat /data/new; echo $GREETING; pwd; id -u";
 const EXPECTED = "/data:\nnew\n\n/etc:\nadded\nkeep\nfrom data/new\nhello\n/data\n1000\n";
 
-function configBlob(layers: Uint8Array[], run: object): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({
-    architecture: "amd64",
-    os: "linux",
-    config: run,
-    rootfs: { type: "layers", diff_ids: layers.map((l) => `sha256:${sha256Hex(l)}`) },
-  }));
-}
-
-/** A `docker save` archive of one image tagged `tag`. */
-async function savedArchive(tag: string, layers: Uint8Array[], run: object): Promise<Uint8Array> {
-  const config = configBlob(layers, run);
-  const configName = `${sha256Hex(config)}.json`;
-  const paths = layers.map((l) => `${sha256Hex(l)}/layer.tar`);
-  return await buildTar([
-    {
-      path: "manifest.json",
-      data: JSON.stringify([{ Config: configName, RepoTags: [tag], Layers: paths }]),
-    },
-    { path: configName, data: config },
-    ...layers.map((data, i) => ({ path: paths[i], data })),
-  ]);
-}
-
 /** A `docker save` archive of three layers; the third adds etc/added. */
-async function dockerArchive(): Promise<Uint8Array> {
+async function multiLayerArchive(): Promise<Uint8Array> {
   const layers = [
     await baseLayer(),
     await whiteoutLayer(),
@@ -87,11 +63,15 @@ async function dockerArchive(): Promise<Uint8Array> {
       { path: "etc/added", data: "added\n" },
     ]),
   ];
-  return await savedArchive("multi:v1", layers, {
-    Env: ["PATH=/bin", "GREETING=hello"],
-    Cmd: ["/bin/sh", "-c", SCRIPT],
-    WorkingDir: "/data",
-    User: "1000",
+  return await dockerArchive({
+    tags: ["multi:v1"],
+    layers,
+    run: {
+      Env: ["PATH=/bin", "GREETING=hello"],
+      Cmd: ["/bin/sh", "-c", SCRIPT],
+      WorkingDir: "/data",
+      User: "1000",
+    },
   });
 }
 
@@ -99,7 +79,7 @@ async function dockerArchive(): Promise<Uint8Array> {
 async function ociArchive(): Promise<Uint8Array> {
   const layers = [await baseLayer(), await buildTar([{ path: "oci", data: "from oci\n" }])];
   const blobs = await Promise.all(layers.map(gzip));
-  const config = configBlob(layers, { Cmd: ["/bin/cat", "/oci"] });
+  const config = imageConfig(layers.map((l) => sha256Hex(l)), { Cmd: ["/bin/cat", "/oci"] });
   const descriptor = (mediaType: string, data: Uint8Array) => ({
     mediaType,
     digest: `sha256:${sha256Hex(data)}`,
@@ -136,17 +116,13 @@ async function repoTags(d: TestDaemon): Promise<string[]> {
     .filter(Boolean).sort();
 }
 
-async function listDir(dir: string): Promise<string[]> {
-  return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
-}
-
 Deno.test(
   "docker load runs a multi-layer image with its whiteouts; save, rmi, load round-trips",
   dockerTest,
   () =>
     withDaemon(async (d) => {
       const archive = join(d.dir, "multi.tar");
-      await Deno.writeFile(archive, await dockerArchive());
+      await Deno.writeFile(archive, await multiLayerArchive());
       assert.equal(await dockerOk(d, "load", "-i", archive), "Loaded image: multi:v1\n");
       assert.deepEqual(await repoTags(d), ["busybox:latest", "multi:v1"]);
       // Deleted file gone, opaque dir showing only the upper content, config applied.
@@ -235,10 +211,14 @@ Deno.test(
       const archive = join(d.dir, "hc.tar");
       await Deno.writeFile(
         archive,
-        await savedArchive("hc:1", [await baseLayer()], {
-          Env: ["PATH=/bin"],
-          Cmd: ["/bin/sh", "-c", "sleep 0.5; touch /data/ready; exec sleep 600"],
-          Healthcheck: { Test: IMAGE_CHECK, Interval: 200e6, Retries: 1 },
+        await dockerArchive({
+          tags: ["hc:1"],
+          layers: [await baseLayer()],
+          run: {
+            Env: ["PATH=/bin"],
+            Cmd: ["/bin/sh", "-c", "sleep 0.5; touch /data/ready; exec sleep 600"],
+            Healthcheck: { Test: IMAGE_CHECK, Interval: 200e6, Retries: 1 },
+          },
         }),
       );
       await dockerOk(d, "load", "-i", archive);

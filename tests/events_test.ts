@@ -5,34 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { SUBSCRIBER_BUFFER } from "../lib/events/mod.ts";
+import { type CorralEvent, SUBSCRIBER_BUFFER } from "../lib/events/mod.ts";
 import { cgroupDirs } from "../lib/runtime/mod.ts";
-import { integration, readJsonLines, sleep, type TestDaemon, withDaemon } from "./harness.ts";
-
-interface Ev {
-  Type: string;
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  timeNano: number;
-}
-
-/** Past events through the CLI: `events --since --until --format json`. */
-async function history(d: TestDaemon, since: number, ...filters: string[]): Promise<Ev[]> {
-  const out = await d.ok(
-    "events",
-    "--since",
-    String(since),
-    "--until",
-    String(Date.now() / 1000),
-    "--format",
-    "json",
-    ...filters.flatMap((f) => ["--filter", f]),
-  );
-  return out ? out.split("\n").map((l) => JSON.parse(l)) : [];
-}
+import { integration, readJsonLines, sleep, withDaemon } from "./harness.ts";
 
 /** "die" → "die 3", "kill" → "kill 15": the action with its code. */
-function describe(e: Ev): string {
+function describe(e: CorralEvent): string {
   const a = e.Actor.Attributes;
   if (e.Action === "die") return `die ${a.exitCode}`;
   if (e.Action === "kill") return `kill ${a.signal}`;
@@ -51,7 +29,8 @@ Deno.test(
       );
       const r = await d.cli("run", "--rm", "--name", "once", "busybox", "sh", "-c", "exit 3");
       assert.equal(r.code, 3);
-      const events = await readJsonLines<Ev>(sub, (es) => es.some((e) => e.Action === "destroy"));
+      const events = await readJsonLines<CorralEvent>(sub, (es) =>
+        es.some((e) => e.Action === "destroy"));
       assert.deepEqual(events.map(describe), ["create", "start", "die 3", "destroy"]);
       const id = events[0].Actor.ID;
       for (const e of events) {
@@ -60,7 +39,9 @@ Deno.test(
         assert.equal(e.Actor.Attributes.name, "once");
         assert.equal(e.Actor.Attributes.image, "busybox");
       }
-      const times = events.map((e) => e.timeNano);
+      const times = events.map((e) =>
+        e.timeNano
+      );
       assert.deepEqual(times, [...times].sort((a, b) => a - b), "in time order");
     }),
 );
@@ -84,7 +65,7 @@ Deno.test(
       await d.ok("kill", "-s", "USR1", "life");
       await d.ok("restart", "-t", "5", "life");
       await d.ok("stop", "-t", "5", "life");
-      assert.deepEqual((await history(d, t0, "container=life")).map(describe), [
+      assert.deepEqual((await d.pastEvents(t0, "container=life")).map(describe), [
         "create",
         "start",
         "kill 10",
@@ -109,15 +90,11 @@ Deno.test(
       try {
         await d.ok("kill", "busy");
         await d.until(
-          async () => {
-            const q = `since=${t0}&until=${Date.now() / 1000}&filters=` +
-              encodeURIComponent('{"event":["gc-leave"]}');
-            return (await (await d.api.call("GET", `/events?${q}`)).text()).length > 0;
-          },
+          async () => (await d.pastEvents(t0, "event=gc-leave")).length > 0,
           10_000,
           "gc done",
         );
-        assert.equal((await d.inspect("busy")).State.Status, "exited");
+        assert.equal(await d.status("busy"), "exited");
         const gone = await Promise.race([intruder.status.then(() => true), sleep(2000)]);
         assert.equal(gone, true, "the gc killed what was left in the cgroup");
       } finally {
@@ -128,7 +105,7 @@ Deno.test(
         }
         await intruder.status;
       }
-      assert.deepEqual((await history(d, t0, "container=busy")).map(describe), [
+      assert.deepEqual((await d.pastEvents(t0, "container=busy")).map(describe), [
         "create",
         "start",
         "kill 9",
@@ -153,21 +130,21 @@ Deno.test(
       await d.ok("run", "-d", "--name", "beta", "busybox", "sh", "-c", "exit 2");
       await d.ok("wait", "beta");
 
-      const all = await history(d, t0);
+      const all = await d.pastEvents(t0);
       assert.deepEqual(
         all.map((e) => `${e.Actor.Attributes.name} ${describe(e)}`),
         ["alpha create", "alpha start", "alpha die 0", "beta create", "beta start", "beta die 2"],
       );
-      const byName = await history(d, t0, "container=beta");
+      const byName = await d.pastEvents(t0, "container=beta");
       assert.deepEqual(byName.map(describe), ["create", "start", "die 2"]);
-      const byId = await history(d, t0, `container=${a.slice(0, 12)}`);
+      const byId = await d.pastEvents(t0, `container=${a.slice(0, 12)}`);
       assert.deepEqual(byId.map(describe), ["create", "start", "die 0"]);
-      const dies = await history(d, t0, "event=die");
+      const dies = await d.pastEvents(t0, "event=die");
       assert.deepEqual(dies.map((e) => e.Actor.Attributes.name), ["alpha", "beta"]);
-      const both = await history(d, t0, "event=create", "event=die", "container=alpha");
+      const both = await d.pastEvents(t0, "event=create", "event=die", "container=alpha");
       assert.deepEqual(both.map(describe), ["create", "die 0"]);
-      assert.deepEqual(await history(d, t0, "type=image"), []);
-      assert.equal((await history(d, t0, "type=container")).length, 6);
+      assert.deepEqual(await d.pastEvents(t0, "type=image"), []);
+      assert.equal((await d.pastEvents(t0, "type=container")).length, 6);
 
       const window = await d.ok(
         "events",
@@ -276,13 +253,13 @@ Deno.test(
       await d.ok("run", "-d", "--name", "stays", "busybox", "sleep", "600");
       await d.kill9();
       await d.start();
-      assert.deepEqual((await history(d, t0, "container=gone")).map(describe), [
+      assert.deepEqual((await d.pastEvents(t0, "container=gone")).map(describe), [
         "create",
         "start",
         "die 4",
         "destroy",
       ]);
-      assert.deepEqual((await history(d, t0, "container=stays")).map(describe), [
+      assert.deepEqual((await d.pastEvents(t0, "container=stays")).map(describe), [
         "create",
         "start",
         "restore running",
@@ -313,7 +290,7 @@ Deno.test(
       const hog = await d.inspect("hog");
       assert.equal(hog.State.OOMKilled, true);
       assert.equal(hog.State.ExitCode, 137);
-      assert.deepEqual((await history(d, t0, "container=hog")).map(describe), [
+      assert.deepEqual((await d.pastEvents(t0, "container=hog")).map(describe), [
         "create",
         "start",
         "oom",
@@ -324,7 +301,7 @@ Deno.test(
       await d.ok("kill", "shot");
       assert.equal(await d.ok("wait", "shot"), "137");
       assert.equal((await d.inspect("shot")).State.OOMKilled, false);
-      assert.deepEqual(await history(d, t0, "container=shot", "event=oom"), []);
+      assert.deepEqual(await d.pastEvents(t0, "container=shot", "event=oom"), []);
     }),
 );
 
@@ -338,7 +315,12 @@ Deno.test(
       const r = await d.cli("exec", "host", "sh", "-c", "exit 3");
       assert.equal(r.code, 3);
       await sleep(50);
-      const execs = await history(d, t0, "event=exec_create", "event=exec_start", "event=exec_die");
+      const execs = await d.pastEvents(
+        t0,
+        "event=exec_create",
+        "event=exec_start",
+        "event=exec_die",
+      );
       assert.deepEqual(execs.map((e) => e.Action), [
         "exec_create: sh -c exit 3",
         "exec_start: sh -c exit 3",

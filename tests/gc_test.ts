@@ -33,26 +33,11 @@ async function release(p: Deno.ChildProcess): Promise<void> {
 
 /** The actions of a container's journaled events, oldest first. */
 async function actions(d: TestDaemon, id: string): Promise<string[]> {
-  const out = await d.ok(
-    "events",
-    "--since",
-    "0",
-    "--until",
-    String(Date.now() / 1000),
-    "--filter",
-    `container=${id}`,
-    "--format",
-    "json",
-  );
-  return out.split("\n").filter(Boolean).map((l) => JSON.parse(l).Action);
+  return (await d.pastEvents(0, `container=${id}`)).map((e) => e.Action);
 }
 
 function count(list: string[], action: string): number {
   return list.filter((a) => a === action).length;
-}
-
-async function status(d: TestDaemon, id: string): Promise<string> {
-  return (await d.inspect(id)).State.Status;
 }
 
 /** Start a container that exits 3 on demand, with its rootfs held busy by a host process. */
@@ -65,7 +50,7 @@ async function busyContainer(
   const rootfs = rootfsOf(d, id);
   const holder = holdCwd(rootfs);
   await Deno.writeTextFile(join(rootfs, "go"), "");
-  await d.until(async () => (await status(d, id)) === "gc", 10_000, "status gc");
+  await d.untilStatus(id, "gc");
   return { id, holder };
 }
 
@@ -100,7 +85,7 @@ Deno.test(
           assert.match(r.stderr, /container busy is being cleaned up \(gc\): umount2 .*EBUSY/);
           assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
         }
-        assert.equal(await status(d, id), "gc", "the refused commands changed nothing");
+        assert.equal(await d.status(id), "gc", "the refused commands changed nothing");
 
         // Several tries, but the error is logged once.
         await d.until(
@@ -159,7 +144,7 @@ Deno.test(
         await release(intruder);
       }
       await d.until(async () => (await actions(d, id)).includes("gc-leave"), 10_000, "gc-leave");
-      assert.equal((await d.inspect(id)).State.Status, "exited");
+      assert.equal(await d.status(id), "exited");
       assert.equal((await d.inspect(id)).State.ExitCode, 3);
       assert.equal(existsSync(dir), false, `${dir} removed`);
       const evs = await actions(d, id);
@@ -184,7 +169,7 @@ Deno.test(
       const init = { pid: st.Pid, startTime: st.StartTime };
       assert.ok(isAlive(init));
       Deno.kill(st.PPid, "SIGKILL");
-      await d.until(async () => (await status(d, id)) === "exited", 10_000, "exited");
+      await d.untilStatus(id, "exited");
       const after = await d.inspect(id);
       assert.equal(after.State.ExitCode, 137);
       assert.equal(isAlive(init), false, "the container init was killed");
@@ -212,7 +197,7 @@ Deno.test(
       await d.start();
       // gc finishes → restart (on-failure:1) → /go is still there → exit 3 → no more restarts.
       await d.until(async () => count(await actions(d, id), "die") === 2, 15_000, "second exit");
-      await d.until(async () => (await status(d, id)) === "exited", 10_000, "exited");
+      await d.untilStatus(id, "exited");
       await sleep(1000);
       const info = await d.inspect(id);
       assert.equal(info.State.Status, "exited");
@@ -244,7 +229,7 @@ Deno.test(
         );
         assert.match(await Deno.readTextFile(`${list}.corrupt`), /^\{"version":1/);
         assert.match(await d.ok("gc"), new RegExp(`${id.slice(0, 12)}\\s+\\d+\\s+umount2`));
-        assert.equal(await status(d, id), "gc", "restore left the gc container alone");
+        assert.equal(await d.status(id), "gc", "restore left the gc container alone");
 
         // The daemon died between saving the state and saving the list.
         await d.stop();
@@ -256,7 +241,7 @@ Deno.test(
       } finally {
         await release(holder);
       }
-      await d.until(async () => (await status(d, id)) === "exited", 10_000, "exited");
+      await d.untilStatus(id, "exited");
       assert.equal((await d.inspect(id)).State.ExitCode, 3);
       assert.deepEqual(d.leaks(), []);
     }),

@@ -7,22 +7,20 @@
 import { join } from "node:path";
 import { ApiClient } from "../lib/api/mod.ts";
 import type { ContainerRecord } from "../lib/container/mod.ts";
+import type { CorralEvent } from "../lib/events/mod.ts";
 import { cgroupMounts } from "../lib/runtime/mod.ts";
 import { mountsUnder } from "../lib/sys/mod.ts";
 
-const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export { sleep } from "../lib/sys/mod.ts";
+
+/** The checkout, without a trailing slash. */
+export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 /** The deno binary of the checkout. */
 export const DENO = join(REPO, "node_modules/deno/deno");
+/** The arguments of {@linkcode DENO} before a script of the checkout, as `./corral` gives them. */
+export const RUN_ARGS = ["run", "-A", "--no-prompt", "--config", join(REPO, "deno.json")];
 /** argv prefix that runs corral from the checkout. */
-export const CORRAL = [
-  DENO,
-  "run",
-  "-A",
-  "--no-prompt",
-  "--config",
-  join(REPO, "deno.json"),
-  join(REPO, "main.ts"),
-];
+export const CORRAL = [DENO, ...RUN_ARGS, join(REPO, "main.ts")];
 
 /** Options of integration tests: the harness checks leaks itself. */
 export const integration = { sanitizeOps: false, sanitizeResources: false } as const;
@@ -164,6 +162,35 @@ export class TestDaemon {
     return await this.api.json("GET", `/containers/${encodeURIComponent(ref)}/json`);
   }
 
+  /** A container's `State.Status`. */
+  async status(ref: string): Promise<string> {
+    return (await this.inspect(ref)).State.Status;
+  }
+
+  /** Wait until a container's `State.Status` is `want`. */
+  async untilStatus(ref: string, want: string, ms = 10_000): Promise<void> {
+    await this.until(async () => (await this.status(ref)) === want, ms, `${ref} ${want}`);
+  }
+
+  /**
+   * The journaled events from `since` (seconds, or a time the CLI takes) to
+   * now that pass the CLI's `--filter`s (`container=web`, `event=die`),
+   * oldest first: `corral events --since --until --format json`.
+   */
+  async pastEvents(since: number | string, ...filters: string[]): Promise<CorralEvent[]> {
+    const out = await this.ok(
+      "events",
+      "--since",
+      String(since),
+      "--until",
+      String(Date.now() / 1000),
+      "--format",
+      "json",
+      ...filters.flatMap((f) => ["--filter", f]),
+    );
+    return out ? out.split("\n").map((l) => JSON.parse(l)) : [];
+  }
+
   /** Poll `cond` every 10 ms until it holds or `ms` passes. */
   async until(
     cond: () => Promise<boolean> | boolean,
@@ -199,7 +226,7 @@ export class TestDaemon {
       // No runc root.
     }
     for (const pid of processesMentioning(this.dir)) {
-      if (pid !== this.proc?.pid) out.push(`process ${pid}: ${cmdline(pid)}`);
+      if (pid !== this.proc?.pid) out.push(`process ${pid}: ${argvOf(pid).join(" ")}`);
     }
     return out;
   }
@@ -245,19 +272,31 @@ export class TestDaemon {
 
 /** Pids whose command line mentions `text` (shims and daemons of a test dir). */
 export function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    if (cmdline(Number(e.name)).includes(text)) pids.push(Number(e.name));
-  }
-  return pids.filter((p) => p !== Deno.pid);
+  return processesWhose((argv) => argv.join(" ").includes(text));
 }
 
-function cmdline(pid: number): string {
+/** Pids whose whole command line is `argv`. */
+export function processesRunning(argv: string[]): number[] {
+  const want = JSON.stringify(argv);
+  return processesWhose((other) => JSON.stringify(other) === want);
+}
+
+/** Pids of the other processes whose argv passes `test`. */
+function processesWhose(test: (argv: string[]) => boolean): number[] {
+  const pids: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    const pid = Number(e.name);
+    if (/^\d+$/.test(e.name) && pid !== Deno.pid && test(argvOf(pid))) pids.push(pid);
+  }
+  return pids;
+}
+
+/** The argv of a process ([] once it is gone, or for a kernel thread). */
+function argvOf(pid: number): string[] {
   try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").slice(0, -1);
   } catch {
-    return "";
+    return [];
   }
 }
 
@@ -326,29 +365,51 @@ export async function withDaemon(
   if (failed) throw failed;
 }
 
-/** Resolve after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** Number of open fds of a process. */
 export function fdCount(pid: number): number {
   return Array.from(Deno.readDirSync(`/proc/${pid}/fd`)).length;
 }
 
+/** The JSON lines of a streamed body (`GET /events`), read one at a time. */
+export class JsonLines<T> {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #decoder = new TextDecoder();
+  #buffer = "";
+
+  constructor(res: Response) {
+    this.#reader = res.body!.getReader();
+  }
+
+  /** The next line's value; null once the stream has ended. */
+  async next(): Promise<T | null> {
+    for (;;) {
+      const nl = this.#buffer.indexOf("\n");
+      if (nl >= 0) {
+        const line = this.#buffer.slice(0, nl);
+        this.#buffer = this.#buffer.slice(nl + 1);
+        return JSON.parse(line);
+      }
+      const { value, done } = await this.#reader.read();
+      if (done) return null;
+      this.#buffer += this.#decoder.decode(value, { stream: true });
+    }
+  }
+
+  /** Stop reading: the response is released. */
+  async close(): Promise<void> {
+    await this.#reader.cancel().catch(() => {});
+  }
+}
+
 /** Read JSON lines from a streamed body (`GET /events`) until `done` says so; returns them. */
 export async function readJsonLines<T>(res: Response, done: (items: T[]) => boolean): Promise<T[]> {
+  const lines = new JsonLines<T>(res);
   const out: T[] = [];
-  const dec = new TextDecoder();
-  let buf = "";
-  for await (const chunk of res.body!) {
-    buf += dec.decode(chunk, { stream: true });
-    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-      out.push(JSON.parse(buf.slice(0, nl)));
-      buf = buf.slice(nl + 1);
-    }
-    if (done(out)) break;
+  while (!done(out)) {
+    const item = await lines.next();
+    if (item === null) break;
+    out.push(item);
   }
-  await res.body!.cancel().catch(() => {});
+  await lines.close();
   return out;
 }

@@ -5,24 +5,17 @@
  */
 import assert from "node:assert/strict";
 import type { HealthState } from "../lib/container/mod.ts";
-import { integration, readJsonLines, sleep, type TestDaemon, withDaemon } from "./harness.ts";
+import {
+  integration,
+  processesRunning,
+  readJsonLines,
+  sleep,
+  type TestDaemon,
+  withDaemon,
+} from "./harness.ts";
 
 /** Fast checks keep the tests short. */
 const FAST = ["--health-interval", "200ms", "--health-timeout", "2s"];
-
-/** Pids whose whole command line is `argv`. */
-function processesRunning(argv: string[]): number[] {
-  const want = argv.join("\0") + "\0";
-  const pids: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    try {
-      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`) === want) pids.push(Number(e.name));
-    } catch {
-      // Not a process, or gone.
-    }
-  }
-  return pids;
-}
 
 async function health(d: TestDaemon, ref: string): Promise<HealthState> {
   const h = (await d.inspect(ref)).State.Health;
@@ -87,7 +80,7 @@ Deno.test(
         assert.match(e.Output, /can't open '\/ok'/);
       }
       assert.match(await d.ok("ps"), /\(unhealthy\)/);
-      assert.equal((await d.inspect("web")).State.Status, "running", "action none: still running");
+      assert.equal(await d.status("web"), "running", "action none: still running");
 
       await d.ok("exec", "web", "sh", "-c", "echo back > /ok");
       await d.until(async () => (await health(d, "web")).Status === "healthy", 10_000, "healthy");
@@ -250,19 +243,8 @@ Deno.test(
       assert.equal(stopped.RestartCount, 0);
 
       const since = (await d.inspect("kill-onfail")).Created;
-      const out = await d.ok(
-        "events",
-        "--since",
-        since,
-        "--until",
-        String(Date.now() / 1000),
-        "--filter",
-        "container=restart-nopolicy",
-        "--format",
-        "json",
-      );
       // Each check is an exec with its own events (as in Docker): left out here.
-      const actions = out.split("\n").map((l) => JSON.parse(l))
+      const actions = (await d.pastEvents(since, "container=restart-nopolicy"))
         .filter((e) => !e.Action.startsWith("exec_"))
         .map((e) => e.Action === "kill" ? `kill ${e.Actor.Attributes.signal}` : e.Action);
       assert.deepEqual(actions, [

@@ -9,8 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
+import { REPO } from "./harness.ts";
 
-const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const LIB = join(REPO, "lib");
 
 /** One static `import … from` / `export … from` / `import "…"` of a file. */

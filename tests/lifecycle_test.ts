@@ -148,7 +148,7 @@ Deno.test(
       // A shim holding the listening socket would accept the first request after a crash.
       await d.kill9();
       await d.start();
-      assert.equal((await d.inspect(id)).State.Status, "running");
+      assert.equal(await d.status(id), "running");
     }),
 );
 

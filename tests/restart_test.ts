@@ -6,18 +6,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { CorralEvent } from "../lib/events/mod.ts";
-import { mountsUnder, unmount } from "../lib/sys/mod.ts";
+import {
+  isAlive,
+  mountsUnder,
+  type ProcessIdentity,
+  signalProcess,
+  signals,
+  unmount,
+} from "../lib/sys/mod.ts";
 import { integration, sleep, type TestDaemon, withDaemon } from "./harness.ts";
 
 /** The container's past events of the given actions, oldest first. */
-async function history(d: TestDaemon, id: string, actions: string[]): Promise<CorralEvent[]> {
-  const filters = encodeURIComponent(JSON.stringify({ container: [id], event: actions }));
-  const res = await d.api.call(
-    "GET",
-    `/events?since=0&until=${Date.now() / 1000}&filters=${filters}`,
-  );
-  const text = await res.text();
-  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as CorralEvent);
+function history(d: TestDaemon, id: string, actions: string[]): Promise<CorralEvent[]> {
+  return d.pastEvents(0, `container=${id}`, ...actions.map((a) => `event=${a}`));
 }
 
 /** Milliseconds from each `die` to the `start` that follows it (the backoff plus a start). */
@@ -35,10 +36,6 @@ async function dieToStartMs(d: TestDaemon, id: string): Promise<number[]> {
 /** POST without a body; the answer is drained. */
 async function post(d: TestDaemon, path: string): Promise<void> {
   await (await d.api.call("POST", path)).body?.cancel();
-}
-
-async function status(d: TestDaemon, ref: string): Promise<string> {
-  return (await d.inspect(ref)).State.Status;
 }
 
 /** Wait until the container has made `count` restarts and settled in `want`. */
@@ -174,9 +171,9 @@ Deno.test(
       // At daemon start a user stop still holds unless-stopped; always comes back (Docker's rule).
       await d.stop();
       await d.start();
-      await d.until(async () => (await status(d, a)) === "running", 5000, "always back");
+      await d.untilStatus(a, "running", 5000);
       await sleep(300);
-      assert.equal(await status(d, u), "exited");
+      assert.equal(await d.status(u), "exited");
       assert.equal((await d.inspect(u)).RestartCount, 1);
       assert.equal((await d.inspect(a)).RestartCount, 1);
     }),
@@ -252,7 +249,7 @@ Deno.test(
         "-c",
         onceThenUp(4),
       );
-      await d.until(async () => (await status(d, id)) === "restarting", 5000, "restarting");
+      await d.untilStatus(id, "restarting", 5000);
       const info = await d.inspect(id);
       assert.equal(info.State.Restarting, true);
       assert.equal(info.State.Running, false);
@@ -263,7 +260,7 @@ Deno.test(
         JSON.parse(await Deno.readTextFile(join(d.root, "containers", id, "state.json")));
       await d.until(async () => (await onDisk()).State.Status === "restarting", 900, "saved");
       assert.equal((await onDisk()).RestartCount, 1);
-      assert.equal(await status(d, id), "restarting", "still waiting");
+      assert.equal(await d.status(id), "restarting", "still waiting");
       const ps = await d.ok("ps", "-a");
       assert.match(ps, /Restarting \(4\)/);
       await settles(d, id, { status: "running", restarts: 1 });
@@ -317,10 +314,10 @@ Deno.test(
         "-c",
         "exit 1",
       );
-      await d.until(async () => (await status(d, waiting)) === "restarting", 5000, "restarting");
+      await d.untilStatus(waiting, "restarting", 5000);
       const usr1 = await d.cli("kill", "-s", "USR1", waiting);
       assert.notEqual(usr1.code, 0);
-      assert.equal(await status(d, waiting), "restarting");
+      assert.equal(await d.status(waiting), "restarting");
       const t0 = performance.now();
       await post(d, `/containers/${waiting}/kill?signal=SIGTERM`);
       assert.ok(performance.now() - t0 < 400, "kill during the wait returns at once");
@@ -328,7 +325,7 @@ Deno.test(
       assert.equal(info.State.Status, "exited");
       assert.equal(info.State.HasBeenManuallyStopped, true);
       await sleep(1300);
-      assert.equal(await status(d, waiting), "exited");
+      assert.equal(await d.status(waiting), "exited");
       assert.equal((await history(d, waiting, ["start"])).length, 1);
 
       // rm of a restarting container needs -f; rm -f cancels and removes.
@@ -344,11 +341,11 @@ Deno.test(
         "-c",
         "exit 1",
       );
-      await d.until(async () => (await status(d, doomed)) === "restarting", 5000, "restarting");
+      await d.untilStatus(doomed, "restarting", 5000);
       const rm = await d.cli("rm", doomed);
       assert.notEqual(rm.code, 0);
       assert.match(rm.stderr, /container is restarting: stop the container before removing/);
-      assert.equal(await status(d, doomed), "restarting");
+      assert.equal(await d.status(doomed), "restarting");
       await d.ok("rm", "-f", doomed);
       assert.equal((await d.cli("inspect", doomed)).code, 1);
       await sleep(1300);
@@ -538,30 +535,21 @@ Deno.test(
 
 /** What a host reboot leaves: no daemon, no shims, no containers, an empty tmpfs state dir. */
 async function reboot(d: TestDaemon, ids: string[]): Promise<void> {
-  const pids: number[] = [];
+  const procs: ProcessIdentity[] = [];
   for (const id of ids) {
     const st = (await d.inspect(id)).State;
-    if (st.Pid > 0) pids.push(st.PPid, st.Pid);
-  }
-  await d.kill9();
-  for (const pid of pids) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch {
-      // Already gone.
+    if (st.Pid > 0) {
+      procs.push({ pid: st.PPid, startTime: st.PStartTime }, {
+        pid: st.Pid,
+        startTime: st.StartTime,
+      });
     }
   }
-  await d.until(() => pids.every((p) => !isLive(p)), 5000, "containers and shims dead");
+  await d.kill9();
+  for (const proc of procs) signalProcess(proc, signals.KILL);
+  await d.until(() => !procs.some(isAlive), 5000, "containers and shims dead");
   for (const m of mountsUnder(d.state).reverse()) unmount(m);
   await Deno.remove(d.state, { recursive: true });
-}
-
-function isLive(pid: number): boolean {
-  try {
-    return !/\) Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
 }
 
 Deno.test(
@@ -623,7 +611,7 @@ Deno.test(
         "-c",
         onceThenUp(1),
       );
-      await d.until(async () => (await status(d, id)) === "restarting", 5000, "restarting");
+      await d.untilStatus(id, "restarting", 5000);
       await d.kill9();
       await d.start();
       await settles(d, id, { status: "running", restarts: 1 });

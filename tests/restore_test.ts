@@ -9,12 +9,14 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { ApiClient } from "../lib/api/mod.ts";
+import type { CorralEvent } from "../lib/events/mod.ts";
 import type { ExitFile } from "../lib/shim/mod.ts";
 import { cgroupMounts } from "../lib/runtime/mod.ts";
 import { isAlive, mountsUnder } from "../lib/sys/mod.ts";
 import {
   type Inspect,
   integration,
+  JsonLines,
   processesMentioning,
   sleep,
   type TestDaemon,
@@ -28,26 +30,10 @@ async function awaitExitFile(d: TestDaemon, id: string): Promise<ExitFile> {
   return JSON.parse(await Deno.readTextFile(path));
 }
 
-/** Subscribe to the die events of one container; `next()` resolves with the next one. */
-async function dieEvents(d: TestDaemon, id: string) {
+/** Subscribe to the die events of one container. */
+async function dieEvents(d: TestDaemon, id: string): Promise<JsonLines<CorralEvent>> {
   const filters = encodeURIComponent(JSON.stringify({ event: ["die"], container: [id] }));
-  const res = await d.api.call("GET", `/events?filters=${filters}`);
-  const reader = res.body!.getReader();
-  const dec = new TextDecoder();
-  let buf = "";
-  return {
-    async next(): Promise<{ timeNano: number; Actor: { Attributes: Record<string, string> } }> {
-      while (!buf.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error("event stream ended");
-        buf += dec.decode(value, { stream: true });
-      }
-      const line = buf.slice(0, buf.indexOf("\n"));
-      buf = buf.slice(buf.indexOf("\n") + 1);
-      return JSON.parse(line);
-    },
-    close: () => reader.cancel().catch(() => {}),
-  };
+  return new JsonLines(await d.api.call("GET", `/events?filters=${filters}`));
 }
 
 function runcStateExists(d: TestDaemon, id: string): boolean {
@@ -74,6 +60,7 @@ Deno.test(
       const events = await dieEvents(d, id);
       Deno.kill(after.State.Pid, "SIGKILL");
       const ev = await events.next();
+      assert.ok(ev, "a die event");
       const info = await d.inspect(id);
       assert.equal(ev.Actor.Attributes.exitCode, "137");
       assert.equal(info.State.Status, "exited");
@@ -91,7 +78,7 @@ Deno.test(
       const stopped = await d.inspect(id);
       assert.equal(stopped.State.Status, "exited");
       assert.equal(stopped.State.ExitCode, 137, "sleep as pid 1 ignores SIGTERM");
-      assert.equal((await stopEvents.next()).Actor.Attributes.exitCode, "137");
+      assert.equal((await stopEvents.next())?.Actor.Attributes.exitCode, "137");
       await stopEvents.close();
       assert.ok(!isAlive({ pid, startTime: 0 }) || pid !== stopped.State.Pid);
       assert.deepEqual(d.leaks(), []);
@@ -135,7 +122,7 @@ Deno.test(
         10_000,
         "the restarted run to exit",
       );
-      await d.until(async () => (await d.inspect(id)).State.Status === "exited", 5000, "exited");
+      await d.untilStatus(id, "exited", 5000);
       const last = await d.inspect(id);
       assert.equal(last.RestartCount, 1);
       assert.equal(last.State.ExitCode, 3);
@@ -179,11 +166,7 @@ Deno.test(
         "-c",
         "echo run >> /data/runs; sleep 0.2; exit 1",
       );
-      await d.until(
-        async () => (await d.inspect(id)).State.Status === "restarting",
-        10_000,
-        "the backoff wait",
-      );
+      await d.untilStatus(id, "restarting");
       await d.kill9();
       await d.start();
       const info = await d.inspect(id);
@@ -194,7 +177,7 @@ Deno.test(
         10_000,
         "the second run",
       );
-      await d.until(async () => (await d.inspect(id)).State.Status === "exited", 10_000, "exited");
+      await d.untilStatus(id, "exited");
       await sleep(2500);
       const last = await d.inspect(id);
       assert.equal(last.State.Status, "exited", "on-failure:1: no further restart");
@@ -259,7 +242,7 @@ exec runc "$@"
       assert.deepEqual(d.leaks(), []);
       // Not damaged: it starts normally afterwards.
       await d.ok("start", id);
-      assert.equal((await d.inspect(id)).State.Status, "running");
+      assert.equal(await d.status(id), "running");
     }, { start: false }),
 );
 
@@ -278,7 +261,7 @@ Deno.test(
       assert.match(await d.log(), new RegExp(`${bad}.*config\\.json|config\\.json.*${bad}`));
       // Listed under its id (its name was in the lost config), with the reason.
       assert.match((await d.inspect(bad)).State.Error, /config cannot be loaded: config\.json/);
-      assert.equal((await d.inspect(good)).State.Status, "running", "the others restore");
+      assert.equal(await d.status(good), "running", "the others restore");
       assert.equal(await Deno.readTextFile(badConfig), '{"Id": "truncat', "kept as it was");
       const refused = await d.cli("start", bad);
       assert.equal(refused.code, 1);
@@ -300,7 +283,7 @@ Deno.test(
       assert.match(r.stderr, /image .* is missing/);
       assert.equal(r.stderr.trim().split("\n").length, 1, "one clear line");
       assert.ok(existsSync(join(d.root, "containers", noimg, "config.json")), "nothing deleted");
-      assert.equal((await d.inspect(good)).State.Status, "running", "a running one keeps running");
+      assert.equal(await d.status(good), "running", "a running one keeps running");
       await d.ok("rm", "-f", bad);
       assert.ok(!existsSync(join(d.root, "containers", bad)), "rm removes an unloadable container");
     }),
