@@ -58,7 +58,7 @@ export function healthTimings(hc: HealthConfig): HealthTimings {
  * import type { ContainerService, ExecManager } from "../container/mod.ts";
  * declare const service: ContainerService, execs: ExecManager;
  * const health = new HealthMonitor(service, execs);
- * service.onStarted = (c) => health.watch(c);
+ * service.setHooks({ started: (c) => health.watch(c), stopped: (c) => health.unwatch(c.id) });
  * ```
  */
 export class HealthMonitor {
