@@ -1,6 +1,6 @@
 /**
  * Error kinds shared by every module, in the containerd style: an error says
- * what kind of failure it is, and the API maps the kind to an HTTP status.
+ * what kind of failure it is; the API maps kinds to HTTP statuses and back.
  *
  * @example
  * ```ts
@@ -46,7 +46,7 @@ export function conflict(message: string): CorralError {
   return new CorralError("conflict", message);
 }
 
-/** The request asks for the state the object is already in (HTTP 304). */
+/** The request asks for the state the object is already in: nothing to do. */
 export function notModified(message: string): CorralError {
   return new CorralError("not_modified", message);
 }
@@ -64,18 +64,4 @@ export function errorKind(err: unknown): ErrorKind {
 /** The message of any thrown value. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-const httpStatus: Record<ErrorKind, number> = {
-  invalid: 400,
-  not_found: 404,
-  conflict: 409,
-  not_modified: 304,
-  unavailable: 503,
-  internal: 500,
-};
-
-/** The HTTP status code for an error kind, as the Docker Engine API uses them. */
-export function statusForKind(kind: ErrorKind): number {
-  return httpStatus[kind];
 }

@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { errorMessage, invalid } from "../../errdefs/mod.ts";
+import { concat } from "./bytes.ts";
 import { getLogger } from "@logtape/logtape";
 
 const log = getLogger(["corral", "api"]);
@@ -289,14 +290,4 @@ function readBody(
     socket.resume();
     onData(head);
   });
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

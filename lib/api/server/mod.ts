@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-export * from "./server.ts";
+export { type ApiContext, createHandler } from "./server.ts";
 export * from "./system.ts";
 export * from "./follow.ts";
 export * from "./http.ts";

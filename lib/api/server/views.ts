@@ -1,0 +1,160 @@
+/**
+ * Containers and images as the Docker Engine API shows them: `docker
+ * inspect`, `docker ps` entries with their sizes, `docker images` entries and
+ * `docker image inspect`.
+ * @module
+ */
+import {
+  type Container,
+  type ContainerRecord,
+  type ContainerService,
+  describeStatus,
+} from "../../container/mod.ts";
+import { hostArchitecture, type Image, type ImageStore } from "../../image/mod.ts";
+
+/** What a container runs: its entrypoint, then its command. */
+function commandLine(r: ContainerRecord): string[] {
+  return [...(r.Config.Entrypoint ?? []), ...r.Config.Cmd];
+}
+
+/**
+ * `GET /containers/ID/json`: the container as `docker inspect` shows it.
+ *
+ * @example
+ * ```ts
+ * import type { ContainerService } from "../../container/mod.ts";
+ * declare const svc: ContainerService;
+ * containerInspect(svc, svc.store.get("web")).State.Status; // "running"
+ * ```
+ */
+export function containerInspect(svc: ContainerService, c: Container) {
+  const r = c.rec;
+  const args = commandLine(r);
+  return {
+    Id: r.Id,
+    Created: r.Created,
+    Path: args[0] ?? "",
+    Args: args.slice(1),
+    State: { ...r.State, Error: c.loadError ?? r.State.Error },
+    Image: r.ImageID,
+    ResolvConfPath: "",
+    HostnamePath: "",
+    HostsPath: "",
+    LogPath: svc.disk.logPath(r.Id),
+    Name: "/" + r.Name,
+    RestartCount: r.RestartCount,
+    Driver: "overlay",
+    Platform: "linux",
+    HostConfig: {
+      ...r.HostConfig,
+      LogConfig: { Type: "json-file", Config: {} },
+      NetworkMode: "none",
+    },
+    Config: { ...r.Config, Hostname: r.Config.Hostname || r.Id.slice(0, 12), Tty: false },
+    Mounts: (r.HostConfig.Binds ?? []).map((b) => {
+      const [src, dst, mode] = b.split(":");
+      return { Type: "bind", Source: src, Destination: dst, Mode: mode ?? "", RW: mode !== "ro" };
+    }),
+    NetworkSettings: { Networks: {} },
+    GraphDriver: { Name: "overlay", Data: { UpperDir: svc.disk.upperDir(r.Id) } },
+  };
+}
+
+/**
+ * `SizeRw` and `SizeRootFs` (with the image's layers), as `?size=1` asks.
+ *
+ * @example
+ * ```ts
+ * import type { ContainerService } from "../../container/mod.ts";
+ * import type { ImageStore } from "../../image/mod.ts";
+ * declare const svc: ContainerService;
+ * declare const images: ImageStore;
+ * const { SizeRw } = await containerSizes(svc, images, svc.store.get("web").rec);
+ * ```
+ */
+export async function containerSizes(
+  svc: ContainerService,
+  images: ImageStore,
+  r: ContainerRecord,
+): Promise<{ SizeRw: number; SizeRootFs: number }> {
+  const rw = await svc.disk.upperSize(r.Id);
+  const image = images.find(r.ImageID);
+  return { SizeRw: rw, SizeRootFs: rw + (image?.Size ?? 0) };
+}
+
+/**
+ * One entry of `GET /containers/json` (`docker ps`), without the sizes.
+ *
+ * @example
+ * ```ts
+ * import type { ContainerRecord } from "../../container/mod.ts";
+ * declare const r: ContainerRecord;
+ * containerSummary(r).Names; // ["/web"]
+ * ```
+ */
+export function containerSummary(r: ContainerRecord) {
+  return {
+    Id: r.Id,
+    Names: ["/" + r.Name],
+    Image: r.Image,
+    ImageID: r.ImageID,
+    Command: commandLine(r).join(" "),
+    Created: Math.floor(Date.parse(r.Created) / 1000),
+    State: r.State.Status,
+    Status: describeStatus(r),
+    Labels: r.Config.Labels,
+    Ports: [],
+    Mounts: [],
+    HostConfig: { NetworkMode: "none" },
+    RestartCount: r.RestartCount,
+    GC: r.State.GC,
+  };
+}
+
+/**
+ * One entry of `GET /images/json` (`docker images`).
+ *
+ * @example
+ * ```ts
+ * import type { ImageStore } from "../../image/mod.ts";
+ * declare const images: ImageStore;
+ * images.list().map(imageSummary);
+ * ```
+ */
+export function imageSummary(i: Image) {
+  return {
+    Id: i.Id,
+    RepoTags: i.RepoTags,
+    RepoDigests: [],
+    Created: Math.floor(Date.parse(i.Created) / 1000),
+    Size: i.Size,
+    VirtualSize: i.Size,
+    SharedSize: -1,
+    Labels: i.Config.Labels ?? {},
+    Containers: -1,
+    ParentId: "",
+  };
+}
+
+/**
+ * `GET /images/NAME/json`: the image as `docker image inspect` shows it.
+ *
+ * @example
+ * ```ts
+ * import type { ImageStore } from "../../image/mod.ts";
+ * declare const images: ImageStore;
+ * imageInspect(images.resolve("busybox")).RootFS.Layers; // ["sha256:…"]
+ * ```
+ */
+export function imageInspect(i: Image) {
+  return {
+    Id: i.Id,
+    RepoTags: i.RepoTags,
+    Created: i.Created,
+    Size: i.Size,
+    Os: "linux",
+    Architecture: hostArchitecture(),
+    Config: i.Config,
+    RootFS: { Type: "layers", Layers: i.Layers.map((l) => `sha256:${l}`) },
+  };
+}
