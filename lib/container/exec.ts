@@ -3,6 +3,7 @@
  * @module
  */
 import { conflict, invalid, notFound } from "../errdefs/mod.ts";
+import { runcExecArgs } from "../shim/mod.ts";
 import { identify, killProcessTree, spawnClean } from "../sys/mod.ts";
 import type { ContainerService } from "./service.ts";
 
@@ -37,6 +38,8 @@ export interface ExecRun {
  *
  * @example
  * ```ts
+ * import type { ContainerService } from "./service.ts";
+ * declare const service: ContainerService;
  * const execs = new ExecManager(service);
  * const id = execs.create("web", { Cmd: ["echo", "hi"] });
  * const run = execs.start(id);
@@ -49,7 +52,7 @@ export class ExecManager {
 
   /** Where `runc exec` writes the pid of the exec'd process. */
   #pidFile(containerId: string, execId: string): string {
-    return `${this.svc.runtime.bundle(containerId)}/exec-${execId}.pid`;
+    return this.svc.runtime.bundle(containerId).execPidFile(execId);
   }
 
   /** Register an exec for a running container. */
@@ -93,14 +96,17 @@ export class ExecManager {
     if (e.inst.Running || e.inst.ExitCode !== null) throw conflict(`exec ${id} has already run`);
     const c = this.svc.store.get(e.inst.ContainerID);
     if (!c.rec.State.Running) throw conflict(`container ${c.name} is not running`);
-    const args = [...this.svc.runtime.runc.globalArgs(), "exec"];
-    for (const env of e.config.Env ?? []) args.push("--env", env);
-    if (e.config.WorkingDir) args.push("--cwd", e.config.WorkingDir);
-    if (e.config.User) args.push("--user", e.config.User);
+    const { runc } = this.svc.runtime;
     const pidFile = this.#pidFile(c.id, id);
-    args.push("--pid-file", pidFile, c.id, ...e.config.Cmd);
-    const child = spawnClean(this.svc.runtime.runc.binary, {
-      args,
+    const child = spawnClean(runc.binary, {
+      args: runcExecArgs(runc.global, {
+        id: c.id,
+        args: e.config.Cmd,
+        env: e.config.Env ?? [],
+        cwd: e.config.WorkingDir,
+        user: e.config.User,
+        pidFile,
+      }),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -6,28 +6,27 @@
  * shims launching runc, cgroups under the cgroup parent.
  * @module
  */
-import { join } from "node:path";
 import { existsSync } from "node:fs";
 import type { Image, ImageStore } from "../image/mod.ts";
 import {
   buildSpec,
+  type Bundle,
   cgroupPids,
   cleanupContainer,
   type ContainerResources,
   launchShim,
   type LiveLimits,
   oomKillCount,
-  rootfsPath,
   Runc,
+  StateDir,
   thawCgroup,
 } from "../runtime/mod.ts";
-import { exitFifoPath, exitFilePath, readExitFile } from "../shim/mod.ts";
-import { containerStateDir, type ExitSystem, type PidInfo, Supervisor } from "../supervisor/mod.ts";
+import { readExitFile } from "../shim/mod.ts";
+import { type ExitSystem, type PidInfo, Supervisor } from "../supervisor/mod.ts";
 import {
   isAlive,
   killAndWait,
   mountOverlay,
-  removeAll,
   signalProcess,
   signals,
   sleep,
@@ -88,6 +87,7 @@ export interface RuncSystemOptions {
  * ```
  */
 export class RuncSystem implements ContainerSystem {
+  readonly #stateDir: StateDir;
   readonly runc: Runc;
   readonly supervisor: Supervisor;
 
@@ -97,13 +97,14 @@ export class RuncSystem implements ContainerSystem {
     readonly disk: ContainerDisk,
     onExit: (id: string, pids: PidInfo) => void,
   ) {
-    this.runc = new Runc(opts.runtime, join(opts.stateRoot, "runc"));
+    this.#stateDir = new StateDir(opts.stateRoot);
+    this.runc = new Runc(opts.runtime, this.#stateDir.runcRoot);
     this.supervisor = new Supervisor(onExit);
   }
 
   /** The state (bundle) dir of a container. */
-  bundle(id: string): string {
-    return containerStateDir(this.opts.stateRoot, id);
+  bundle(id: string): Bundle {
+    return this.#stateDir.bundle(id);
   }
 
   /** What identifies a container's resources for the cleanup. */
@@ -113,14 +114,14 @@ export class RuncSystem implements ContainerSystem {
 
   async create(c: Container, image: Image): Promise<{ fifoFd: number; pids: PidInfo }> {
     const res = this.resources(c.id);
-    const fifoPath = this.supervisor.createExitFifo(await mkdirp(res.bundle));
-    const fd = this.supervisor.openExitFifo(fifoPath);
+    await res.bundle.create();
+    const fd = this.supervisor.openExitFifo(this.supervisor.createExitFifo(res.bundle.dir));
     try {
-      const rootfs = await this.#mountRootfs(c, image, res.bundle);
-      await this.#writeSpec(c, rootfs, res);
+      await this.#mountRootfs(c, image, res.bundle);
+      await this.#writeSpec(c, res);
       const shim = await launchShim({
         id: c.id,
-        bundle: res.bundle,
+        bundle: res.bundle.dir,
         runtime: this.opts.runtime,
         runtimeRoot: this.runc.root,
         logPath: this.disk.logPath(c.id),
@@ -141,18 +142,15 @@ export class RuncSystem implements ContainerSystem {
     }
   }
 
-  async #mountRootfs(c: Container, image: Image, bundle: string): Promise<string> {
+  async #mountRootfs(c: Container, image: Image, bundle: Bundle): Promise<void> {
     const upper = await mkdirp(this.disk.upperDir(c.id));
     // The upper dir's root is the container's "/": a non-root User must traverse it.
     await Deno.chmod(upper, 0o755);
     const work = await mkdirp(this.disk.workDir(c.id));
-    const rootfs = await mkdirp(rootfsPath(bundle));
-    await removeAll(exitFilePath(bundle));
-    mountOverlay(this.images.layerDirs(image), upper, work, rootfs);
-    return rootfs;
+    mountOverlay(this.images.layerDirs(image), upper, work, bundle.rootfs);
   }
 
-  async #writeSpec(c: Container, rootfs: string, res: ContainerResources): Promise<void> {
+  async #writeSpec(c: Container, res: ContainerResources): Promise<void> {
     const cfg = c.rec.Config;
     const hc = c.rec.HostConfig;
     const spec = buildSpec({
@@ -163,14 +161,14 @@ export class RuncSystem implements ContainerSystem {
       cwd: cfg.WorkingDir || "/",
       user: cfg.User,
       hostname: cfg.Hostname || c.id.slice(0, 12),
-      rootfs,
+      rootfs: res.bundle.rootfs,
       cgroupsPath: res.cgroupsPath,
       memory: hc.Memory,
       nanoCpus: hc.NanoCpus,
       pidsLimit: hc.PidsLimit,
       binds: [...(hc.Binds ?? [])],
     });
-    await writeFileAtomic(join(res.bundle, "config.json"), JSON.stringify(spec));
+    await writeFileAtomic(res.bundle.spec, JSON.stringify(spec));
   }
 
   start(id: string): Promise<void> {
@@ -182,7 +180,7 @@ export class RuncSystem implements ContainerSystem {
   }
 
   openExitFifo(id: string): number | null {
-    const fifo = exitFifoPath(this.bundle(id));
+    const fifo = this.bundle(id).exitFifo;
     return existsSync(fifo) ? this.supervisor.openExitFifo(fifo) : null;
   }
 
@@ -195,7 +193,7 @@ export class RuncSystem implements ContainerSystem {
   }
 
   readExitFile(id: string): Promise<{ exitCode: number; finishedAt: string } | null> {
-    return readExitFile(this.bundle(id));
+    return readExitFile(this.bundle(id).dir);
   }
 
   isAlive(p: { pid: number; startTime: number }): boolean {
@@ -236,7 +234,7 @@ export class RuncSystem implements ContainerSystem {
   }
 
   hasStateDir(id: string): boolean {
-    return existsSync(this.bundle(id));
+    return existsSync(this.bundle(id).dir);
   }
 }
 

@@ -23,7 +23,7 @@ import {
   tryLockFile,
 } from "../sys/mod.ts";
 import { DEFAULT_HOST, socketPath } from "../api/mod.ts";
-import { DEFAULT_ROTATION } from "../shim/mod.ts";
+import { DEFAULT_ROTATION, runcVersionArgs } from "../shim/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
 
 /** Daemon flags. */
@@ -202,7 +202,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 async function checkRuntime(runtime: string): Promise<void> {
   let out: Deno.CommandOutput;
   try {
-    out = await new Deno.Command(runtime, { args: ["--version"], stdin: "null" }).output();
+    out = await new Deno.Command(runtime, { args: runcVersionArgs(), stdin: "null" }).output();
   } catch (err) {
     throw invalid(`OCI runtime "${runtime}" cannot be run: ${errorMessage(err)}`);
   }

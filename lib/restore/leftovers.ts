@@ -6,8 +6,7 @@
  * half-removed survives a crash.
  * @module
  */
-import { join } from "node:path";
-import { containerStateDir } from "../supervisor/mod.ts";
+import { StateDir } from "../runtime/mod.ts";
 
 /**
  * The shims of one daemon's state dir, by container id, from a single scan
@@ -32,6 +31,7 @@ export class ShimFinder {
 
   #scan(): Map<string, number[]> {
     const byId = new Map<string, number[]>();
+    const state = new StateDir(this.stateRoot);
     for (const e of Deno.readDirSync("/proc")) {
       if (!/^\d+$/.test(e.name)) continue;
       let argv: string[];
@@ -43,7 +43,7 @@ export class ShimFinder {
       const id = argAfter(argv, "--id");
       if (!argv.includes("shim") || !id) continue;
       // Only this daemon's shims: their bundle is under its state dir.
-      if (argAfter(argv, "--bundle") !== containerStateDir(this.stateRoot, id)) continue;
+      if (argAfter(argv, "--bundle") !== state.bundle(id).dir) continue;
       byId.set(id, [...(byId.get(id) ?? []), Number(e.name)]);
     }
     return byId;
@@ -86,13 +86,5 @@ export function killProcessGroup(pid: number): void {
  * ```
  */
 export function orphanStateDirs(stateRoot: string, exists: (id: string) => boolean): string[] {
-  const ids: string[] = [];
-  try {
-    for (const e of Deno.readDirSync(join(stateRoot, "containers"))) {
-      if (e.isDirectory && !exists(e.name)) ids.push(e.name);
-    }
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  return ids;
+  return new StateDir(stateRoot).bundleIds().filter((id) => !exists(id));
 }

@@ -4,23 +4,18 @@
  * dirs, remove the state dir. Idempotent; the first failure is thrown.
  * @module
  */
-import { join } from "node:path";
-import { mountsUnder, removeAll, unmount } from "../sys/mod.ts";
+import { unmount } from "../sys/mod.ts";
+import type { Bundle } from "./bundle.ts";
 import { removeCgroups } from "./cgroups.ts";
 import type { Runc } from "./runc.ts";
 
 /** What identifies a container's resources. */
 export interface ContainerResources {
   id: string;
-  /** The bundle/state dir (`--state/containers/ID`). */
-  bundle: string;
+  /** The bundle (state dir). */
+  bundle: Bundle;
   /** e.g. "/corral/ID". */
   cgroupsPath: string;
-}
-
-/** The rootfs mount point inside the bundle. */
-export function rootfsPath(bundle: string): string {
-  return join(bundle, "rootfs");
 }
 
 /**
@@ -29,10 +24,7 @@ export function rootfsPath(bundle: string): string {
  */
 export async function cleanupContainer(runc: Runc, r: ContainerResources): Promise<void> {
   await runc.delete(r.id);
-  unmount(rootfsPath(r.bundle));
+  unmount(r.bundle.rootfs);
   removeCgroups(r.cgroupsPath);
-  // Never recurse into a still-mounted rootfs: that would delete the container's files.
-  const left = mountsUnder(r.bundle);
-  if (left.length > 0) throw new Error(`mounts left under ${r.bundle}: ${left.join(", ")}`);
-  await removeAll(r.bundle);
+  await r.bundle.delete();
 }

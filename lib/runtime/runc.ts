@@ -1,8 +1,19 @@
 /**
- * The runc command line, always with `--root` under corral's state dir so
- * corral never touches runc's default root.
+ * runc calls and what they answer, always with `--root` under corral's state
+ * dir so corral never touches runc's default root (the argv of each call is
+ * spelled in lib/shim/runc_args.ts).
  * @module
  */
+import {
+  runcDeleteArgs,
+  type RuncGlobalOptions,
+  runcKillArgs,
+  type RuncLimits,
+  runcStartArgs,
+  runcStateArgs,
+  runcUpdateArgs,
+  runcVersionArgs,
+} from "../shim/mod.ts";
 import { outputClean } from "../sys/mod.ts";
 import { cpuQuota } from "./spec.ts";
 
@@ -36,17 +47,17 @@ export interface RuncResult {
  * ```
  */
 export class Runc {
-  constructor(readonly binary: string, readonly root: string) {}
+  /** The options before every subcommand (those that read runc's root). */
+  readonly global: RuncGlobalOptions;
 
-  /** Arguments that come before every runc subcommand. */
-  globalArgs(): string[] {
-    return ["--root", this.root];
+  constructor(readonly binary: string, readonly root: string) {
+    this.global = { root };
   }
 
   /** Run runc with the given arguments and collect its output. */
-  async run(args: string[]): Promise<RuncResult> {
+  async #run(args: string[]): Promise<RuncResult> {
     const out = await outputClean(this.binary, {
-      args: [...this.globalArgs(), ...args],
+      args,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -57,13 +68,13 @@ export class Runc {
 
   /** `runc start ID`; throws a `StartFailure` with runc's message. */
   async start(id: string): Promise<void> {
-    const r = await this.run(["start", id]);
+    const r = await this.#run(runcStartArgs(this.global, id));
     if (r.code !== 0) throw new StartFailure(runcMessage(r));
   }
 
   /** `runc kill [--all] ID SIG`; false when the container is already gone. */
   async kill(id: string, signal: number, all = false): Promise<boolean> {
-    const r = await this.run(["kill", ...(all ? ["--all"] : []), id, String(signal)]);
+    const r = await this.#run(runcKillArgs(this.global, id, signal, all));
     return r.code === 0;
   }
 
@@ -78,7 +89,7 @@ export class Runc {
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return;
     }
-    const r = await this.run(["delete", "--force", id]);
+    const r = await this.#run(runcDeleteArgs(this.global, id));
     if (r.code !== 0 && !/does not exist|not exist/i.test(r.stderr)) {
       throw new Error(`runc delete: ${runcMessage(r)}`);
     }
@@ -89,27 +100,26 @@ export class Runc {
    * that is absent is left as it is; 0 (or less) lifts the limit.
    */
   async update(id: string, limits: LiveLimits): Promise<void> {
-    const args = ["update"];
+    const runcLimits: RuncLimits = {};
     if (limits.memory !== undefined) {
-      const bytes = String(limits.memory > 0 ? limits.memory : -1);
-      args.push("--memory", bytes, "--memory-swap", bytes);
+      // Swap as large as memory: no swap beyond the limit, as at create (spec.ts).
+      runcLimits.memory = runcLimits.memorySwap = limits.memory > 0 ? limits.memory : -1;
     }
     if (limits.nanoCpus !== undefined) {
-      const { quota, period } = limits.nanoCpus > 0
+      runcLimits.cpu = limits.nanoCpus > 0
         ? cpuQuota(limits.nanoCpus)
         : { quota: -1, period: 100_000 };
-      args.push("--cpu-period", String(period), "--cpu-quota", String(quota));
     }
     if (limits.pidsLimit !== undefined) {
-      args.push("--pids-limit", String(limits.pidsLimit > 0 ? limits.pidsLimit : -1));
+      runcLimits.pids = limits.pidsLimit > 0 ? limits.pidsLimit : -1;
     }
-    const r = await this.run([...args, id]);
+    const r = await this.#run(runcUpdateArgs(this.global, id, runcLimits));
     if (r.code !== 0) throw new Error(`runc update: ${runcMessage(r)}`);
   }
 
   /** `runc --version`: version and commit, or null when runc does not answer. */
   async version(): Promise<{ version: string; commit: string } | null> {
-    const r = await this.run(["--version"]);
+    const r = await this.#run(runcVersionArgs());
     const version = r.stdout.match(/^runc version (\S+)/m)?.[1];
     if (r.code !== 0 || !version) return null;
     return { version, commit: r.stdout.match(/^commit: (\S+)/m)?.[1] ?? "" };
@@ -117,7 +127,7 @@ export class Runc {
 
   /** `runc state ID`, or null when runc does not know the container. */
   async state(id: string): Promise<RuncState | null> {
-    const r = await this.run(["state", id]);
+    const r = await this.#run(runcStateArgs(this.global, id));
     if (r.code !== 0) return null;
     try {
       return JSON.parse(r.stdout) as RuncState;

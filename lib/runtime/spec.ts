@@ -13,7 +13,7 @@ export interface SpecInput {
   /** "uid[:gid]" or a user name from the image's /etc/passwd; "" is root. */
   user: string;
   hostname: string;
-  /** Absolute path of the mounted rootfs, to resolve user names. */
+  /** Absolute path of the mounted rootfs: the container's root, where user names resolve. */
   rootfs: string;
   cgroupsPath: string;
   /** Bytes; 0 = unlimited. */
@@ -152,7 +152,8 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
       noNewPrivileges: true,
     },
-    root: { path: "rootfs", readonly: false },
+    // Absolute, so that only the bundle (bundle.ts) spells where its rootfs is.
+    root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
     mounts: [
       { destination: "/proc", type: "proc", source: "proc" },

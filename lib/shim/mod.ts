@@ -1,6 +1,6 @@
 /**
- * The shim: its process (`runShim`) and its contract with the daemon (state
- * dir files, handshake, json-file log).
+ * The shim: its process (`runShim`), its contract with the daemon (state
+ * dir files, handshake, json-file log) and runc's command line.
  *
  * @example
  * ```ts
@@ -11,4 +11,5 @@
  */
 export * from "./contract.ts";
 export * from "./logfile.ts";
+export * from "./runc_args.ts";
 export { parseShimArgs, runShim, shimArgs, type ShimOptions } from "./shim.ts";

@@ -22,6 +22,7 @@ import {
   type ShimHandshake,
 } from "./contract.ts";
 import { copyLines, DEFAULT_ROTATION, JsonLogWriter } from "./logfile.ts";
+import { runcCreateArgs } from "./runc_args.ts";
 
 /** What the daemon tells a shim. */
 export interface ShimOptions {
@@ -102,20 +103,10 @@ export async function runShim(o: ShimOptions): Promise<number> {
     maxFiles: o.logMaxFiles,
   });
   const create = new Deno.Command(o.runtime, {
-    args: [
-      "--root",
-      o.runtimeRoot,
-      "--log",
-      runcLogPath(o.bundle),
-      "--log-format",
-      "json",
-      "create",
-      "--bundle",
-      o.bundle,
-      "--pid-file",
-      initPidPath(o.bundle),
-      o.id,
-    ],
+    args: runcCreateArgs(
+      { root: o.runtimeRoot, log: runcLogPath(o.bundle) },
+      { id: o.id, bundle: o.bundle, pidFile: initPidPath(o.bundle) },
+    ),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

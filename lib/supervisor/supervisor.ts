@@ -4,7 +4,6 @@
  * and the supervisor hands the container to its exit handler.
  * @module
  */
-import { join } from "node:path";
 import {
   closeFd,
   EPOLLERR,
@@ -34,8 +33,9 @@ export type ExitHandler = (id: string, info: PidInfo) => void;
  *
  * @example
  * ```ts
+ * declare const pidInfo: PidInfo;
  * const sup = new Supervisor((id) => console.log(`${id} exited`));
- * const path = sup.createExitFifo(bundle);
+ * const path = sup.createExitFifo("/run/corral/containers/ID");
  * const fd = sup.openExitFifo(path);
  * // ... launch the shim ...
  * sup.addExitMonitor(fd, "ID", pidInfo);
@@ -47,11 +47,6 @@ export class Supervisor {
 
   constructor(readonly onExit: ExitHandler) {
     this.#epoll.start();
-  }
-
-  /** The exit fifo path of a state dir (seed `exit_fifo_name`). */
-  exitFifoName(stateDir: string): string {
-    return exitFifoPath(stateDir);
   }
 
   /** Create the exit fifo (an existing one is reused); returns its path. */
@@ -97,9 +92,4 @@ export class Supervisor {
     for (const fd of [...this.#watched.keys()]) this.#release(fd);
     await this.#epoll.stop();
   }
-}
-
-/** The state dir of a container under the daemon's state dir. */
-export function containerStateDir(stateRoot: string, id: string): string {
-  return join(stateRoot, "containers", id);
 }
