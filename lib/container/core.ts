@@ -59,6 +59,7 @@ export interface CoreHooks {
  *
  * @example
  * ```ts
+ * import type { ContainerSystem } from "./system.ts";
  * declare const opts: CoreOptions;
  * declare const sys: ContainerSystem;
  * const core = new ContainerCore(opts, () => sys);

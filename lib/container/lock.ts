@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * const m = new Mutex();
- * await m.run(async () => { await doStart(); });
+ * await m.run(async () => { await Promise.resolve("one section at a time"); });
  * ```
  */
 export class Mutex {

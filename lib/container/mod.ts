@@ -1,11 +1,13 @@
 /**
- * The container module: model, names, persistence, store and the lifecycle
- * service (API → container module → runtime/shim; exit → supervisor → gc →
- * restart manager).
+ * The container module: the state machine of each container, its model,
+ * persistence and store, the start path, the restart flow and the user
+ * operations (API → container core → runtime/shim; exit → supervisor → gc →
+ * restart flow).
  *
  * @example
  * ```ts
- * import { ContainerService } from "./mod.ts";
+ * import { ContainerService, type ServiceOptions } from "./mod.ts";
+ * declare const opts: ServiceOptions;
  * const svc = new ContainerService(opts);
  * const id = await svc.create({ config: { Image: "busybox", Cmd: ["echo", "hi"] } });
  * await svc.start(id);

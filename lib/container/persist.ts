@@ -49,6 +49,8 @@ export interface LoadFailure {
  *
  * @example
  * ```ts
+ * import type { ContainerRecord } from "./model.ts";
+ * declare const rec: ContainerRecord;
  * const disk = new ContainerDisk("/var/lib/corral");
  * await disk.save(rec);
  * const { loaded, failed } = await disk.loadAll();

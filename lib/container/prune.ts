@@ -36,6 +36,8 @@ const PRUNABLE = new Set(["created", "exited", "dead"]);
  *
  * @example
  * ```ts
+ * import type { ContainerService } from "./service.ts";
+ * declare const svc: ContainerService;
  * const { ContainersDeleted, SpaceReclaimed } = await pruneContainers(svc, { labels: ["ci"] });
  * ```
  */

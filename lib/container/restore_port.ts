@@ -76,6 +76,7 @@ export interface RestorePort {
  * import type { RestartFlow } from "./restart_flow.ts";
  * declare const core: ContainerCore;
  * declare const restarts: RestartFlow;
+ * import type { Container } from "./container.ts";
  * declare const remove: (c: Container) => Promise<void>;
  * const port = restorePort(core, restarts, remove);
  * ```

@@ -27,6 +27,8 @@ const CLOCK_TICKS = 100;
  *
  * @example
  * ```ts
+ * import type { ContainerService } from "./service.ts";
+ * declare const svc: ContainerService;
  * const { Titles, Processes } = containerTop(svc, "web");
  * ```
  */

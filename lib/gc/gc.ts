@@ -63,6 +63,7 @@ function isGcEntry(e: unknown): e is GcEntry {
  *
  * @example
  * ```ts
+ * declare const root: string, hooks: GcHooks, entry: GcEntry;
  * const gc = new GcHandler(root, hooks);
  * await gc.load();          // before restore
  * await gc.add(entry);      // a failed cleanup

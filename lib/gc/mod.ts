@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
- * import { GcHandler } from "./mod.ts";
- * const gc = new GcHandler(root, { reclaim, finished, failed });
+ * import { GcHandler, type GcHooks } from "./mod.ts";
+ * declare const hooks: GcHooks;
+ * const gc = new GcHandler("/var/lib/corral", hooks);
  * await gc.load();
  * gc.start();
  * ```

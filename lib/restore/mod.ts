@@ -4,7 +4,9 @@
  * @example
  * ```ts
  * import { restoreContainers } from "./mod.ts";
- * const report = await restoreContainers(service);
+ * import type { RestorePort } from "../container/mod.ts";
+ * declare const port: RestorePort;
+ * const report = await restoreContainers(port, "/run/corral");
  * ```
  * @module
  */

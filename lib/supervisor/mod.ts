@@ -4,7 +4,7 @@
  * @example
  * ```ts
  * import { Supervisor } from "./mod.ts";
- * const sup = new Supervisor((id, info) => handleExit(id, info));
+ * const sup = new Supervisor((id, info) => console.log(`${id}: shim ${info.ppid} gone`));
  * ```
  * @module
  */

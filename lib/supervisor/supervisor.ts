@@ -16,6 +16,10 @@ import {
   openFd,
 } from "../sys/mod.ts";
 import { exitFifoPath } from "../shim/mod.ts";
+import { errorMessage } from "../errdefs/mod.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["corral", "supervisor"]);
 
 /** The processes of a supervised container (seed: pid_ppid_info_t). */
 export interface PidInfo {
@@ -42,7 +46,10 @@ export type ExitHandler = (id: string, info: PidInfo) => void;
  * ```
  */
 export class Supervisor {
-  readonly #epoll = new EpollLoop();
+  readonly #epoll = new EpollLoop({
+    onError: (fd, error) =>
+      log.error("exit handler for fd {fd} failed: {error}", { fd, error: errorMessage(error) }),
+  });
   readonly #watched = new Map<number, string>();
 
   constructor(readonly onExit: ExitHandler) {
