@@ -66,6 +66,8 @@ export interface Daemon {
   finished: Promise<void>;
 }
 
+const log = getLogger(["corral", "daemon"]);
+
 /** How often the daemon gives freed native memory back to the system. */
 const MEMORY_RELEASE_INTERVAL_MS = 30_000;
 
@@ -79,93 +81,21 @@ const MEMORY_RELEASE_INTERVAL_MS = 30_000;
  * ```
  */
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
-  const log = getLogger(["corral", "daemon"]);
   const sock = socketPath(o.host);
-  await checkRuntime(o.runtime);
-  await Deno.mkdir(o.root, { recursive: true, mode: 0o700 });
-  await Deno.mkdir(o.state, { recursive: true, mode: 0o700 });
-  const lockFd = tryLockFile(join(o.root, "corral.lock"));
-  if (lockFd === null) throw conflict(`another corral daemon is already using root ${o.root}`);
-  // Temp files of atomic writes a crash or a full disk left (each container
-  // dir is swept when it is loaded).
-  for (const dir of [o.root, join(o.root, "images"), join(o.root, "images", "meta")]) {
-    await removeStaleTemps(dir);
-  }
+  const lockFd = await claimDirs(o);
   // A promise rejected with nobody awaiting it is one failed operation, not a reason to stop.
   globalThis.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
     log.error("unhandled rejection: {error}", { error: errorMessage(e.reason) });
   });
-
-  const images = new ImageStore(o.root, { maxImageSize: o.maxImageSize });
-  await images.load();
-  if (o.defaultImage && existsSync("/bin/busybox") && !images.find("busybox")) {
-    try {
-      await images.ensureBusybox();
-    } catch (err) {
-      log.warn("could not build the embedded busybox image: {error}", { error: errorMessage(err) });
-    }
-  }
+  const images = await openImages(o);
   const events = await EventLog.open(o.root);
-  const service = new ContainerService({
-    root: o.root,
-    stateRoot: o.state,
-    runtime: o.runtime,
-    cgroupParent: o.cgroupParent,
-    backoff: o.backoff,
-    images,
-    events,
-    logMaxSize: o.logMaxSize,
-    logMaxFiles: o.logMaxFiles,
-    createTimeoutMs: o.createTimeoutMs,
-  });
-  const execs = new ExecManager(service);
-  const health = new HealthMonitor(service, execs);
-  service.setHooks({ started: (c) => health.watch(c), stopped: (c) => health.unwatch(c.id) });
-  const gc = new GcHandler(o.root, {
-    // Thaw, kill what is left in the cgroups, clean up.
-    reclaim: (e) => service.reclaimResources(e.id),
-    finished: (e) => service.gcFinished(e),
-    failed: (e, distinct) => service.gcFailed(e, distinct),
-  });
-  service.setGc(gc);
-  const gcLoad = await gc.load(() => gcEntriesFromStates(service.disk));
-  if (gcLoad.error) log.error(gcLoad.error);
-
-  const t0 = performance.now();
-  const report = await restoreContainers(service.restorePort(), o.state);
-  log.info(
-    "restored {restored} containers ({running} running, {exited} exited while down, {failed} failed) in {ms} ms",
-    {
-      restored: report.restored,
-      running: report.running,
-      exited: report.exitedWhileDown,
-      failed: report.failed.length,
-      ms: Math.round(performance.now() - t0),
-    },
-  );
+  const { service, execs, health, gc } = await wireServices(o, images, events);
+  await restore(service, o.state);
   gc.start();
-  // Garbage holding native memory and malloc's free pages stay resident otherwise
-  // (lib/sys/heap.ts). Children are what leave that garbage: a daemon that
-  // started none since the last time skips the full collection's pause.
-  let spawnedBefore = -1;
-  const memoryRelease = setInterval(() => {
-    if (childrenSpawned() === spawnedBefore) return;
-    spawnedBefore = childrenSpawned();
-    releaseMemory();
-  }, MEMORY_RELEASE_INTERVAL_MS);
-  Deno.unrefTimer(memoryRelease);
-
+  const memoryRelease = releaseMemoryPeriodically();
   const ctx: ApiContext = { service, images, events, gc, execs, root: o.root };
-  // The socket appears only once restore is done: no request sees a half-restored daemon.
-  await Deno.mkdir(join(sock, ".."), { recursive: true });
-  try {
-    await Deno.remove(sock);
-  } catch {
-    // No stale socket.
-  }
-  const server = await serveUnix(sock, createHandler(ctx));
-  await Deno.chmod(sock, 0o660);
+  const server = await listen(sock, ctx);
   log.info("corral daemon listening on unix://{sock} (root {root}, state {state})", {
     sock,
     root: o.root,
@@ -193,6 +123,111 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     Deno.addSignalListener(sig, () => void shutdown());
   }
   return { shutdown, finished };
+}
+
+/**
+ * Check the runtime, make the root and state dirs, take the root's lock
+ * (one daemon per root) and sweep what failed atomic writes left.
+ */
+async function claimDirs(o: DaemonOptions): Promise<number> {
+  await checkRuntime(o.runtime);
+  await Deno.mkdir(o.root, { recursive: true, mode: 0o700 });
+  await Deno.mkdir(o.state, { recursive: true, mode: 0o700 });
+  const lockFd = tryLockFile(join(o.root, "corral.lock"));
+  if (lockFd === null) throw conflict(`another corral daemon is already using root ${o.root}`);
+  // Each container dir is swept when it is loaded.
+  for (const dir of [o.root, join(o.root, "images"), join(o.root, "images", "meta")]) {
+    await removeStaleTemps(dir);
+  }
+  return lockFd;
+}
+
+/** The image store, with the embedded busybox image unless told not to. */
+async function openImages(o: DaemonOptions): Promise<ImageStore> {
+  const images = new ImageStore(o.root, { maxImageSize: o.maxImageSize });
+  await images.load();
+  if (o.defaultImage && existsSync("/bin/busybox") && !images.find("busybox")) {
+    try {
+      await images.ensureBusybox();
+    } catch (err) {
+      log.warn("could not build the embedded busybox image: {error}", { error: errorMessage(err) });
+    }
+  }
+  return images;
+}
+
+/** The container service with its health checks, exec manager and gc (list loaded). */
+async function wireServices(o: DaemonOptions, images: ImageStore, events: EventLog) {
+  const service = new ContainerService({
+    root: o.root,
+    stateRoot: o.state,
+    runtime: o.runtime,
+    cgroupParent: o.cgroupParent,
+    backoff: o.backoff,
+    images,
+    events,
+    logMaxSize: o.logMaxSize,
+    logMaxFiles: o.logMaxFiles,
+    createTimeoutMs: o.createTimeoutMs,
+  });
+  const execs = new ExecManager(service);
+  const health = new HealthMonitor(service, execs);
+  service.setHooks({ started: (c) => health.watch(c), stopped: (c) => health.unwatch(c.id) });
+  const gc = new GcHandler(o.root, {
+    // Thaw, kill what is left in the cgroups, clean up.
+    reclaim: (e) => service.reclaimResources(e.id),
+    finished: (e) => service.gcFinished(e),
+    failed: (e, distinct) => service.gcFailed(e, distinct),
+  });
+  service.setGc(gc);
+  // Loaded before restore (seed 000/001): restore leaves containers in gc to the gc.
+  const gcLoad = await gc.load(() => gcEntriesFromStates(service.disk));
+  if (gcLoad.error) log.error(gcLoad.error);
+  return { service, execs, health, gc };
+}
+
+async function restore(service: ContainerService, state: string): Promise<void> {
+  const t0 = performance.now();
+  const report = await restoreContainers(service.restorePort(), state);
+  log.info(
+    "restored {restored} containers ({running} running, {exited} exited while down, {failed} failed) in {ms} ms",
+    {
+      restored: report.restored,
+      running: report.running,
+      exited: report.exitedWhileDown,
+      failed: report.failed.length,
+      ms: Math.round(performance.now() - t0),
+    },
+  );
+}
+
+/**
+ * Garbage holding native memory and malloc's free pages stay resident
+ * otherwise (lib/sys/heap.ts). Children are what leave that garbage: a daemon
+ * that started none since the last time skips the full collection's pause.
+ */
+function releaseMemoryPeriodically(): ReturnType<typeof setInterval> {
+  let spawnedBefore = -1;
+  const timer = setInterval(() => {
+    if (childrenSpawned() === spawnedBefore) return;
+    spawnedBefore = childrenSpawned();
+    releaseMemory();
+  }, MEMORY_RELEASE_INTERVAL_MS);
+  Deno.unrefTimer(timer);
+  return timer;
+}
+
+/** Serve the API; the socket appears only once restore is done, so no request sees a half-restored daemon. */
+async function listen(sock: string, ctx: ApiContext): Promise<{ close(): Promise<void> }> {
+  await Deno.mkdir(join(sock, ".."), { recursive: true });
+  try {
+    await Deno.remove(sock);
+  } catch {
+    // No stale socket.
+  }
+  const server = await serveUnix(sock, createHandler(ctx));
+  await Deno.chmod(sock, 0o660);
+  return server;
 }
 
 /**

@@ -125,21 +125,89 @@ export function cpuQuota(nanoCpus: number): { quota: number; period: number } {
   return { quota: Math.round(nanoCpus / 1e9 * 100_000), period: 100_000 };
 }
 
-/** Build the OCI spec. */
-export function buildSpec(input: SpecInput): Record<string, unknown> {
-  const { uid, gid } = resolveUser(input.user, input.rootfs);
-  const resources: Record<string, unknown> = {
-    devices: [{ allow: false, access: "rwm" }],
-  };
+/** The mounts every container gets, as Docker's default spec has them. */
+const DEFAULT_MOUNTS = [
+  { destination: "/proc", type: "proc", source: "proc" },
+  {
+    destination: "/dev",
+    type: "tmpfs",
+    source: "tmpfs",
+    options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+  },
+  {
+    destination: "/dev/pts",
+    type: "devpts",
+    source: "devpts",
+    options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+  },
+  {
+    destination: "/dev/shm",
+    type: "tmpfs",
+    source: "shm",
+    options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+  },
+  {
+    destination: "/dev/mqueue",
+    type: "mqueue",
+    source: "mqueue",
+    options: ["nosuid", "noexec", "nodev"],
+  },
+  {
+    destination: "/sys",
+    type: "sysfs",
+    source: "sysfs",
+    options: ["nosuid", "noexec", "nodev", "ro"],
+  },
+  {
+    destination: "/sys/fs/cgroup",
+    type: "cgroup",
+    source: "cgroup",
+    options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
+  },
+];
+
+/** Paths of /proc and /sys a container must not see (Docker's defaults). */
+const MASKED_PATHS = [
+  "/proc/acpi",
+  "/proc/asound",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/sys/firmware",
+  "/proc/scsi",
+];
+
+/** Paths of /proc a container may read but not write (Docker's defaults). */
+const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+/** The namespaces of a container: all its own. */
+const NAMESPACES = ["pid", "network", "ipc", "uts", "mount"].map((type) => ({ type }));
+
+/** The cgroup limits of the spec. */
+function resourcesOf(input: SpecInput): Record<string, unknown> {
+  const resources: Record<string, unknown> = { devices: [{ allow: false, access: "rwm" }] };
   if (input.memory > 0) resources.memory = { limit: input.memory, swap: input.memory };
   if (input.nanoCpus > 0) resources.cpu = cpuQuota(input.nanoCpus);
   if (input.pidsLimit > 0) resources.pids = { limit: input.pidsLimit };
-  const binds = input.binds.map(parseBind).map((b) => ({
+  return resources;
+}
+
+/** `-v /host:/ctr[:ro]` as OCI bind mounts. */
+function bindMounts(binds: string[]): Record<string, unknown>[] {
+  return binds.map(parseBind).map((b) => ({
     destination: b.destination,
     type: "bind",
     source: b.source,
     options: ["rbind", b.readonly ? "ro" : "rw"],
   }));
+}
+
+/** Build the OCI spec. */
+export function buildSpec(input: SpecInput): Record<string, unknown> {
+  const { uid, gid } = resolveUser(input.user, input.rootfs);
   return {
     ociVersion: "1.0.2",
     process: {
@@ -155,69 +223,13 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     // Absolute, so that only the bundle (bundle.ts) spells where its rootfs is.
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
-    mounts: [
-      { destination: "/proc", type: "proc", source: "proc" },
-      {
-        destination: "/dev",
-        type: "tmpfs",
-        source: "tmpfs",
-        options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
-      },
-      {
-        destination: "/dev/pts",
-        type: "devpts",
-        source: "devpts",
-        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
-      },
-      {
-        destination: "/dev/shm",
-        type: "tmpfs",
-        source: "shm",
-        options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-      },
-      {
-        destination: "/dev/mqueue",
-        type: "mqueue",
-        source: "mqueue",
-        options: ["nosuid", "noexec", "nodev"],
-      },
-      {
-        destination: "/sys",
-        type: "sysfs",
-        source: "sysfs",
-        options: ["nosuid", "noexec", "nodev", "ro"],
-      },
-      {
-        destination: "/sys/fs/cgroup",
-        type: "cgroup",
-        source: "cgroup",
-        options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
-      },
-      ...binds,
-    ],
+    mounts: [...DEFAULT_MOUNTS, ...bindMounts(input.binds)],
     linux: {
       cgroupsPath: input.cgroupsPath,
-      resources,
-      namespaces: [
-        { type: "pid" },
-        { type: "network" },
-        { type: "ipc" },
-        { type: "uts" },
-        { type: "mount" },
-      ],
-      maskedPaths: [
-        "/proc/acpi",
-        "/proc/asound",
-        "/proc/kcore",
-        "/proc/keys",
-        "/proc/latency_stats",
-        "/proc/timer_list",
-        "/proc/timer_stats",
-        "/proc/sched_debug",
-        "/sys/firmware",
-        "/proc/scsi",
-      ],
-      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+      resources: resourcesOf(input),
+      namespaces: NAMESPACES,
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
     },
   };
 }
