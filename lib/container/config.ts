@@ -242,6 +242,11 @@ export function validateHostConfig(hc: HostConfig): void {
   if (hc.RestartDelay && hc.RestartMaxDelay && hc.RestartDelay > hc.RestartMaxDelay) {
     throw invalid("restart delay must not exceed the maximum restart delay");
   }
+  for (const k of ["ExtraHosts", "Dns", "DnsSearch", "DnsOptions"] as const) {
+    if (!isNullish(hc[k]) && !isStringArray(hc[k])) {
+      throw invalid(`${k} must be an array of strings`);
+    }
+  }
   if (!Array.isArray(hc.Binds ?? [])) throw invalid("Binds must be an array");
   for (const b of hc.Binds ?? []) {
     if (typeof b !== "string") throw invalid("Binds must be an array of strings");

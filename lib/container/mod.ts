@@ -30,3 +30,4 @@ export * from "./core.ts";
 export * from "./system.ts";
 export * from "./restart_flow.ts";
 export * from "./restore_port.ts";
+export * from "./etc_files.ts";

@@ -69,6 +69,12 @@ export interface HostConfig {
   RestartMaxDelay?: number;
   /** What to do when the health check says unhealthy. */
   HealthOnFailure?: "none" | "kill" | "restart" | "stop";
+  /** `--add-host name:ip` entries of /etc/hosts. */
+  ExtraHosts?: string[] | null;
+  /** `--dns`, `--dns-search`, `--dns-option` of /etc/resolv.conf. */
+  Dns?: string[] | null;
+  DnsSearch?: string[] | null;
+  DnsOptions?: string[] | null;
 }
 
 /** One health check run. */

@@ -73,6 +73,16 @@ export class ContainerDisk {
     return join(this.base, id, "upper");
   }
 
+  /** The container's own /etc files, written at each start (Docker's layout). */
+  etcFiles(id: string): { hostname: string; hosts: string; resolvConf: string } {
+    const dir = this.dir(id);
+    return {
+      hostname: join(dir, "hostname"),
+      hosts: join(dir, "hosts"),
+      resolvConf: join(dir, "resolv.conf"),
+    };
+  }
+
   /** Whether a container's directory is there. */
   exists(id: string): boolean {
     try {

@@ -12,6 +12,7 @@ import type { PidInfo } from "../supervisor/mod.ts";
 import { parseSignal, signals } from "../sys/mod.ts";
 import { buildConfig, changedLimits, validateHostConfig } from "./config.ts";
 import type { Container } from "./container.ts";
+import { etcFilesInput, validateEtcFiles } from "./etc_files.ts";
 import { ContainerCore, type CoreHooks, type CoreOptions } from "./core.ts";
 import { type RestorePort, restorePort } from "./restore_port.ts";
 import { type ContainerConfig, defaultHostConfig, type HostConfig, newState } from "./model.ts";
@@ -174,6 +175,7 @@ export class ContainerService {
       throw conflict(`Conflict. The container name "/${name}" is already in use`);
     }
     const config = buildConfig(cfg, image);
+    validateEtcFiles(etcFilesInput({ Id: "", Config: config, HostConfig: hc }));
     // As Docker: refused here, not at start (an imported image has no command).
     if (!config.Entrypoint?.length && !config.Cmd.length) throw invalid("no command specified");
     if (config.StopSignal && parseSignal(config.StopSignal) === null) {

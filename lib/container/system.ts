@@ -33,6 +33,7 @@ import {
   writeFileAtomic,
 } from "../sys/mod.ts";
 import type { Container } from "./container.ts";
+import { etcFilesInput, hostsFile, resolvConf } from "./etc_files.ts";
 import type { ContainerDisk } from "./persist.ts";
 
 /** What the core needs from the system (a fake in unit tests). */
@@ -150,9 +151,25 @@ export class RuncSystem implements ContainerSystem {
     mountOverlay(this.images.layerDirs(image), upper, work, bundle.rootfs);
   }
 
+  /** Write /etc/hostname, /etc/hosts and /etc/resolv.conf for a run; returns their binds. */
+  async #writeEtcFiles(c: Container): Promise<{ source: string; destination: string }[]> {
+    const paths = this.disk.etcFiles(c.id);
+    const input = etcFilesInput(c.rec);
+    const hostResolv = await Deno.readTextFile("/etc/resolv.conf").catch(() => "");
+    await writeFileAtomic(paths.hostname, `${input.hostname}\n`, 0o644);
+    await writeFileAtomic(paths.hosts, hostsFile(input), 0o644);
+    await writeFileAtomic(paths.resolvConf, resolvConf(hostResolv, input), 0o644);
+    return [
+      { source: paths.hostname, destination: "/etc/hostname" },
+      { source: paths.hosts, destination: "/etc/hosts" },
+      { source: paths.resolvConf, destination: "/etc/resolv.conf" },
+    ];
+  }
+
   async #writeSpec(c: Container, res: ContainerResources): Promise<void> {
     const cfg = c.rec.Config;
     const hc = c.rec.HostConfig;
+    const files = await this.#writeEtcFiles(c);
     const spec = buildSpec({
       id: c.id,
       // Never empty: create refused a config without a command.
@@ -160,13 +177,14 @@ export class RuncSystem implements ContainerSystem {
       env: [...cfg.Env],
       cwd: cfg.WorkingDir || "/",
       user: cfg.User,
-      hostname: cfg.Hostname || c.id.slice(0, 12),
+      hostname: etcFilesInput(c.rec).hostname,
       rootfs: res.bundle.rootfs,
       cgroupsPath: res.cgroupsPath,
       memory: hc.Memory,
       nanoCpus: hc.NanoCpus,
       pidsLimit: hc.PidsLimit,
       binds: [...(hc.Binds ?? [])],
+      files,
     });
     await writeFileAtomic(res.bundle.spec, JSON.stringify(spec));
   }

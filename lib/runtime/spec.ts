@@ -24,6 +24,8 @@ export interface SpecInput {
   pidsLimit: number;
   /** Docker bind specs `/host:/ctr[:ro]`. */
   binds: string[];
+  /** Files the engine wrote for the container, bound over the image's (/etc/hosts, ...). */
+  files: { source: string; destination: string }[];
 }
 
 const CAPS = [
@@ -223,7 +225,11 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     // Absolute, so that only the bundle (bundle.ts) spells where its rootfs is.
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
-    mounts: [...DEFAULT_MOUNTS, ...bindMounts(input.binds)],
+    mounts: [
+      ...DEFAULT_MOUNTS,
+      ...input.files.map((f) => ({ ...f, type: "bind", options: ["rbind", "rprivate"] })),
+      ...bindMounts(input.binds),
+    ],
     linux: {
       cgroupsPath: input.cgroupsPath,
       resources: resourcesOf(input),

@@ -38,6 +38,10 @@ const SUPPORTED_HOST = new Set([
   "RestartDelay",
   "RestartMaxDelay",
   "HealthOnFailure",
+  "ExtraHosts",
+  "Dns",
+  "DnsSearch",
+  "DnsOptions",
 ]);
 
 /** Why a field is refused, in the docker CLI's words. */
