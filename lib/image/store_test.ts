@@ -242,3 +242,24 @@ Deno.test("ImageStore reloads from disk, skipping (not deleting) corrupt metadat
     assert.deepEqual(await listDir(join(dir, "root/images/layers")), [img.Layers[0]]);
   });
 });
+
+Deno.test("ImageStore keeps a corrupt index aside and drops entries it cannot trust", async () => {
+  await withTempDir(async (dir) => {
+    const first = await newStore(dir);
+    const img = await first.importRootfsStream(streamOf(craftTar([{ name: "f" }])), "app:1");
+    const index = join(dir, "root/images/repositories.json");
+    const unknown = `sha256:${"ef".repeat(32)}`;
+    await Deno.writeTextFile(
+      index,
+      JSON.stringify({ "app:1": img.Id, "app:2": unknown, "Bad:x": img.Id, "app": img.Id }),
+    );
+    assert.deepEqual((await newStore(dir)).resolve(img.Id).RepoTags, ["app:1"]);
+
+    await Deno.writeTextFile(index, "[]");
+    const second = await newStore(dir);
+    assert.deepEqual(second.list(), [{ ...img, RepoTags: [] }]);
+    assert.equal(await Deno.readTextFile(`${index}.corrupt`), "[]");
+    assert.throws(() => second.layerDir("../x"), /invalid layer id/);
+    assert.equal(second.layerDir(img.Layers[0]), second.layerDirs(img)[0]);
+  });
+});
