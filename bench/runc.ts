@@ -37,6 +37,7 @@ export class RuncPeer {
       nanoCpus: 0,
       pidsLimit: 0,
       binds: [],
+      files: [],
     });
     await Deno.writeTextFile(join(this.bundle, "config.json"), JSON.stringify(spec));
   }
