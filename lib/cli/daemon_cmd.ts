@@ -4,13 +4,34 @@
  * call starts without them (about 70 ms).
  * @module
  */
+import type { Command } from "commander";
 import type { LogLevel } from "@logtape/logtape";
 import { invalid } from "../errdefs/mod.ts";
 import { parseDuration } from "../api/mod.ts";
+import type { Opts } from "./command.ts";
 import { parseBytes } from "./parse.ts";
 
+/** Register `daemon`, whose `--host` defaults to the program's `-H`. */
+export function addDaemonCommand(program: Command): void {
+  program.command("daemon").description("run the corral daemon")
+    .option("--root <dir>", "persistent state", "/var/lib/corral")
+    .option("--state <dir>", "runtime state (fifos, bundles)", "/run/corral")
+    .option("--host <unix://PATH>", "socket to serve")
+    .option("--runtime <path>", "OCI runtime binary", "runc")
+    .option("--cgroup-parent <name>", "parent cgroup of every container", "corral")
+    .option("--restart-delay <duration>", "first restart backoff delay", "100ms")
+    .option("--restart-max-delay <duration>", "restart backoff cap", "60s")
+    .option("--restart-reset-after <duration>", "running this long resets the backoff", "10s")
+    .option("--no-default-image", "do not create the embedded busybox image")
+    .option("--max-image-size <size>", "cap on an import or load, uncompressed (default 32g)")
+    .option("--log-level <level>", "debug, info, warning, error", "info")
+    .action(async (o: Opts) =>
+      await runDaemonCommand({ ...o, host: o.host ?? program.opts().host })
+    );
+}
+
 /** Parse the daemon's flags and run it until SIGTERM/SIGINT. */
-export async function runDaemonCommand(o: Record<string, unknown>): Promise<void> {
+async function runDaemonCommand(o: Opts): Promise<void> {
   const level = String(o.logLevel ?? "info") as LogLevel;
   if (!["debug", "info", "warning", "error"].includes(level)) {
     throw invalid(`invalid --log-level "${level}"`);

@@ -8,5 +8,7 @@
  * ```
  * @module
  */
-export { buildProgram, createBody, ExitCode, runCli } from "./cli.ts";
+export { buildProgram, runCli } from "./cli.ts";
+export { ExitCode } from "./command.ts";
+export { createBody } from "./run_cmds.ts";
 export * from "./parse.ts";

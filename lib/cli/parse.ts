@@ -1,7 +1,8 @@
 /**
- * Parsers for CLI values: byte sizes, counts, key=value lists (durations: lib/api).
+ * Parsers for CLI values: byte sizes, counts, delays, key=value lists (durations: lib/api).
  * @module
  */
+import { parseDuration } from "../api/mod.ts";
 import { invalid } from "../errdefs/mod.ts";
 
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -28,6 +29,20 @@ export function parseCount(name: string) {
     }
     return Number(text);
   };
+}
+
+/**
+ * A duration flag that must be more than 0, in milliseconds.
+ *
+ * @example
+ * ```ts
+ * positiveDuration("--restart-delay", "500ms"); // 500
+ * ```
+ */
+export function positiveDuration(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms <= 0) throw invalid(`invalid ${flag} "${text}": must be greater than 0`);
+  return ms;
 }
 
 /**

@@ -1,0 +1,25 @@
+/**
+ * What the command files share: the daemon's client made on first use, the
+ * parsed options, the exit-code ending, and path encoding.
+ * @module
+ */
+import type { ApiClient } from "../api/mod.ts";
+
+/** Thrown to end the program with an exit code (the container's, for run/exec/wait). */
+export class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+/** A command's parsed options, by commander's camel-cased names. */
+export type Opts = Record<string, unknown>;
+
+/**
+ * The daemon's client, made on the first call: one connection pool for the
+ * whole command, and none for a command that needs no daemon.
+ */
+export type Api = () => ApiClient;
+
+/** One path segment or query value, URL-encoded. */
+export const enc = (s: string): string => encodeURIComponent(s);

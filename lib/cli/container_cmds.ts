@@ -1,0 +1,205 @@
+/**
+ * The container commands other than create and run (`run_cmds.ts`) and exec
+ * (`exec_cmd.ts`): start, stop, restart, kill, rm, ps, inspect, wait, logs,
+ * rename and update.
+ * @module
+ */
+import type { Command } from "commander";
+import type { HostConfig } from "../container/mod.ts";
+import { CorralError, invalid } from "../errdefs/mod.ts";
+import { parseRestartPolicy } from "../restart/mod.ts";
+import { type Api, enc, type Opts } from "./command.ts";
+import { ago, humanSize, printTable, pumpFrames } from "./output.ts";
+import { collect, parseBytes, parseCount, parseFilterFlags, positiveDuration } from "./parse.ts";
+
+/** Register start, stop, restart, kill and rm. */
+export function addLifecycleCommands(program: Command, api: Api): void {
+  program.command("start").description("start containers").argument("<container...>")
+    .action((refs: string[]) =>
+      eachContainer(
+        api,
+        refs,
+        (r) => ["POST", `/containers/${enc(r)}/start`],
+        (r) => `container ${r} is already running`,
+      )
+    );
+  program.command("stop").description("stop containers (SIGKILL after the timeout)")
+    .option("-t, --time <seconds>", "seconds to wait before killing", parseCount("timeout"))
+    .argument("<container...>")
+    .action((refs: string[], o: Opts) =>
+      eachContainer(
+        api,
+        refs,
+        (r) => ["POST", `/containers/${enc(r)}/stop${timeQuery(o)}`],
+        (r) => `container ${r} is not running`,
+      )
+    );
+  program.command("restart").description("restart containers")
+    .option("-t, --time <seconds>", "seconds to wait before killing", parseCount("timeout"))
+    .argument("<container...>")
+    .action((refs: string[], o: Opts) =>
+      eachContainer(api, refs, (r) => ["POST", `/containers/${enc(r)}/restart${timeQuery(o)}`])
+    );
+  program.command("kill").description("send a signal to containers")
+    .option("-s, --signal <signal>", "signal name or number", "KILL")
+    .argument("<container...>")
+    .action((refs: string[], o: Opts) =>
+      eachContainer(
+        api,
+        refs,
+        (r) => ["POST", `/containers/${enc(r)}/kill?signal=${enc(String(o.signal))}`],
+      )
+    );
+  program.command("rm").description("remove containers")
+    .option("-f, --force", "kill a running container first")
+    .argument("<container...>")
+    .action((refs: string[], o: Opts) =>
+      eachContainer(
+        api,
+        refs,
+        (r) => ["DELETE", `/containers/${enc(r)}${o.force ? "?force=1" : ""}`],
+      )
+    );
+}
+
+/** stop's and restart's `-t`, as the query that passes it on. */
+function timeQuery(o: Opts): string {
+  return o.time !== undefined ? `?t=${o.time}` : "";
+}
+
+/**
+ * One request per container, in turn, printing each name as docker does. A
+ * 304 (already in that state) is a conflict, with `unchanged`'s message.
+ */
+async function eachContainer(
+  api: Api,
+  refs: string[],
+  request: (ref: string) => [method: string, path: string, body?: unknown],
+  unchanged?: (ref: string) => string,
+): Promise<void> {
+  for (const r of refs) {
+    const res = await api().call(...request(r));
+    if (res.status === 304 && unchanged) throw new CorralError("conflict", unchanged(r));
+    console.log(r);
+  }
+}
+
+/** Register ps, inspect, wait and logs. */
+export function addQueryCommands(program: Command, api: Api): void {
+  program.command("ps").description("list containers")
+    .option("-a, --all", "show all containers (default: running)")
+    .option("-q, --quiet", "only ids")
+    .option("-f, --filter <k=v>", "filter: status, name, label, id (repeatable)", collect)
+    .option("-s, --size", "show each container's writable layer size (and with its image)")
+    .option("--format <format>", "json: one JSON object per line")
+    .action(async (o: Opts) => {
+      const filters = parseFilterFlags(o.filter as string[] | undefined);
+      const q = `?all=${o.all ? 1 : 0}&size=${o.size ? 1 : 0}&filters=${
+        enc(JSON.stringify(filters))
+      }`;
+      const list = await api().json<Record<string, unknown>[]>("GET", `/containers/json${q}`);
+      if (o.format && o.format !== "json") {
+        throw invalid(`unsupported format "${o.format}": use json`);
+      }
+      printContainers(list, o);
+    });
+  program.command("inspect").description("show containers as JSON").argument("<container...>")
+    .action(async (refs: string[]) => {
+      const out: unknown[] = [];
+      let missing: CorralError | null = null;
+      for (const r of refs) {
+        try {
+          out.push(await api().json("GET", `/containers/${enc(r)}/json`));
+        } catch (err) {
+          if (!(err instanceof CorralError) || err.kind !== "not_found") throw err;
+          missing = err;
+        }
+      }
+      console.log(JSON.stringify(out, null, 2));
+      if (missing) throw missing;
+    });
+  program.command("wait").description("wait for containers to stop; print their exit codes")
+    .argument("<container...>")
+    .action(async (refs: string[]) => {
+      for (const r of refs) {
+        const res = await api().json<{ StatusCode: number }>("POST", `/containers/${enc(r)}/wait`);
+        console.log(res.StatusCode);
+      }
+    });
+  program.command("logs").description("print a container's output")
+    .option("-f, --follow", "keep following")
+    .option("--tail <n>", "only the last n lines", "all")
+    .option("-t, --timestamps", "show timestamps")
+    .argument("<container>")
+    .action(async (ref: string, o: Opts) => {
+      if (o.tail !== "all" && !/^\d+$/.test(String(o.tail))) {
+        throw invalid(`invalid --tail "${o.tail}"`);
+      }
+      const q = `stdout=1&stderr=1&follow=${o.follow ? 1 : 0}&tail=${o.tail}&timestamps=${
+        o.timestamps ? 1 : 0
+      }`;
+      const res = await api().call("GET", `/containers/${enc(ref)}/logs?${q}`);
+      await pumpFrames(res.body!);
+    });
+}
+
+/** ps's answer as ids, JSON lines or docker's table. */
+function printContainers(list: Record<string, unknown>[], o: Opts): void {
+  if (o.quiet) return list.forEach((c) => console.log(String(c.Id).slice(0, 12)));
+  if (o.format === "json") return list.forEach((c) => console.log(JSON.stringify(c)));
+  const size = (c: Record<string, unknown>) =>
+    `${humanSize(Number(c.SizeRw))} (virtual ${humanSize(Number(c.SizeRootFs))})`;
+  printTable(
+    [
+      "CONTAINER ID",
+      "IMAGE",
+      "COMMAND",
+      "CREATED",
+      "STATUS",
+      "NAMES",
+      ...o.size ? ["SIZE"] : [],
+    ],
+    list.map((c) => [
+      String(c.Id).slice(0, 12),
+      String(c.Image),
+      JSON.stringify(String(c.Command).slice(0, 20)),
+      ago(Number(c.Created)),
+      String(c.Status),
+      (c.Names as string[]).map((n) => n.slice(1)).join(","),
+      ...o.size ? [size(c)] : [],
+    ]),
+  );
+}
+
+/** Register rename and update. */
+export function addChangeCommands(program: Command, api: Api): void {
+  program.command("rename").description("rename a container").argument("<container>").argument(
+    "<new-name>",
+  )
+    .action(async (ref: string, name: string) => {
+      await api().call("POST", `/containers/${enc(ref)}/rename?name=${enc(name)}`);
+    });
+  program.command("update").description("change the restart policy or limits of a container")
+    .option("--restart <policy>", "new restart policy")
+    .option("--restart-delay <duration>", "first restart delay")
+    .option("--restart-max-delay <duration>", "restart delay cap")
+    .option("-m, --memory <bytes>", "memory limit")
+    .option("--pids-limit <n>", "max processes", parseCount("pids limit"))
+    .argument("<container...>")
+    .action(async (refs: string[], o: Opts) => {
+      const body: Partial<HostConfig> = {};
+      if (o.restart) body.RestartPolicy = parseRestartPolicy(String(o.restart));
+      if (o.restartDelay) {
+        body.RestartDelay = positiveDuration("--restart-delay", String(o.restartDelay));
+      }
+      if (o.restartMaxDelay) {
+        body.RestartMaxDelay = positiveDuration("--restart-max-delay", String(o.restartMaxDelay));
+      }
+      if (o.memory) body.Memory = parseBytes(String(o.memory));
+      if (o.pidsLimit !== undefined) body.PidsLimit = o.pidsLimit as number;
+      if (Object.keys(body).length === 0) {
+        throw invalid("update: nothing to change (use --restart, --memory, ...)");
+      }
+      await eachContainer(api, refs, (r) => ["POST", `/containers/${enc(r)}/update`, body]);
+    });
+}

@@ -1,0 +1,189 @@
+/**
+ * `corral create` and `corral run`: the container flags, the API's create
+ * body they make, and run's attach, start and exit code.
+ * @module
+ */
+import { type Command, Option } from "commander";
+import { type ApiClient, parseDuration } from "../api/mod.ts";
+import type { HostConfig } from "../container/mod.ts";
+import { errorMessage, invalid } from "../errdefs/mod.ts";
+import { checkAutoRemove, parseRestartPolicy } from "../restart/mod.ts";
+import { type Api, enc, ExitCode, type Opts } from "./command.ts";
+import { pumpFrames } from "./output.ts";
+import { collect, parseBytes, parseCount, positiveDuration } from "./parse.ts";
+
+/** Options shared by `run` and `create`. */
+function containerOptions(cmd: Command): Command {
+  return cmd
+    .option("--name <name>", "container name")
+    .option("--rm", "remove the container when it exits")
+    .option("-e, --env <KEY=VALUE>", "environment variable (repeatable)", collect)
+    .option("-l, --label <KEY=VALUE>", "label (repeatable)", collect)
+    .option("-v, --volume <HOST:CTR[:ro]>", "bind mount (repeatable)", collect)
+    .option("-w, --workdir <dir>", "working directory inside the container")
+    .option("-u, --user <user>", "user[:group] inside the container")
+    .option("--hostname <name>", "container host name")
+    .option("--entrypoint <cmd>", "override the image's entrypoint")
+    .option("--restart <policy>", "no, always, unless-stopped, on-failure[:N], on-reboot", "no")
+    .option("--restart-delay <duration>", "first restart delay (default: daemon's, 100ms)")
+    .option("--restart-max-delay <duration>", "restart delay cap (default: daemon's, 60s)")
+    .option("-m, --memory <bytes>", "memory limit, e.g. 64m")
+    .option("--cpus <n>", "number of CPUs")
+    .option("--pids-limit <n>", "max number of processes")
+    .option("--stop-signal <signal>", "signal to stop the container", "SIGTERM")
+    .option(
+      "--stop-timeout <seconds>",
+      "seconds to wait before SIGKILL on stop",
+      parseCount("stop timeout"),
+    )
+    .option("--health-cmd <cmd>", "health check command (run with sh -c)")
+    .option("--health-interval <duration>", "time between health checks (default 30s)")
+    .option("--health-timeout <duration>", "health check timeout (default 30s)")
+    .option(
+      "--health-retries <n>",
+      "failures before unhealthy (default 3)",
+      parseCount("health retries"),
+    )
+    .option("--health-start-period <duration>", "grace period for failures (default 0s)")
+    .option("--no-healthcheck", "disable the image's health check")
+    .addOption(
+      new Option("--health-on-failure <action>", "action when unhealthy").choices([
+        "none",
+        "kill",
+        "restart",
+        "stop",
+      ]),
+    )
+    .option(
+      "--health-exit-on-unhealthy",
+      "kill the container when unhealthy (iSulad's name for kill)",
+    )
+    .argument("<image>")
+    .argument("[command...]");
+}
+
+/** Build the API's create body from CLI flags (validated here and again by the daemon). */
+export function createBody(
+  image: string,
+  command: string[],
+  o: Opts,
+): { name?: string; body: Record<string, unknown> } {
+  const policy = parseRestartPolicy(String(o.restart ?? "no"));
+  checkAutoRemove(policy, Boolean(o.rm));
+  const hc: Partial<HostConfig> = {
+    RestartPolicy: policy,
+    AutoRemove: Boolean(o.rm),
+    Binds: (o.volume as string[] | undefined) ?? [],
+    Memory: o.memory ? parseBytes(String(o.memory)) : 0,
+    NanoCpus: 0,
+    PidsLimit: 0,
+  };
+  if (o.cpus !== undefined) {
+    const n = Number(o.cpus);
+    if (!Number.isFinite(n) || n <= 0) {
+      throw invalid(`invalid --cpus "${o.cpus}": expected a positive number`);
+    }
+    hc.NanoCpus = Math.round(n * 1e9);
+  }
+  if (o.pidsLimit !== undefined) hc.PidsLimit = parseCount("pids limit")(String(o.pidsLimit));
+  if (o.restartDelay) hc.RestartDelay = positiveDuration("--restart-delay", String(o.restartDelay));
+  if (o.restartMaxDelay) {
+    hc.RestartMaxDelay = positiveDuration("--restart-max-delay", String(o.restartMaxDelay));
+  }
+  if (o.healthOnFailure) hc.HealthOnFailure = o.healthOnFailure as HostConfig["HealthOnFailure"];
+  if (o.healthExitOnUnhealthy) hc.HealthOnFailure = "kill";
+  const labels: Record<string, string> = {};
+  for (const l of (o.label as string[] | undefined) ?? []) {
+    const i = l.indexOf("=");
+    labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? "" : l.slice(i + 1);
+  }
+  const body: Record<string, unknown> = {
+    Image: image,
+    Cmd: command.length ? command : undefined,
+    Env: (o.env as string[] | undefined) ?? [],
+    Labels: labels,
+    WorkingDir: o.workdir ?? "",
+    User: o.user ?? "",
+    Hostname: o.hostname ?? "",
+    StopSignal: o.stopSignal,
+    StopTimeout: o.stopTimeout,
+    HostConfig: hc,
+  };
+  if (o.entrypoint !== undefined) {
+    body.Entrypoint = o.entrypoint === "" ? [] : [String(o.entrypoint)];
+  }
+  const ns = (v: unknown) => v ? Math.round(parseDuration(String(v)) * 1e6) : 0;
+  if (o.healthcheck === false) body.Healthcheck = { Test: ["NONE"] };
+  else if (
+    o.healthCmd || o.healthInterval || o.healthTimeout || o.healthRetries || o.healthStartPeriod
+  ) {
+    // Timings without a command apply to the image's health check.
+    body.Healthcheck = {
+      Test: o.healthCmd ? ["CMD-SHELL", String(o.healthCmd)] : [],
+      Interval: ns(o.healthInterval),
+      Timeout: ns(o.healthTimeout),
+      Retries: o.healthRetries ?? 0,
+      StartPeriod: ns(o.healthStartPeriod),
+    };
+  }
+  return { name: o.name as string | undefined, body };
+}
+
+async function createContainer(
+  api: ApiClient,
+  image: string,
+  command: string[],
+  o: Opts,
+): Promise<string> {
+  const { name, body } = createBody(image, command, o);
+  const q = name ? `?name=${enc(name)}` : "";
+  const res = await api.json<{ Id: string }>("POST", `/containers/create${q}`, body);
+  return res.Id;
+}
+
+/** Register `create` and `run`. */
+export function addRunCommands(program: Command, api: Api): void {
+  containerOptions(program.command("create").description("create a container"))
+    .action(async (image: string, command: string[], o: Opts) => {
+      console.log(await createContainer(api(), image, command, o));
+    });
+
+  containerOptions(program.command("run").description("create and start a container"))
+    .option("-d, --detach", "run in the background and print the id")
+    .passThroughOptions()
+    .action(async (image: string, command: string[], o: Opts) => {
+      const c = api();
+      const id = await createContainer(c, image, command, o);
+      if (o.detach) {
+        await startOrExplain(c, id, Boolean(o.rm));
+        console.log(id);
+        return;
+      }
+      // Arm attach and wait before start, so nothing of a short run is missed.
+      const attach = await c.call("POST", `/containers/${id}/attach?stream=1&stdout=1&stderr=1`);
+      const wait = await c.call(
+        "POST",
+        `/containers/${id}/wait?condition=${o.rm ? "removed" : "next-exit"}`,
+      );
+      await startOrExplain(c, id, Boolean(o.rm));
+      await pumpFrames(attach.body!);
+      const res = await wait.json() as { StatusCode: number };
+      throw new ExitCode(res.StatusCode);
+    });
+}
+
+/**
+ * Start the container; when that fails, remove it if it is `--rm`, say why and
+ * end with docker run's exit code for the failure.
+ */
+async function startOrExplain(c: ApiClient, id: string, autoRemove: boolean): Promise<void> {
+  try {
+    await c.call("POST", `/containers/${id}/start`);
+  } catch (err) {
+    if (autoRemove) await c.call("DELETE", `/containers/${id}?force=1`).catch(() => {});
+    console.error(`corral: ${errorMessage(err)}`);
+    // Loaded only on this path: the runtime module costs a CLI call ~45 ms.
+    const { startFailureExitCode } = await import("../runtime/mod.ts");
+    throw new ExitCode(startFailureExitCode(errorMessage(err)));
+  }
+}
