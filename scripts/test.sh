@@ -4,4 +4,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export RUST_BACKTRACE=0
+# The JSDoc examples type-check like the code; a stale one fails the suite.
+./node_modules/deno/deno check --doc lib/ || exit
 exec ./node_modules/deno/deno test -A --no-prompt --parallel "$@"
