@@ -55,7 +55,23 @@ export class Docker {
     args: string[],
     opts: { env?: Record<string, string>; stdin?: Uint8Array } = {},
   ): Promise<CliResult> {
-    const child = new Deno.Command(DOCKER!, {
+    const child = this.spawn(args, opts);
+    if (opts.stdin) {
+      const w = child.stdin.getWriter();
+      await w.write(opts.stdin);
+      await w.close();
+    }
+    const out = await child.output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  }
+
+  /** Start the CLI, its stdout and stderr piped (a command that runs until it is killed). */
+  spawn(
+    args: string[],
+    opts: { env?: Record<string, string>; stdin?: Uint8Array } = {},
+  ): Deno.ChildProcess {
+    return new Deno.Command(DOCKER!, {
       args,
       // No user config, context or API version override leaks in.
       clearEnv: true,
@@ -70,14 +86,6 @@ export class Docker {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    if (opts.stdin) {
-      const w = child.stdin.getWriter();
-      await w.write(opts.stdin);
-      await w.close();
-    }
-    const out = await child.output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
   }
 
   /** Run and fail on a non-zero exit; the trimmed stdout. */

@@ -24,6 +24,7 @@ export * from "./service.ts";
 export * from "./exec.ts";
 export * from "./labels.ts";
 export * from "./top.ts";
+export * from "./stats.ts";
 export * from "./prune.ts";
 export * from "./config.ts";
 export * from "./core.ts";

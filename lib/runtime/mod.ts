@@ -15,6 +15,7 @@ export * from "./runc.ts";
 export * from "./bundle.ts";
 export * from "./spec.ts";
 export * from "./cgroups.ts";
+export * from "./cgroup_stats.ts";
 export * from "./cleanup.ts";
 export * from "./launch.ts";
 export * from "./self.ts";

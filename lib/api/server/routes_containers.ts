@@ -1,10 +1,12 @@
 /**
  * Containers: create, list, inspect, the lifecycle actions, wait, remove,
- * rename, update, top and prune (logs and attach: `routes_logs.ts`; exec:
+ * rename, update, top, stats and prune (logs and attach: `routes_logs.ts`; exec:
  * `routes_exec.ts`).
  * @module
  */
 import {
+  type ContainerStats,
+  containerStats,
   containerTop,
   type HostConfig,
   matchesLabel,
@@ -54,6 +56,19 @@ export function containerRoutes(route: AddRoute, ctx: ApiContext): void {
   });
   route("GET", "/containers/{id}/top", (_r, url, p) => {
     return json(containerTop(svc, p.id, url.searchParams.get("ps_args") ?? ""));
+  });
+  route("GET", "/containers/{id}/stats", (_r, url, p) => {
+    // Docker streams unless told otherwise (`stream` defaults to true).
+    const stream = !/^(0|no|false|none)$/i.test(url.searchParams.get("stream") || "true");
+    const oneShot = boolParam(url, "one-shot");
+    if (stream && oneShot) throw invalid("cannot have stream=true and one-shot=true");
+    const toJsonLine = new TransformStream<ContainerStats, string>({
+      transform: (sample, ctrl) => ctrl.enqueue(JSON.stringify(sample) + "\n"),
+    });
+    return jsonLines(
+      containerStats(svc, p.id, { stream, oneShot }).pipeThrough(toJsonLine)
+        .pipeThrough(new TextEncoderStream()),
+    );
   });
   route("POST", "/containers/prune", async (_r, url) => {
     const f = parseFilters(url.searchParams.get("filters"), ["until", "label", "label!"]);

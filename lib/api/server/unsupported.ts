@@ -150,7 +150,6 @@ export const UNSUPPORTED_ENDPOINTS: readonly [string, string, string][] = [
     "/containers/{id}/unpause",
     "pausing containers (docker unpause) is not supported by corral",
   ],
-  ["GET", "/containers/{id}/stats", "docker stats is not supported by corral"],
   ["GET", "/containers/{id}/archive", "copying files (docker cp) is not supported by corral"],
   ["PUT", "/containers/{id}/archive", "copying files (docker cp) is not supported by corral"],
   ["GET", "/containers/{id}/changes", "docker diff is not supported by corral"],
