@@ -9,6 +9,9 @@ command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v tar >/dev/null 2>&1 || need+=(tar)
 # The tests compress a refused upload with xz (or zstd).
 command -v xz >/dev/null 2>&1 || command -v zstd >/dev/null 2>&1 || need+=(xz-utils)
+# Container networking (lib/network) calls the CNI plugins, which call iptables.
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+[ -x /usr/sbin/iptables ] || need+=(iptables)
 if [ "${CORRAL_WITH_DOCKER_CLI:-0}" = 1 ] && ! command -v docker >/dev/null 2>&1; then need+=(docker.io); fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} from Debian" >&2
