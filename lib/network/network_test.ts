@@ -61,17 +61,26 @@ async function serveHello(netns: string): Promise<{ stop(): Promise<void> }> {
   };
 }
 
-Deno.test("a published port on 127.0.0.1 reaches a server in the namespace", async () => {
-  await withTestNet(async ({ manager, newContainer }) => {
+Deno.test("a published port reaches a server in the namespace from the host and other containers", async () => {
+  await withTestNet(async ({ manager, newContainer, subnet }) => {
     const c = await newContainer();
-    const { bindings } = parsePortSpecs(["127.0.0.1::80"]);
+    const other = await newContainer();
+    // The gateway is the host's address on the test's own bridge.
+    const gateway = subnet.replace(".0/24", ".1");
+    const { bindings } = parsePortSpecs(["127.0.0.1::80", `${gateway}::80`]);
     const ports = await manager.allocatePorts(c.id, bindings);
-    assert.equal(ports.length, 1);
+    assert.equal(ports.length, 2);
     await manager.attach(c.id, c.netns, { network: "bridge", ports });
+    await manager.attach(other.id, other.netns, { network: "bridge" });
     const server = await serveHello(c.netns);
     try {
       const res = await fetch(`http://127.0.0.1:${ports[0].hostPort}/hello`);
       assert.equal(await res.text(), "hello from the netns\n");
+      const url = `http://${gateway}:${ports[1].hostPort}/hello`;
+      assert.equal(
+        await inNetns(other.netns, ["busybox", "wget", "-q", "-O-", url]),
+        "hello from the netns\n",
+      );
     } finally {
       await server.stop();
     }

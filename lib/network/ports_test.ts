@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { formatPortSpecs, parsePortKey, parsePortSpecs, publishedPorts } from "./ports.ts";
 import { PortAllocator } from "./port_allocator.ts";
 import { errorKind } from "../errdefs/mod.ts";
+import { createSocket } from "node:dgram";
 
 Deno.test("Docker's -p forms parse into ExposedPorts and PortBindings", () => {
   const { exposed, bindings } = parsePortSpecs([
@@ -145,5 +146,21 @@ Deno.test("an empty HostPort gets a free ephemeral port, a range its first free 
     );
   } finally {
     listener.close();
+  }
+});
+
+Deno.test("a UDP port bound on the host is refused", async () => {
+  const socket = createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", () => resolve()));
+  try {
+    const port = socket.address().port;
+    await assert.rejects(
+      new PortAllocator().allocate("a", {
+        "53/udp": [{ HostIp: "127.0.0.1", HostPort: `${port}` }],
+      }),
+      (err) => errorKind(err) === "conflict" && /already in use on the host/.test(String(err)),
+    );
+  } finally {
+    socket.close();
   }
 });
