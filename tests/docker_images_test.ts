@@ -51,7 +51,9 @@ function whiteoutLayer(): Promise<Uint8Array> {
 }
 
 const SCRIPT = "ls /etc /data; cat /data/new; echo $GREETING; pwd; id -u";
-const EXPECTED = "/data:\nnew\n\n/etc:\nadded\nkeep\nfrom data/new\nhello\n/data\n1000\n";
+// /etc also has the three files the engine binds in, as in Docker.
+const EXPECTED =
+  "/data:\nnew\n\n/etc:\nadded\nhostname\nhosts\nkeep\nresolv.conf\nfrom data/new\nhello\n/data\n1000\n";
 
 /** A `docker save` archive of three layers; the third adds etc/added. */
 async function multiLayerArchive(): Promise<Uint8Array> {
