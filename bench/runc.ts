@@ -33,10 +33,7 @@ export class RuncPeer {
       hostname: "bench",
       rootfs: join(this.bundle, "rootfs"),
       cgroupsPath: `/${this.cgroupParent}/bench`,
-      memory: 0,
-      nanoCpus: 0,
-      pidsLimit: 0,
-      binds: [],
+      host: {},
       files: [],
     });
     await Deno.writeTextFile(join(this.bundle, "config.json"), JSON.stringify(spec));

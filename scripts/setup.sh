@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Install what corral needs and is missing: runc and a static busybox from
-# Debian, Deno and the npm libraries from the npm registry (package-lock.json).
+# Install what corral needs and is missing: runc, a static busybox and tini
+# from Debian, Deno and the npm libraries from the npm registry (package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v runc >/dev/null 2>&1 || need+=(runc)
 [ -x /bin/busybox ] || need+=(busybox-static)
+# `run --init` binds Debian's static tini into the container as its pid 1.
+[ -x /usr/bin/tini-static ] || need+=(tini)
 command -v tar >/dev/null 2>&1 || need+=(tar)
 # The tests compress a refused upload with xz (or zstd).
 command -v xz >/dev/null 2>&1 || command -v zstd >/dev/null 2>&1 || need+=(xz-utils)

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ApiClient } from "../lib/api/mod.ts";
 import type { ContainerRecord } from "../lib/container/mod.ts";
 import type { CorralEvent } from "../lib/events/mod.ts";
-import { cgroupMounts } from "../lib/runtime/mod.ts";
+import { cgroupDirs, cgroupMounts } from "../lib/runtime/mod.ts";
 import { mountsUnder } from "../lib/sys/mod.ts";
 
 export { sleep } from "../lib/sys/mod.ts";
@@ -205,6 +205,20 @@ export class TestDaemon {
     throw new Error(
       `timed out after ${ms} ms waiting for ${what}\n--- daemon log ---\n${await this.log()}`,
     );
+  }
+
+  /** The first of `files` (v1 and v2 names of one setting) in a container's cgroup directories. */
+  cgroupFile(id: string, files: string[]): string {
+    for (const dir of cgroupDirs(`/${this.cgroupParent}/${id}`)) {
+      for (const f of files) {
+        try {
+          return Deno.readTextFileSync(join(dir, f)).trim();
+        } catch {
+          // Not in this hierarchy.
+        }
+      }
+    }
+    throw new Error(`none of ${files.join(", ")} in the cgroups of ${id}`);
   }
 
   /** Leaks of this daemon: mounts, cgroup dirs, runc state, processes. */

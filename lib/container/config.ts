@@ -7,7 +7,7 @@
  */
 import { invalid } from "../errdefs/mod.ts";
 import type { Image } from "../image/mod.ts";
-import { type LiveLimits, parseBind } from "../runtime/mod.ts";
+import { checkHostOptions, type LiveLimits, memorySwapOf, parseBind } from "../runtime/mod.ts";
 import type { ContainerConfig, HealthConfig, HostConfig } from "./model.ts";
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -23,6 +23,8 @@ const MAX_ARG_STRLEN = 128 * 1024;
 const MIN_HEALTH_DURATION_NS = 1_000_000;
 /** The largest uid or gid (2^32 - 2: -1 means "unchanged" to the kernel). */
 const MAX_ID = 2 ** 32 - 2;
+/** Docker's smallest memory limit and reservation (6 MiB). */
+const MIN_MEMORY = 6 * 1024 * 1024;
 
 /**
  * Merge the request's config over the image's defaults, Docker style, after
@@ -183,31 +185,89 @@ function mergeHealthcheck(
 }
 
 /**
- * The cgroup limits that differ between two host configs, or null.
+ * The cgroup limits that differ between two host configs, or null. Memory
+ * and swap go together: the swap limit follows the memory limit unless
+ * `MemorySwap` is set.
  *
  * @example
  * ```ts
  * import { defaultHostConfig } from "./model.ts";
- * changedLimits(defaultHostConfig(), { ...defaultHostConfig(), Memory: 64 << 20 }); // { memory: 67108864 }
+ * changedLimits(defaultHostConfig(), { ...defaultHostConfig(), Memory: 64 << 20 });
+ * // { memory: 67108864, memorySwap: 67108864 }
  * ```
  */
 export function changedLimits(before: HostConfig, after: HostConfig): LiveLimits | null {
   const limits: LiveLimits = {};
-  if (after.Memory !== before.Memory) limits.memory = after.Memory;
-  if (after.NanoCpus !== before.NanoCpus) limits.nanoCpus = after.NanoCpus;
-  if (after.PidsLimit !== before.PidsLimit) limits.pidsLimit = after.PidsLimit;
+  const differ = (k: keyof HostConfig) => (after[k] ?? 0) !== (before[k] ?? 0);
+  if (differ("Memory") || differ("MemorySwap")) {
+    limits.memory = after.Memory;
+    limits.memorySwap = memorySwapOf(after) ?? -1;
+  }
+  if (differ("MemoryReservation")) limits.memoryReservation = after.MemoryReservation;
+  if (differ("NanoCpus")) limits.nanoCpus = after.NanoCpus;
+  if (differ("CpuShares")) limits.cpuShares = after.CpuShares;
+  if (differ("CpusetCpus")) limits.cpusetCpus = after.CpusetCpus;
+  if (differ("PidsLimit")) limits.pidsLimit = after.PidsLimit;
   return Object.keys(limits).length ? limits : null;
 }
 
 /** Bounds of the numeric host config fields (inclusive). */
 const HOST_NUMBERS = {
   Memory: [0, Number.MAX_SAFE_INTEGER],
+  MemoryReservation: [0, Number.MAX_SAFE_INTEGER],
+  // -1: unlimited swap.
+  MemorySwap: [-1, Number.MAX_SAFE_INTEGER],
   NanoCpus: [0, Number.MAX_SAFE_INTEGER],
+  // The kernel's range of cpu.shares (0: the default, 1024).
+  CpuShares: [0, 262144],
   PidsLimit: [-1, Number.MAX_SAFE_INTEGER],
+  ShmSize: [0, Number.MAX_SAFE_INTEGER],
+  OomScoreAdj: [-1000, 1000],
   // Milliseconds a timer can wait (setTimeout's limit).
   RestartDelay: [0, 2 ** 31 - 1],
   RestartMaxDelay: [0, 2 ** 31 - 1],
 } as const;
+
+/** The shapes of the other host config fields: a client sending another shape gets a 400. */
+const HOST_SHAPES: Record<string, [(v: unknown) => boolean, string]> = {
+  ExtraHosts: [isStringArray, "an array of strings"],
+  Dns: [isStringArray, "an array of strings"],
+  DnsSearch: [isStringArray, "an array of strings"],
+  DnsOptions: [isStringArray, "an array of strings"],
+  CapAdd: [isStringArray, "an array of strings"],
+  CapDrop: [isStringArray, "an array of strings"],
+  SecurityOpt: [isStringArray, "an array of strings"],
+  GroupAdd: [isStringArray, "an array of strings"],
+  Init: [isBoolean, "a boolean"],
+  ReadonlyRootfs: [isBoolean, "a boolean"],
+  Privileged: [isBoolean, "a boolean"],
+  CpusetCpus: [isString, "a string"],
+  Tmpfs: [isStringRecord, "an object of string values"],
+  Sysctls: [isStringRecord, "an object of string values"],
+  Ulimits: [
+    arrayOf({ Name: isString, Soft: isNumber, Hard: isNumber }),
+    "an array of {Name, Soft, Hard}",
+  ],
+  Devices: [
+    arrayOf({
+      PathOnHost: isString,
+      PathInContainer: optional(isString),
+      CgroupPermissions: optional(isString),
+    }),
+    "an array of {PathOnHost, PathInContainer, CgroupPermissions}",
+  ],
+  Mounts: [
+    arrayOf({
+      Type: isString,
+      Source: optional(isString),
+      Target: optional(isString),
+      ReadOnly: optional(isBoolean),
+      BindOptions: optional(isObject),
+      TmpfsOptions: optional(isObject),
+    }),
+    "an array of {Type, Source, Target, ReadOnly, BindOptions, TmpfsOptions}",
+  ],
+};
 
 /**
  * Check a host config at create and update, with Docker's messages where
@@ -220,6 +280,17 @@ const HOST_NUMBERS = {
  * ```
  */
 export function validateHostConfig(hc: HostConfig): void {
+  for (const [k, [valid, what]] of Object.entries(HOST_SHAPES)) {
+    const v = hc[k as keyof HostConfig];
+    if (!isNullish(v) && !valid(v)) throw invalid(`${k} must be ${what}`);
+  }
+  // Docker's messages for these two ranges.
+  if (typeof hc.ShmSize === "number" && hc.ShmSize < 0) {
+    throw invalid("SHM size can not be less than 0");
+  }
+  if (typeof hc.OomScoreAdj === "number" && Math.abs(hc.OomScoreAdj) > 1000) {
+    throw invalid(`Invalid value ${hc.OomScoreAdj}, range for oom score adj is [-1000, 1000]`);
+  }
   const cpus = navigator.hardwareConcurrency;
   // 0.01 CPU is the smallest quota runc takes (1 ms per 100 ms period).
   if (
@@ -236,15 +307,14 @@ export function validateHostConfig(hc: HostConfig): void {
       throw invalid(`invalid ${k}: ${JSON.stringify(v)} (a whole number from ${min} to ${max})`);
     }
   }
-  if (hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) {
-    throw invalid("minimum memory limit allowed is 6MB");
-  }
+  if (hc.CpuShares === 1) throw invalid("invalid CpuShares: 1 (the smallest CPU weight is 2)");
+  validateMemory(hc);
   if (hc.RestartDelay && hc.RestartMaxDelay && hc.RestartDelay > hc.RestartMaxDelay) {
     throw invalid("restart delay must not exceed the maximum restart delay");
   }
-  for (const k of ["ExtraHosts", "Dns", "DnsSearch", "DnsOptions"] as const) {
-    if (!isNullish(hc[k]) && !isStringArray(hc[k])) {
-      throw invalid(`${k} must be an array of strings`);
+  for (const g of hc.GroupAdd ?? []) {
+    if (g === "" || (/^\d+$/.test(g) && Number(g) > MAX_ID)) {
+      throw invalid(`invalid group "${g}" for --group-add: a gid from 0 to ${MAX_ID} or a name`);
     }
   }
   if (!Array.isArray(hc.Binds ?? [])) throw invalid("Binds must be an array");
@@ -262,6 +332,31 @@ export function validateHostConfig(hc: HostConfig): void {
       `invalid health-on-failure action "${hc.HealthOnFailure}": none, kill, restart or stop`,
     );
   }
+  // What the OCI spec makes of the options, built now so a bad one never reaches runc.
+  checkHostOptions(hc);
+}
+
+/** Docker's checks of the memory limit, swap and reservation together. */
+function validateMemory(hc: HostConfig): void {
+  const swap = hc.MemorySwap ?? 0;
+  const reservation = hc.MemoryReservation ?? 0;
+  if (hc.Memory > 0 && hc.Memory < MIN_MEMORY) {
+    throw invalid("minimum memory limit allowed is 6MB");
+  }
+  if (hc.Memory > 0 && swap > 0 && swap < hc.Memory) {
+    throw invalid("Minimum memoryswap limit should be larger than memory limit, see usage");
+  }
+  if (!(hc.Memory > 0) && swap > 0) {
+    throw invalid("You should always set the Memory limit when using Memoryswap limit, see usage");
+  }
+  if (reservation > 0 && reservation < MIN_MEMORY) {
+    throw invalid("Minimum memory reservation allowed is 6MB");
+  }
+  if (hc.Memory > 0 && reservation > hc.Memory) {
+    throw invalid(
+      "Minimum memory limit can not be less than memory reservation limit, see usage",
+    );
+  }
 }
 
 function isNullish(v: unknown): v is null | undefined {
@@ -270,6 +365,38 @@ function isNullish(v: unknown): v is null | undefined {
 
 function isStringArray(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === "string");
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === "string";
+}
+
+function isNumber(v: unknown): v is number {
+  return typeof v === "number";
+}
+
+function isBoolean(v: unknown): v is boolean {
+  return typeof v === "boolean";
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isStringRecord(v: unknown): v is Record<string, string> {
+  return isObject(v) && Object.values(v).every(isString);
+}
+
+/** A test that also passes null and absence. */
+function optional(test: (v: unknown) => boolean): (v: unknown) => boolean {
+  return (v) => isNullish(v) || test(v);
+}
+
+/** A test of an array of objects whose fields pass the given tests. */
+function arrayOf(fields: Record<string, (v: unknown) => boolean>): (v: unknown) => boolean {
+  return (v) =>
+    Array.isArray(v) &&
+    v.every((o) => isObject(o) && Object.entries(fields).every(([k, test]) => test(o[k])));
 }
 
 function isIntegerIn(v: unknown, min: number, max: number): boolean {

@@ -4,7 +4,9 @@
  * @module
  */
 import type { RestartPolicy } from "../restart/mod.ts";
+import type { HostOptions } from "../runtime/mod.ts";
 export type { RestartPolicy, RestartPolicyName } from "../restart/mod.ts";
+export type { DeviceMapping, HostOptions, MountSpec, Ulimit } from "../runtime/mod.ts";
 
 /** Zero time, as Docker prints it. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -55,8 +57,12 @@ export interface ContainerConfig {
   Healthcheck?: HealthConfig;
 }
 
-/** Docker's `HostConfig`, with corral's restart backoff and health action. */
-export interface HostConfig {
+/**
+ * Docker's `HostConfig`, with corral's restart backoff and health action;
+ * the options the OCI spec is built from (capabilities, mounts, limits,
+ * devices, ...) are `HostOptions`, in Docker's names and shapes.
+ */
+export interface HostConfig extends HostOptions {
   RestartPolicy: RestartPolicy;
   AutoRemove: boolean;
   Binds: string[];

@@ -168,7 +168,6 @@ export class RuncSystem implements ContainerSystem {
 
   async #writeSpec(c: Container, res: ContainerResources): Promise<void> {
     const cfg = c.rec.Config;
-    const hc = c.rec.HostConfig;
     const files = await this.#writeEtcFiles(c);
     const spec = buildSpec({
       id: c.id,
@@ -180,10 +179,8 @@ export class RuncSystem implements ContainerSystem {
       hostname: etcFilesInput(c.rec).hostname,
       rootfs: res.bundle.rootfs,
       cgroupsPath: res.cgroupsPath,
-      memory: hc.Memory,
-      nanoCpus: hc.NanoCpus,
-      pidsLimit: hc.PidsLimit,
-      binds: [...(hc.Binds ?? [])],
+      // The persisted host config: every option holds again at each start.
+      host: c.rec.HostConfig,
       files,
     });
     await writeFileAtomic(res.bundle.spec, JSON.stringify(spec));

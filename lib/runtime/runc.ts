@@ -26,7 +26,14 @@ export interface RuncState {
 /** Limits `runc update` changes (Docker's units: bytes, CPUs × 1e9, pids). */
 export interface LiveLimits {
   memory?: number;
+  /** Memory plus swap; -1 is unlimited. */
+  memorySwap?: number;
+  memoryReservation?: number;
   nanoCpus?: number;
+  /** 0 leaves the CPU weight as it is. */
+  cpuShares?: number;
+  /** "" leaves the CPU set as it is. */
+  cpusetCpus?: string;
   pidsLimit?: number;
 }
 
@@ -101,10 +108,13 @@ export class Runc {
    */
   async update(id: string, limits: LiveLimits): Promise<void> {
     const runcLimits: RuncLimits = {};
-    if (limits.memory !== undefined) {
-      // Swap as large as memory: no swap beyond the limit, as at create (spec.ts).
-      runcLimits.memory = runcLimits.memorySwap = limits.memory > 0 ? limits.memory : -1;
+    if (limits.memory !== undefined) runcLimits.memory = limits.memory > 0 ? limits.memory : -1;
+    if (limits.memorySwap !== undefined) runcLimits.memorySwap = limits.memorySwap;
+    if (limits.memoryReservation !== undefined) {
+      runcLimits.memoryReservation = limits.memoryReservation > 0 ? limits.memoryReservation : -1;
     }
+    if (limits.cpuShares) runcLimits.cpuShares = limits.cpuShares;
+    if (limits.cpusetCpus) runcLimits.cpusetCpus = limits.cpusetCpus;
     if (limits.nanoCpus !== undefined) {
       runcLimits.cpu = limits.nanoCpus > 0
         ? cpuQuota(limits.nanoCpus)

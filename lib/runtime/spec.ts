@@ -1,8 +1,96 @@
 /**
- * The OCI runtime spec (`config.json`) of a container.
+ * The OCI runtime spec (`config.json`) of a container, built at each start
+ * from its Docker host options; its concerns are spec_security.ts
+ * (capabilities, no-new-privileges, sysctls, masked paths), spec_mounts.ts,
+ * spec_resources.ts (cgroup limits, rlimits) and spec_devices.ts.
  * @module
  */
 import { invalid } from "../errdefs/mod.ts";
+import { devicesOf } from "./spec_devices.ts";
+import { INIT_IN_CONTAINER, mountsOf } from "./spec_mounts.ts";
+import { oomScoreAdjOf, resourcesOf, rlimitsOf } from "./spec_resources.ts";
+import {
+  capabilitiesOf,
+  MASKED_PATHS,
+  noNewPrivileges,
+  READONLY_PATHS,
+  sysctlsOf,
+} from "./spec_security.ts";
+
+export { INIT_BINARY, INIT_IN_CONTAINER, parseBind } from "./spec_mounts.ts";
+export { cpuQuota, memorySwapOf } from "./spec_resources.ts";
+
+/** One `--ulimit` (Docker's `HostConfig.Ulimits` entry; -1 is unlimited). */
+export interface Ulimit {
+  Name: string;
+  Soft: number;
+  Hard: number;
+}
+
+/** One `--device` (Docker's `HostConfig.Devices` entry). */
+export interface DeviceMapping {
+  PathOnHost: string;
+  /** Defaults to `PathOnHost`. */
+  PathInContainer?: string;
+  /** Some of "rwm" (the default). */
+  CgroupPermissions?: string;
+}
+
+/** One `--mount` (Docker's `HostConfig.Mounts` entry): a bind or a tmpfs. */
+export interface MountSpec {
+  Type: string;
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  /** Meaningless on Linux, as in Docker. */
+  Consistency?: string;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean; [other: string]: unknown } | null;
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number; [other: string]: unknown } | null;
+  /** Refused: volumes are not corral's. */
+  VolumeOptions?: unknown;
+}
+
+/**
+ * The Docker host options the spec is built from, in Docker's names, shapes
+ * and units (the container's `HostConfig` has them all).
+ */
+export interface HostOptions {
+  /** `-v /host:/ctr[:ro]`. */
+  Binds?: string[] | null;
+  /** Bytes; 0 = unlimited. */
+  Memory?: number;
+  /** Memory plus swap, bytes; -1 = unlimited swap, 0 = no swap beyond Memory. */
+  MemorySwap?: number;
+  /** Soft limit, bytes. */
+  MemoryReservation?: number;
+  /** CPUs × 1e9; 0 = unlimited. */
+  NanoCpus?: number;
+  /** Relative CPU weight (2 to 262144; 1024 is a container's default). */
+  CpuShares?: number;
+  /** CPUs the container may run on ("0-2,5"). */
+  CpusetCpus?: string;
+  /** Max pids; 0 or less = unlimited. */
+  PidsLimit?: number;
+  /** Run an init (tini) as pid 1. */
+  Init?: boolean | null;
+  ReadonlyRootfs?: boolean;
+  /** Destination → tmpfs mount options. */
+  Tmpfs?: Record<string, string> | null;
+  /** /dev/shm's size in bytes (0: 64 MiB). */
+  ShmSize?: number;
+  Mounts?: MountSpec[] | null;
+  Privileged?: boolean;
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  SecurityOpt?: string[] | null;
+  Ulimits?: Ulimit[] | null;
+  Devices?: DeviceMapping[] | null;
+  Sysctls?: Record<string, string> | null;
+  /** -1000 to 1000. */
+  OomScoreAdj?: number;
+  /** Extra groups of the process: gids, or names of the image's /etc/group. */
+  GroupAdd?: string[] | null;
+}
 
 /** What the spec is made from. */
 export interface SpecInput {
@@ -16,226 +104,120 @@ export interface SpecInput {
   /** Absolute path of the mounted rootfs: the container's root, where user names resolve. */
   rootfs: string;
   cgroupsPath: string;
-  /** Bytes; 0 = unlimited. */
-  memory: number;
-  /** CPUs × 1e9; 0 = unlimited. */
-  nanoCpus: number;
-  /** Max pids; 0 or less = unlimited. */
-  pidsLimit: number;
-  /** Docker bind specs `/host:/ctr[:ro]`. */
-  binds: string[];
+  /** The container's host options. */
+  host: HostOptions;
   /** Files the engine wrote for the container, bound over the image's (/etc/hosts, ...). */
   files: { source: string; destination: string }[];
 }
 
-const CAPS = [
-  "CAP_CHOWN",
-  "CAP_DAC_OVERRIDE",
-  "CAP_FSETID",
-  "CAP_FOWNER",
-  "CAP_MKNOD",
-  "CAP_NET_RAW",
-  "CAP_SETGID",
-  "CAP_SETUID",
-  "CAP_SETFCAP",
-  "CAP_SETPCAP",
-  "CAP_NET_BIND_SERVICE",
-  "CAP_SYS_CHROOT",
-  "CAP_KILL",
-  "CAP_AUDIT_WRITE",
-];
-
-/**
- * Parse a Docker bind spec `/host:/ctr[:ro|rw]`.
- *
- * @example
- * ```ts
- * parseBind("/data:/srv:ro"); // { source: "/data", destination: "/srv", readonly: true }
- * ```
- */
-export function parseBind(
-  spec: string,
-): { source: string; destination: string; readonly: boolean } {
-  const parts = spec.split(":");
-  if (
-    parts.length < 2 || parts.length > 3 || !parts[0].startsWith("/") || !parts[1].startsWith("/")
-  ) {
-    throw invalid(`invalid bind mount "${spec}": expected /host/path:/container/path[:ro]`);
+/** The fields of the image's /etc/passwd or /etc/group entry named `name`. */
+function etcEntry(rootfs: string, file: "passwd" | "group", name: string): string[] | undefined {
+  try {
+    return Deno.readTextFileSync(`${rootfs}/etc/${file}`).split("\n").map((l) => l.split(":"))
+      .find((f) => f[0] === name);
+  } catch {
+    return undefined;
   }
-  // runc would mount over the container's root and create dev/ in the host folder.
-  if (isRootPath(parts[1])) {
-    throw invalid(`invalid bind mount "${spec}": destination can't be '/'`);
-  }
-  const mode = parts[2] ?? "rw";
-  if (mode !== "ro" && mode !== "rw") {
-    throw invalid(`invalid bind mount mode "${mode}" in "${spec}"`);
-  }
-  return { source: parts[0], destination: parts[1], readonly: mode === "ro" };
 }
 
-/** Whether an absolute path names "/" once "." and ".." are resolved. */
-function isRootPath(path: string): boolean {
-  let depth = 0;
-  for (const p of path.split("/")) {
-    if (p === "..") depth = Math.max(0, depth - 1);
-    else if (p !== "" && p !== ".") depth++;
-  }
-  return depth === 0;
+/** A group's gid: a number, or a name looked up in the image's /etc/group. */
+function groupId(group: string, rootfs: string): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  const entry = etcEntry(rootfs, "group", group);
+  if (!entry) throw invalid(`unable to find group ${group}: no matching entries in group file`);
+  return Number(entry[2]);
 }
 
-function resolveUser(user: string, rootfs: string): { uid: number; gid: number } {
-  if (!user) return { uid: 0, gid: 0 };
-  const [u, g] = user.split(":");
-  const fromFile = (file: string, name: string): string[] | undefined => {
-    try {
-      return Deno.readTextFileSync(`${rootfs}/etc/${file}`).split("\n").map((l) => l.split(":"))
-        .find((f) => f[0] === name);
-    } catch {
-      return undefined;
-    }
-  };
+/** The process's uid, gid and `--group-add` gids, names resolved in the image. */
+function resolveUser(
+  user: string,
+  groupAdd: string[],
+  rootfs: string,
+): { uid: number; gid: number; additionalGids?: number[] } {
+  const [u, g] = user ? user.split(":") : ["0"];
   let uid: number, gid: number;
   if (/^\d+$/.test(u)) {
     uid = Number(u);
     gid = 0;
   } else {
-    const pw = fromFile("passwd", u);
+    const pw = etcEntry(rootfs, "passwd", u);
     if (!pw) throw invalid(`unable to find user ${u}: no matching entries in passwd file`);
     uid = Number(pw[2]);
     gid = Number(pw[3]);
   }
-  if (g !== undefined) {
-    if (/^\d+$/.test(g)) gid = Number(g);
-    else {
-      const gr = fromFile("group", g);
-      if (!gr) throw invalid(`unable to find group ${g}: no matching entries in group file`);
-      gid = Number(gr[2]);
-    }
-  }
-  return { uid, gid };
+  if (g !== undefined) gid = groupId(g, rootfs);
+  if (!groupAdd.length) return { uid, gid };
+  return { uid, gid, additionalGids: groupAdd.map((group) => groupId(group, rootfs)) };
 }
-
-/**
- * The CFS quota and period (µs) for Docker's `NanoCpus` (CPUs × 1e9).
- *
- * @example
- * ```ts
- * cpuQuota(1.5e9); // { quota: 150000, period: 100000 }
- * ```
- */
-export function cpuQuota(nanoCpus: number): { quota: number; period: number } {
-  return { quota: Math.round(nanoCpus / 1e9 * 100_000), period: 100_000 };
-}
-
-/** The mounts every container gets, as Docker's default spec has them. */
-const DEFAULT_MOUNTS = [
-  { destination: "/proc", type: "proc", source: "proc" },
-  {
-    destination: "/dev",
-    type: "tmpfs",
-    source: "tmpfs",
-    options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
-  },
-  {
-    destination: "/dev/pts",
-    type: "devpts",
-    source: "devpts",
-    options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
-  },
-  {
-    destination: "/dev/shm",
-    type: "tmpfs",
-    source: "shm",
-    options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-  },
-  {
-    destination: "/dev/mqueue",
-    type: "mqueue",
-    source: "mqueue",
-    options: ["nosuid", "noexec", "nodev"],
-  },
-  {
-    destination: "/sys",
-    type: "sysfs",
-    source: "sysfs",
-    options: ["nosuid", "noexec", "nodev", "ro"],
-  },
-  {
-    destination: "/sys/fs/cgroup",
-    type: "cgroup",
-    source: "cgroup",
-    options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
-  },
-];
-
-/** Paths of /proc and /sys a container must not see (Docker's defaults). */
-const MASKED_PATHS = [
-  "/proc/acpi",
-  "/proc/asound",
-  "/proc/kcore",
-  "/proc/keys",
-  "/proc/latency_stats",
-  "/proc/timer_list",
-  "/proc/timer_stats",
-  "/proc/sched_debug",
-  "/sys/firmware",
-  "/proc/scsi",
-];
-
-/** Paths of /proc a container may read but not write (Docker's defaults). */
-const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 /** The namespaces of a container: all its own. */
 const NAMESPACES = ["pid", "network", "ipc", "uts", "mount"].map((type) => ({ type }));
 
-/** The cgroup limits of the spec. */
-function resourcesOf(input: SpecInput): Record<string, unknown> {
-  const resources: Record<string, unknown> = { devices: [{ allow: false, access: "rwm" }] };
-  if (input.memory > 0) resources.memory = { limit: input.memory, swap: input.memory };
-  if (input.nanoCpus > 0) resources.cpu = cpuQuota(input.nanoCpus);
-  if (input.pidsLimit > 0) resources.pids = { limit: input.pidsLimit };
-  return resources;
+/**
+ * What the host options make of the spec, built at each start and, to check
+ * the options, at create: what cannot be honoured throws `invalid` (400).
+ */
+function hostParts(host: HostOptions, files: SpecInput["files"]) {
+  const capabilities = capabilitiesOf(host);
+  const { devices, rules } = devicesOf(host);
+  return {
+    capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities },
+    rlimits: rlimitsOf(host.Ulimits ?? []),
+    // Off unless asked for, as in Docker: setuid programs work in the container.
+    noNewPrivileges: noNewPrivileges(host.SecurityOpt ?? []),
+    oomScoreAdj: oomScoreAdjOf(host.OomScoreAdj),
+    mounts: mountsOf(host, files),
+    devices,
+    resources: resourcesOf(host, rules),
+    sysctl: sysctlsOf(host.Sysctls ?? {}),
+  };
 }
 
-/** `-v /host:/ctr[:ro]` as OCI bind mounts. */
-function bindMounts(binds: string[]): Record<string, unknown>[] {
-  return binds.map(parseBind).map((b) => ({
-    destination: b.destination,
-    type: "bind",
-    source: b.source,
-    options: ["rbind", b.readonly ? "ro" : "rw"],
-  }));
+/**
+ * Check host options as the spec will use them at start: unknown
+ * capabilities, missing devices, bad mounts, ulimits, sysctls and cpusets
+ * are refused (`invalid`) at create rather than failing runc later.
+ *
+ * @example
+ * ```ts
+ * checkHostOptions({ CapAdd: ["NET_ADMIN"], Tmpfs: { "/run": "size=1m" } });
+ * checkHostOptions({ Ulimits: [{ Name: "nofiles", Soft: 1, Hard: 1 }] }); // throws invalid
+ * ```
+ */
+export function checkHostOptions(host: HostOptions): void {
+  hostParts(host, []);
 }
 
 /** Build the OCI spec. */
 export function buildSpec(input: SpecInput): Record<string, unknown> {
-  const { uid, gid } = resolveUser(input.user, input.rootfs);
+  const { host } = input;
+  const parts = hostParts(host, input.files);
   return {
     ociVersion: "1.0.2",
     process: {
       terminal: false,
-      user: { uid, gid },
-      args: input.args,
+      user: resolveUser(input.user, host.GroupAdd ?? [], input.rootfs),
+      args: host.Init ? [INIT_IN_CONTAINER, "--", ...input.args] : input.args,
       env: input.env,
       cwd: input.cwd || "/",
-      capabilities: { bounding: CAPS, effective: CAPS, permitted: CAPS },
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
+      capabilities: parts.capabilities,
+      rlimits: parts.rlimits,
+      noNewPrivileges: parts.noNewPrivileges,
+      oomScoreAdj: parts.oomScoreAdj,
     },
     // Absolute, so that only the bundle (bundle.ts) spells where its rootfs is.
-    root: { path: input.rootfs, readonly: false },
+    root: { path: input.rootfs, readonly: Boolean(host.ReadonlyRootfs) },
     hostname: input.hostname,
-    mounts: [
-      ...DEFAULT_MOUNTS,
-      ...input.files.map((f) => ({ ...f, type: "bind", options: ["rbind", "rprivate"] })),
-      ...bindMounts(input.binds),
-    ],
+    mounts: parts.mounts,
     linux: {
       cgroupsPath: input.cgroupsPath,
-      resources: resourcesOf(input),
+      resources: parts.resources,
       namespaces: NAMESPACES,
-      maskedPaths: MASKED_PATHS,
-      readonlyPaths: READONLY_PATHS,
+      devices: parts.devices,
+      sysctl: parts.sysctl,
+      // A privileged container sees and writes all of /proc, as in Docker.
+      maskedPaths: host.Privileged ? [] : MASKED_PATHS,
+      readonlyPaths: host.Privileged ? [] : READONLY_PATHS,
     },
   };
 }

@@ -39,7 +39,13 @@ export interface RuncLimits {
   memory?: number;
   /** Memory plus swap. */
   memorySwap?: number;
+  /** The soft limit. */
+  memoryReservation?: number;
   cpu?: { quota: number; period: number };
+  /** The CPU weight (cpu.shares). */
+  cpuShares?: number;
+  /** The CPUs the container may run on ("0-2,5"). */
+  cpusetCpus?: string;
   pids?: number;
 }
 
@@ -152,9 +158,14 @@ export function runcUpdateArgs(g: RuncGlobalOptions, id: string, limits: RuncLim
   const args = [...runcGlobalArgs(g), "update"];
   if (limits.memory !== undefined) args.push("--memory", String(limits.memory));
   if (limits.memorySwap !== undefined) args.push("--memory-swap", String(limits.memorySwap));
+  if (limits.memoryReservation !== undefined) {
+    args.push("--memory-reservation", String(limits.memoryReservation));
+  }
   if (limits.cpu !== undefined) {
     args.push("--cpu-period", String(limits.cpu.period), "--cpu-quota", String(limits.cpu.quota));
   }
+  if (limits.cpuShares !== undefined) args.push("--cpu-share", String(limits.cpuShares));
+  if (limits.cpusetCpus !== undefined) args.push("--cpuset-cpus", limits.cpusetCpus);
   if (limits.pids !== undefined) args.push("--pids-limit", String(limits.pids));
   return [...args, id];
 }

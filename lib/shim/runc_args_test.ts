@@ -90,6 +90,21 @@ Deno.test("runc update: only the limits given, the id last", () => {
     "10",
     "ID",
   ]);
+  assert.deepEqual(
+    runcUpdateArgs(root, "ID", { memoryReservation: 1 << 24, cpuShares: 512, cpusetCpus: "0" }),
+    [
+      "--root",
+      "/run/corral/runc",
+      "update",
+      "--memory-reservation",
+      "16777216",
+      "--cpu-share",
+      "512",
+      "--cpuset-cpus",
+      "0",
+      "ID",
+    ],
+  );
 });
 
 Deno.test("runc exec: env, cwd and user before the pid file, the command after the id", () => {

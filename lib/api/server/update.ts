@@ -7,8 +7,25 @@
 import type { HostConfig } from "../../container/mod.ts";
 import { checkHostConfig } from "./unsupported.ts";
 
-/** Fields whose 0 (or null) means "leave as it is". */
-const UNSET_WHEN_ZERO = ["Memory", "NanoCpus", "RestartDelay", "RestartMaxDelay"] as const;
+/** Fields whose 0, "" (or null) means "leave as it is". */
+const UNSET_WHEN_ZERO = [
+  "Memory",
+  "MemorySwap",
+  "MemoryReservation",
+  "NanoCpus",
+  "CpuShares",
+  "CpusetCpus",
+  "RestartDelay",
+  "RestartMaxDelay",
+] as const;
+
+/** The host config fields update changes; the others are set at create. */
+const UPDATABLE = new Set<string>([
+  ...UNSET_WHEN_ZERO,
+  "PidsLimit",
+  "RestartPolicy",
+  "HealthOnFailure",
+]);
 
 /**
  * The changes an update body asks for; an unsupported field set to anything
@@ -21,7 +38,7 @@ const UNSET_WHEN_ZERO = ["Memory", "NanoCpus", "RestartDelay", "RestartMaxDelay"
  * ```
  */
 export function updateChanges(body: Record<string, unknown>): Partial<HostConfig> {
-  checkHostConfig(body);
+  checkHostConfig(body, UPDATABLE);
   const changes: Record<string, unknown> = {};
   const policy = body.RestartPolicy as { Name?: unknown } | null | undefined;
   // A policy that is not an object is passed on for the service to refuse.
@@ -29,7 +46,9 @@ export function updateChanges(body: Record<string, unknown>): Partial<HostConfig
     changes.RestartPolicy = policy;
   }
   for (const k of UNSET_WHEN_ZERO) {
-    if (body[k] !== undefined && body[k] !== null && body[k] !== 0) changes[k] = body[k];
+    if (body[k] !== undefined && body[k] !== null && body[k] !== 0 && body[k] !== "") {
+      changes[k] = body[k];
+    }
   }
   // A given pids limit of 0 or -1 means unlimited; only null means unchanged.
   if (body.PidsLimit !== undefined && body.PidsLimit !== null) changes.PidsLimit = body.PidsLimit;

@@ -23,6 +23,14 @@ Deno.test("docker update: unset fields (0, null, empty policy) change nothing", 
 });
 
 Deno.test("docker update: an unsupported resource is refused, a malformed policy passed on", () => {
-  assert.throws(() => updateChanges({ CpuShares: 512 }), (e) => errorKind(e) === "invalid");
+  assert.throws(() => updateChanges({ BlkioWeight: 300 }), (e) => errorKind(e) === "invalid");
+  assert.throws(
+    () => updateChanges({ Privileged: true }),
+    /Privileged is set at create: update cannot change it/,
+  );
+  assert.deepEqual(
+    updateChanges({ CpuShares: 512, CpusetCpus: "", MemorySwap: -1, MemoryReservation: 0 }),
+    { CpuShares: 512, MemorySwap: -1 },
+  );
   assert.deepEqual(updateChanges({ RestartPolicy: "always" }), { RestartPolicy: "always" });
 });
