@@ -9,6 +9,7 @@ import type { HostConfig } from "../container/mod.ts";
 import { CorralError, invalid } from "../errdefs/mod.ts";
 import { parseRestartPolicy } from "../restart/mod.ts";
 import { type Api, enc, type Opts } from "./command.ts";
+import { parseMemorySwap } from "./host_flags.ts";
 import { ago, humanSize, printTable, pumpFrames } from "./output.ts";
 import { collect, parseBytes, parseCount, parseFilterFlags, positiveDuration } from "./parse.ts";
 
@@ -185,6 +186,10 @@ export function addChangeCommands(program: Command, api: Api): void {
     .option("--restart-max-delay <duration>", "restart delay cap")
     .option("-m, --memory <bytes>", "memory limit")
     .option("--pids-limit <n>", "max processes", parseCount("pids limit"))
+    .option("-c, --cpu-shares <n>", "relative CPU weight", parseCount("cpu shares"))
+    .option("--cpuset-cpus <list>", "CPUs the container may use, e.g. 0-2,5")
+    .option("--memory-reservation <bytes>", "memory soft limit")
+    .option("--memory-swap <bytes>", "memory plus swap limit, -1 for unlimited swap")
     .argument("<container...>")
     .action(async (refs: string[], o: Opts) => {
       const body: Partial<HostConfig> = {};
@@ -197,6 +202,10 @@ export function addChangeCommands(program: Command, api: Api): void {
       }
       if (o.memory) body.Memory = parseBytes(String(o.memory));
       if (o.pidsLimit !== undefined) body.PidsLimit = o.pidsLimit as number;
+      if (o.cpuShares !== undefined) body.CpuShares = o.cpuShares as number;
+      if (o.cpusetCpus) body.CpusetCpus = String(o.cpusetCpus);
+      if (o.memoryReservation) body.MemoryReservation = parseBytes(String(o.memoryReservation));
+      if (o.memorySwap) body.MemorySwap = parseMemorySwap(String(o.memorySwap));
       if (Object.keys(body).length === 0) {
         throw invalid("update: nothing to change (use --restart, --memory, ...)");
       }

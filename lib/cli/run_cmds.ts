@@ -9,12 +9,13 @@ import type { HostConfig } from "../container/mod.ts";
 import { errorMessage, invalid } from "../errdefs/mod.ts";
 import { checkAutoRemove, parseRestartPolicy } from "../restart/mod.ts";
 import { type Api, enc, ExitCode, type Opts } from "./command.ts";
+import { addHostFlags, hostFlagsBody } from "./host_flags.ts";
 import { pumpFrames } from "./output.ts";
 import { collect, parseBytes, parseCount, positiveDuration } from "./parse.ts";
 
 /** Options shared by `run` and `create`. */
 function containerOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option("--name <name>", "container name")
     .option("--rm", "remove the container when it exits")
     .option("-e, --env <KEY=VALUE>", "environment variable (repeatable)", collect)
@@ -57,9 +58,8 @@ function containerOptions(cmd: Command): Command {
     .option(
       "--health-exit-on-unhealthy",
       "kill the container when unhealthy (iSulad's name for kill)",
-    )
-    .argument("<image>")
-    .argument("[command...]");
+    );
+  return addHostFlags(cmd).argument("<image>").argument("[command...]");
 }
 
 /** Build the API's create body from CLI flags (validated here and again by the daemon). */
@@ -77,6 +77,7 @@ export function createBody(
     Memory: o.memory ? parseBytes(String(o.memory)) : 0,
     NanoCpus: 0,
     PidsLimit: 0,
+    ...hostFlagsBody(o),
   };
   if (o.cpus !== undefined) {
     const n = Number(o.cpus);
@@ -144,6 +145,8 @@ async function createContainer(
 /** Register `create` and `run`. */
 export function addRunCommands(program: Command, api: Api): void {
   containerOptions(program.command("create").description("create a container"))
+    // Options after the image are the command's (`sh -c`), as with run.
+    .passThroughOptions()
     .action(async (image: string, command: string[], o: Opts) => {
       console.log(await createContainer(api(), image, command, o));
     });
