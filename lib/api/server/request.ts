@@ -110,6 +110,28 @@ export function parseFilters(raw: string | null, allowed: string[]): Record<stri
 }
 
 /**
+ * A boolean filter (`dangling`): true for `true` or `1`, false for `false` or
+ * `0`, undefined when absent; anything else, or both, is invalid.
+ *
+ * @example
+ * ```ts
+ * boolFilter(parseFilters('{"dangling":["true"]}', ["dangling"]), "dangling"); // true
+ * ```
+ */
+export function boolFilter(filters: Record<string, string[]>, key: string): boolean | undefined {
+  const values = new Set(
+    filters[key]?.map((v) => {
+      const lower = v.toLowerCase();
+      if (lower === "true" || lower === "1") return true;
+      if (lower === "false" || lower === "0") return false;
+      throw invalid(`invalid filter '${key}=${v}'`);
+    }),
+  );
+  if (values.size > 1) throw invalid(`invalid filter '${key}': conflicting values`);
+  return [...values][0];
+}
+
+/**
  * Docker's time values, in seconds: unix seconds, RFC 3339, or a duration back from now ("10m").
  *
  * @example

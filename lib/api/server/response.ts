@@ -42,7 +42,8 @@ export function multiplexed(body: ReadableStream<Uint8Array>): Response {
 
 /**
  * A body written by `produce` as it goes; an error of `produce` is logged and
- * ends the body.
+ * ends the body. A client that goes away is a normal end, not an error: what
+ * `produce` writes after it is dropped.
  *
  * @example
  * ```ts
@@ -53,18 +54,20 @@ export function multiplexed(body: ReadableStream<Uint8Array>): Response {
 export function streamOf(
   produce: (write: (chunk: Uint8Array) => void) => Promise<void>,
 ): ReadableStream<Uint8Array> {
+  let cancelled = false;
   return new ReadableStream({
     async start(ctrl) {
       try {
-        await produce((chunk) => ctrl.enqueue(chunk));
+        await produce((chunk) => {
+          if (!cancelled) ctrl.enqueue(chunk);
+        });
       } catch (err) {
         log.error("stream: {error}", { error: errorMessage(err) });
       }
-      try {
-        ctrl.close();
-      } catch {
-        // Cancelled by the client.
-      }
+      if (!cancelled) ctrl.close();
+    },
+    cancel() {
+      cancelled = true;
     },
   });
 }

@@ -124,9 +124,13 @@ function lifecycleRoutes(route: AddRoute, { service: svc }: ApiContext): void {
   });
 }
 
-/** `GET /containers/json`: `docker ps` with its filters, and sizes on `?size=1`. */
+/**
+ * `GET /containers/json`: `docker ps` with its filters, sizes on `?size=1`,
+ * and `?limit=N` (`ps -n N`, `ps -l`): the N last created, whatever their state.
+ */
 async function listContainers({ service: svc, images }: ApiContext, url: URL) {
-  const all = boolParam(url, "all");
+  const limit = intParam(url, "limit") ?? 0;
+  const all = boolParam(url, "all") || limit > 0;
   const withSize = boolParam(url, "size");
   const f = parseFilters(url.searchParams.get("filters"), [
     "status",
@@ -148,7 +152,9 @@ async function listContainers({ service: svc, images }: ApiContext, url: URL) {
     }
     return (f.label ?? []).every((l) => matchesLabel(r.Config.Labels, l));
   });
-  return await Promise.all(listed.map(async (c) => ({
+  // Newest first, so the limit keeps the last created.
+  const shown = limit > 0 ? listed.slice(0, limit) : listed;
+  return await Promise.all(shown.map(async (c) => ({
     ...containerSummary(c.rec),
     ...(withSize ? await containerSizes(svc, images, c.rec) : {}),
   })));

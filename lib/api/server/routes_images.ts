@@ -1,27 +1,60 @@
 /**
- * Images: list, inspect, remove, tag, import (a rootfs stream, or a directory
- * by path through corral's own route), load and save; pull and push are
- * refused (no registry).
+ * Images: list (with Docker's filters), inspect, history, remove, tag, prune,
+ * import (a rootfs stream, or a directory by path through corral's own
+ * route), load and save; pull and push are refused (no registry).
  * @module
  */
+import { matchesLabel } from "../../container/mod.ts";
 import { invalid } from "../../errdefs/mod.ts";
 import {
+  type Image,
+  type ImageStore,
   loadImageArchive,
   loadMessages,
   parseImportChanges,
   saveImageArchive,
 } from "../../image/mod.ts";
-import { boolParam, readBody, refusePlatform } from "./request.ts";
+import { pruneImages } from "./disk_usage.ts";
+import {
+  boolFilter,
+  boolParam,
+  parseFilters,
+  parseTime,
+  readBody,
+  refusePlatform,
+} from "./request.ts";
 import { json, jsonLines } from "./response.ts";
 import type { AddRoute, ApiContext } from "./server.ts";
-import { imageInspect, imageSummary } from "./views.ts";
+import { imageHistory, imageInspect, imageSummary } from "./views.ts";
 
 /** Register the image routes. */
 export function imageRoutes(route: AddRoute, ctx: ApiContext): void {
   const { service: svc, images } = ctx;
-  route("GET", "/images/json", () => json(images.list().map(imageSummary)));
+  route("GET", "/images/json", (_r, url) => json(listImages(images, url).map(imageSummary)));
   route("GET", "/images/{name*}/json", (_r, _u, p) => {
     return json(imageInspect(images.resolve(decodeURIComponent(p.name))));
+  });
+  route("GET", "/images/{name*}/history", async (_r, _u, p) => {
+    return json(await imageHistory(images, images.resolve(decodeURIComponent(p.name))));
+  });
+  route("POST", "/images/prune", async (_r, url) => {
+    const f = parseFilters(url.searchParams.get("filters"), [
+      "dangling",
+      "until",
+      "label",
+      "label!",
+    ]);
+    if ((f.until?.length ?? 0) > 1) throw invalid("only one until filter is allowed");
+    const until = parseTime(f.until?.[0] ?? null);
+    return json(
+      await pruneImages(ctx, {
+        // As Docker: only dangling images unless told otherwise (image prune -a).
+        danglingOnly: boolFilter(f, "dangling") ?? true,
+        until: until === undefined ? undefined : until * 1000,
+        labels: f.label,
+        notLabels: f["label!"],
+      }),
+    );
   });
   route("DELETE", "/images/{name*}", async (_r, url, p) => {
     const inUse = (imageId: string) => svc.store.list().some((c) => c.rec.ImageID === imageId);
@@ -52,7 +85,7 @@ function importRoutes(route: AddRoute, { images }: ApiContext): void {
     const from = url.searchParams.get("fromSrc");
     if (from !== "-") {
       throw invalid(
-        `pulling images from a registry is not supported by corral (no registry access): ` +
+        `pulling images from a registry is not supported by corral: ${pullName(url)}; ` +
           `use "docker load" or "docker import" (corral image import) instead`,
       );
     }
@@ -100,4 +133,54 @@ function archiveRoutes(route: AddRoute, { images }: ApiContext): void {
   };
   route("GET", "/images/get", (_r, url) => save(url, url.searchParams.getAll("names")));
   route("GET", "/images/{name*}/get", (_r, url, p) => save(url, [decodeURIComponent(p.name)]));
+}
+
+/** The image a pull asks for: `fromImage`, with its `tag` (a tag or a digest) when given apart. */
+function pullName(url: URL): string {
+  const name = url.searchParams.get("fromImage") ?? "";
+  const tag = url.searchParams.get("tag");
+  if (!tag) return name;
+  return `${name}${tag.startsWith("sha256:") ? "@" : ":"}${tag}`;
+}
+
+/**
+ * `GET /images/json` with Docker's filters: `dangling`, `label`, `reference`
+ * (a glob on a tag or on the name without its tag), `before` and `since` (an
+ * image), `until` (a time).
+ */
+function listImages(images: ImageStore, url: URL): Image[] {
+  const f = parseFilters(url.searchParams.get("filters"), [
+    "dangling",
+    "label",
+    "reference",
+    "before",
+    "since",
+    "until",
+  ]);
+  const dangling = boolFilter(f, "dangling");
+  const created = (i: Image) => Date.parse(i.Created);
+  const before = f.before?.map((ref) => created(images.resolve(ref)));
+  const since = f.since?.map((ref) => created(images.resolve(ref)));
+  const until = f.until?.map((t) => parseTime(t)! * 1000);
+  const references = f.reference?.map(globPattern);
+  return images.list().filter((i) =>
+    (dangling === undefined || dangling === (i.RepoTags.length === 0)) &&
+    (f.label ?? []).every((l) => matchesLabel(i.Config.Labels, l)) &&
+    (!references || i.RepoTags.some((tag) => references.some((r) => matchesReference(r, tag)))) &&
+    (before ?? []).every((t) => created(i) < t) &&
+    (since ?? []).every((t) => created(i) > t) &&
+    (until ?? []).every((t) => created(i) < t)
+  );
+}
+
+/** A `reference` filter matches a tag (`busybox:latest`) or its name (`busybox`). */
+function matchesReference(pattern: RegExp, tag: string): boolean {
+  return pattern.test(tag) || pattern.test(tag.slice(0, tag.lastIndexOf(":")));
+}
+
+/** A shell glob as Docker matches references: `*` and `?` stop at `/`. */
+function globPattern(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", "[^/]*")
+    .replaceAll("?", "[^/]");
+  return new RegExp(`^${body}$`);
 }

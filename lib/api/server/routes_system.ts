@@ -1,8 +1,10 @@
 /**
- * The daemon itself: `/_ping`, `/version`, `/info` and corral's `/corral/gc`.
+ * The daemon itself: `/_ping`, `/version`, `/info`, `/system/df`, the build
+ * cache's prune (there is none) and corral's `/corral/gc`.
  * @module
  */
 import { API_VERSION } from "../version.ts";
+import { diskUsage } from "./disk_usage.ts";
 import { json } from "./response.ts";
 import type { AddRoute, ApiContext } from "./server.ts";
 import { SystemInfo } from "./system.ts";
@@ -14,6 +16,13 @@ export function systemRoutes(route: AddRoute, ctx: ApiContext): void {
   const system = new SystemInfo(ctx);
   route("GET", "/version", async () => json(await system.version()));
   route("GET", "/info", async () => json(await system.info()));
+  route(
+    "GET",
+    "/system/df",
+    async (_r, url) => json(await diskUsage(ctx, url.searchParams.getAll("type"))),
+  );
+  // corral builds nothing, so it has no build cache (docker system prune asks).
+  route("POST", "/build/prune", () => json({ CachesDeleted: [], SpaceReclaimed: 0 }));
   route("GET", "/corral/gc", () => json(ctx.gc.list()));
 }
 

@@ -18,6 +18,7 @@ import { eventRoutes } from "./routes_events.ts";
 import { execRoutes } from "./routes_exec.ts";
 import { imageRoutes } from "./routes_images.ts";
 import { logRoutes } from "./routes_logs.ts";
+import { networkRoutes } from "./routes_networks.ts";
 import { systemRoutes } from "./routes_system.ts";
 import { UNSUPPORTED_ENDPOINTS } from "./unsupported.ts";
 import { getLogger } from "@logtape/logtape";
@@ -42,7 +43,7 @@ export type Handler = (req: Request, url: URL, p: Params) => Promise<Response> |
 
 /**
  * Adds a route: in `path`, `{name}` is one path segment and `{name*}` may
- * span several (image names such as `repo/app:1`).
+ * span several (image names such as `repo/app:1`); `method` `*` is any method.
  *
  * @example
  * ```ts
@@ -82,6 +83,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   execRoutes(route, ctx);
   imageRoutes(route, ctx);
   eventRoutes(route, ctx);
+  networkRoutes(route);
   for (const [method, path, message] of UNSUPPORTED_ENDPOINTS) {
     route(method, path, () => {
       throw invalid(message);
@@ -99,19 +101,22 @@ async function dispatch(routes: Route[], req: Request): Promise<Response> {
     if (refused) return refused;
     path = versioned[3];
   }
-  let pathMatched = false;
+  const allowed = new Set<string>();
   for (const { method, pattern, handler } of routes) {
     const m = path.match(pattern);
     if (!m) continue;
-    pathMatched = true;
-    if (method !== req.method) continue;
+    allowed.add(method);
+    if (method !== req.method && method !== "*") continue;
     try {
       return await handler(req, url, m.groups ?? {});
     } catch (err) {
       return errorAnswer(err, req.method, path);
     }
   }
-  if (pathMatched) return errorResponse(405, `method ${req.method} not allowed for ${path}`);
+  if (allowed.size) {
+    const methods = [...allowed].join(" or ");
+    return errorResponse(405, `method ${req.method} not allowed for ${path}: it takes ${methods}`);
+  }
   return errorResponse(404, `page not found: ${req.method} ${path}`);
 }
 

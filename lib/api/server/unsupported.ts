@@ -1,11 +1,118 @@
 /**
  * Refusing what corral does not do. Docker clients send every field of a
- * create body, mostly zero-valued; a field that is set to something corral
- * would not honour is a 400 with a message naming the docker flag, never a
- * silently ignored option.
+ * create body, mostly zero-valued; a field of Docker's that is set to
+ * something corral would not honour is a 400 with a message naming the docker
+ * flag, never a silently ignored option. A key Docker does not have (such as
+ * the `name` dockerode leaves in the body) is ignored, as Docker ignores it.
  * @module
  */
+import { posix } from "node:path";
 import { invalid } from "../../errdefs/mod.ts";
+import { parseBind } from "../../runtime/mod.ts";
+
+/** The keys of Docker's container `Config` (API 1.43): what Docker reads from a create body. */
+const DOCKER_CONFIG = new Set([
+  "Hostname",
+  "Domainname",
+  "User",
+  "AttachStdin",
+  "AttachStdout",
+  "AttachStderr",
+  "ExposedPorts",
+  "Tty",
+  "OpenStdin",
+  "StdinOnce",
+  "Env",
+  "Cmd",
+  "Healthcheck",
+  "ArgsEscaped",
+  "Image",
+  "Volumes",
+  "WorkingDir",
+  "Entrypoint",
+  "NetworkDisabled",
+  "MacAddress",
+  "OnBuild",
+  "Labels",
+  "StopSignal",
+  "StopTimeout",
+  "Shell",
+]);
+
+/** The keys of Docker's `HostConfig`, its `Resources` included (API 1.43). */
+const DOCKER_HOST = new Set([
+  "Binds",
+  "ContainerIDFile",
+  "LogConfig",
+  "NetworkMode",
+  "PortBindings",
+  "RestartPolicy",
+  "AutoRemove",
+  "VolumeDriver",
+  "VolumesFrom",
+  "ConsoleSize",
+  "Annotations",
+  "CapAdd",
+  "CapDrop",
+  "CgroupnsMode",
+  "Dns",
+  "DnsOptions",
+  "DnsSearch",
+  "ExtraHosts",
+  "GroupAdd",
+  "IpcMode",
+  "Cgroup",
+  "Links",
+  "OomScoreAdj",
+  "PidMode",
+  "Privileged",
+  "PublishAllPorts",
+  "ReadonlyRootfs",
+  "SecurityOpt",
+  "StorageOpt",
+  "Tmpfs",
+  "UTSMode",
+  "UsernsMode",
+  "ShmSize",
+  "Sysctls",
+  "Runtime",
+  "Isolation",
+  "CpuShares",
+  "Memory",
+  "NanoCpus",
+  "CgroupParent",
+  "BlkioWeight",
+  "BlkioWeightDevice",
+  "BlkioDeviceReadBps",
+  "BlkioDeviceWriteBps",
+  "BlkioDeviceReadIOps",
+  "BlkioDeviceWriteIOps",
+  "CpuPeriod",
+  "CpuQuota",
+  "CpuRealtimePeriod",
+  "CpuRealtimeRuntime",
+  "CpusetCpus",
+  "CpusetMems",
+  "Devices",
+  "DeviceCgroupRules",
+  "DeviceRequests",
+  "KernelMemory",
+  "KernelMemoryTCP",
+  "MemoryReservation",
+  "MemorySwap",
+  "MemorySwappiness",
+  "OomKillDisable",
+  "PidsLimit",
+  "Ulimits",
+  "CpuCount",
+  "CpuPercent",
+  "IOMaximumIOps",
+  "IOMaximumBandwidth",
+  "Mounts",
+  "MaskedPaths",
+  "ReadonlyPaths",
+  "Init",
+]);
 
 /** Container `Config` fields corral honours. */
 const SUPPORTED_CONFIG = new Set([
@@ -23,6 +130,10 @@ const SUPPORTED_CONFIG = new Set([
   // What the client attaches to: only meaningful to the client.
   "AttachStdout",
   "AttachStderr",
+  // Read by builds only: Docker stores them and nothing reads them at run.
+  "ArgsEscaped",
+  "OnBuild",
+  "Shell",
   // Routed by the API, not part of the container's config.
   "NetworkingConfig",
 ]);
@@ -42,25 +153,6 @@ const SUPPORTED_HOST = new Set([
   "Dns",
   "DnsSearch",
   "DnsOptions",
-  // What the OCI spec is built from (lib/runtime/spec.ts).
-  "Init",
-  "ReadonlyRootfs",
-  "Tmpfs",
-  "ShmSize",
-  "CapAdd",
-  "CapDrop",
-  "Privileged",
-  "SecurityOpt",
-  "Ulimits",
-  "Devices",
-  "Sysctls",
-  "OomScoreAdj",
-  "GroupAdd",
-  "Mounts",
-  "CpuShares",
-  "CpusetCpus",
-  "MemoryReservation",
-  "MemorySwap",
 ]);
 
 /** Why a field is refused, in the docker CLI's words. */
@@ -69,22 +161,25 @@ const REASONS: Record<string, string> = {
   OpenStdin: "stdin (-i) is not supported by corral",
   AttachStdin: "stdin (-i) is not supported by corral",
   StdinOnce: "stdin (-i) is not supported by corral",
-  Volumes: "anonymous volumes (-v /path) are not supported by corral: " +
-    "use a bind mount (-v /host/path:/path)",
   ExposedPorts: "ports (--expose, -p) are not supported by corral: containers have no network",
   PortBindings: "publishing ports (-p) is not supported by corral: containers have no network",
   PublishAllPorts: "publishing ports (-P) is not supported by corral: containers have no network",
   NetworkMode: "networks (--network) are not supported by corral: " +
     "containers have no network (only --network none)",
+  Privileged: "privileged containers (--privileged) are not supported by corral",
+  Mounts: "--mount is not supported by corral: use a bind mount (-v /host/path:/path)",
   VolumesFrom: "--volumes-from is not supported by corral",
 };
 
 /**
- * Refuse a create body that sets anything corral would ignore.
+ * Refuse a create body that sets anything corral would ignore; keys Docker
+ * does not have are ignored.
  *
  * @example
  * ```ts
  * checkCreateBody({ Image: "busybox", Cmd: ["true"], Tty: false }, { NetworkMode: "default" });
+ * checkCreateBody({ Image: "busybox", name: "web" }, {}); // dockerode's name: ignored
+ * checkCreateBody({ Image: "busybox", Volumes: { "/x": {} } }, { Binds: ["/srv:/x:ro"] });
  * checkCreateBody({ Image: "busybox", Tty: true }, {}); // throws invalid
  * ```
  */
@@ -94,29 +189,50 @@ export function checkCreateBody(
 ): void {
   checkHostConfig(hostConfig);
   for (const [k, v] of Object.entries(config)) {
-    if (!SUPPORTED_CONFIG.has(k) && !isZero(v)) refuse("Config", k);
+    if (k === "Volumes") checkVolumes(v, hostConfig.Binds);
+    else if (DOCKER_CONFIG.has(k) && !SUPPORTED_CONFIG.has(k) && !isZero(v)) refuse("Config", k);
   }
 }
 
 /**
- * Refuse a host config (create, or update with the fields it may change:
- * `honoured`) that sets an unsupported field.
+ * docker-py sends a bind mount both in `Binds` and as a `Volumes` entry for
+ * its destination, which Docker mounts once, as the bind. A `Volumes` path no
+ * bind covers is an anonymous volume, and so is a `Binds` entry that is a
+ * path alone (docker-py's `volumes=["/data"]` sends both).
+ */
+function checkVolumes(volumes: unknown, binds: unknown): void {
+  if (isZero(volumes)) return;
+  if (typeof volumes !== "object" || Array.isArray(volumes)) {
+    throw invalid("Config.Volumes must be an object whose keys are paths");
+  }
+  const specs = (Array.isArray(binds) ? binds : []).filter((b) => typeof b === "string");
+  const bound = new Set(
+    specs.filter((b) => b.includes(":")).map((b) => posix.resolve(parseBind(b).destination)),
+  );
+  const anonymous = Object.keys(volumes as object).find((p) => !bound.has(posix.resolve(p)));
+  if (anonymous !== undefined) {
+    throw invalid(
+      `anonymous volumes (-v ${anonymous}) are not supported by corral: ` +
+        `use a bind mount (-v /host/path:${anonymous})`,
+    );
+  }
+}
+
+/**
+ * Refuse a host config (create or update) that sets a Docker field corral
+ * does not honour; keys Docker does not have are ignored.
  *
  * @example
  * ```ts
  * checkHostConfig({ Memory: 64 << 20, MemorySwappiness: -1 });
  * checkHostConfig({ PortBindings: { "80/tcp": [{ HostPort: "80" }] } }); // throws invalid
- * checkHostConfig({ Privileged: true }, new Set(["Memory"])); // throws invalid: set at create
  * ```
  */
-export function checkHostConfig(
-  hc: Record<string, unknown>,
-  honoured: ReadonlySet<string> = SUPPORTED_HOST,
-): void {
+export function checkHostConfig(hc: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(hc)) {
-    if (honoured.has(k) || isZero(v) || isDefaultHostValue(k, v)) continue;
-    if (SUPPORTED_HOST.has(k)) throw invalid(`${k} is set at create: update cannot change it`);
-    refuse("HostConfig", k);
+    if (
+      DOCKER_HOST.has(k) && !SUPPORTED_HOST.has(k) && !isZero(v) && !isDefaultHostValue(k, v)
+    ) refuse("HostConfig", k);
   }
 }
 
@@ -154,9 +270,24 @@ function isDefaultHostValue(k: string, v: unknown): boolean {
   }
 }
 
+/** What is said of every route of a resource corral has none of (method `*`: any method). */
+function wholeResource(path: string, message: string): [string, string, string][] {
+  return [["*", path, message], ["*", `${path}/{rest*}`, message]];
+}
+
+/** The swarm-mode resources and the docker command of each. */
+const SWARM_COMMANDS = [
+  ["/swarm", "docker swarm"],
+  ["/nodes", "docker node"],
+  ["/services", "docker service"],
+  ["/tasks", "docker service ps"],
+  ["/secrets", "docker secret"],
+  ["/configs", "docker config"],
+] as const;
+
 /**
- * Docker endpoints corral does not serve, answered with a 400 that says so
- * rather than a bare 404: `[method, path, message]`.
+ * Docker endpoints corral does not serve, answered with a 400 that names the
+ * docker command rather than a bare 404 or 405: `[method, path, message]`.
  *
  * @example
  * ```ts
@@ -175,17 +306,42 @@ export const UNSUPPORTED_ENDPOINTS: readonly [string, string, string][] = [
     "pausing containers (docker unpause) is not supported by corral",
   ],
   ["GET", "/containers/{id}/archive", "copying files (docker cp) is not supported by corral"],
+  ["HEAD", "/containers/{id}/archive", "copying files (docker cp) is not supported by corral"],
   ["PUT", "/containers/{id}/archive", "copying files (docker cp) is not supported by corral"],
+  [
+    "GET",
+    "/containers/{id}/attach/ws",
+    "docker attach over a websocket is not supported by corral: attach over HTTP",
+  ],
   ["GET", "/containers/{id}/changes", "docker diff is not supported by corral"],
   ["GET", "/containers/{id}/export", "docker export is not supported by corral"],
   ["POST", "/containers/{id}/resize", REASONS.Tty],
+  ["POST", "/exec/{id}/resize", "exec with a TTY is not supported by corral"],
   ["POST", "/commit", "docker commit is not supported by corral"],
   ["POST", "/build", "building images (docker build) is not supported by corral"],
-  ["GET", "/system/df", "docker system df is not supported by corral"],
-  ["GET", "/networks", "networks are not supported by corral: containers have no network"],
+  ["POST", "/session", "building images (docker build) is not supported by corral"],
   [
     "GET",
-    "/volumes",
-    "volumes are not supported by corral: use a bind mount (-v /host/path:/path)",
+    "/images/search",
+    "searching a registry (docker search) is not supported by corral: it has no registry access",
   ],
+  [
+    "GET",
+    "/distribution/{name*}/json",
+    "reading a registry (docker pull, docker manifest) is not supported by corral: " +
+    "it has no registry access",
+  ],
+  [
+    "POST",
+    "/auth",
+    "logging in to a registry (docker login) is not supported by corral: it has no registry access",
+  ],
+  ...wholeResource(
+    "/volumes",
+    "docker volume is not supported by corral: use a bind mount (-v /host/path:/path)",
+  ),
+  ...wholeResource("/plugins", "docker plugin is not supported by corral"),
+  ...SWARM_COMMANDS.flatMap(([path, command]) =>
+    wholeResource(path, `${command} is not supported by corral: it has no swarm mode`)
+  ),
 ];

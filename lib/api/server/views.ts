@@ -11,6 +11,7 @@ import {
   describeStatus,
 } from "../../container/mod.ts";
 import { hostArchitecture, type Image, type ImageStore } from "../../image/mod.ts";
+import { treeSize } from "../../sys/mod.ts";
 
 /** What a container runs: its entrypoint, then its command. */
 function commandLine(r: ContainerRecord): string[] {
@@ -55,8 +56,36 @@ export function containerInspect(svc: ContainerService, c: Container) {
       const [src, dst, mode] = b.split(":");
       return { Type: "bind", Source: src, Destination: dst, Mode: mode ?? "", RW: mode !== "ro" };
     }),
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: networkSettings(r),
     GraphDriver: { Name: "overlay", Data: { UpperDir: svc.disk.upperDir(r.Id) } },
+  };
+}
+
+/**
+ * Docker's `NetworkSettings` of a container on no network, every field there
+ * (clients read `Ports` and `Networks` without checking them). A running
+ * container's network namespace is its init's.
+ */
+function networkSettings(r: ContainerRecord) {
+  return {
+    Bridge: "",
+    SandboxID: "",
+    SandboxKey: r.State.Running ? `/proc/${r.State.Pid}/ns/net` : "",
+    HairpinMode: false,
+    LinkLocalIPv6Address: "",
+    LinkLocalIPv6PrefixLen: 0,
+    Ports: {},
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: "",
+    Gateway: "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: "",
+    IPPrefixLen: 0,
+    IPv6Gateway: "",
+    MacAddress: "",
+    Networks: {},
   };
 }
 
@@ -157,4 +186,30 @@ export function imageInspect(i: Image) {
     Config: i.Config,
     RootFS: { Type: "layers", Layers: i.Layers.map((l) => `sha256:${l}`) },
   };
+}
+
+/**
+ * `GET /images/NAME/history` (`docker history`): one entry per layer, newest
+ * first. corral keeps no build history, so no layer says what created it;
+ * the top one is the image itself, as Docker shows it.
+ *
+ * @example
+ * ```ts
+ * import type { ImageStore } from "../../image/mod.ts";
+ * declare const images: ImageStore;
+ * const [top] = await imageHistory(images, images.resolve("busybox"));
+ * top.Tags; // ["busybox:latest"]
+ * ```
+ */
+export async function imageHistory(images: ImageStore, i: Image) {
+  const created = Math.floor(Date.parse(i.Created) / 1000);
+  const newestFirst = [...i.Layers].reverse();
+  return await Promise.all(newestFirst.map(async (layer, n) => ({
+    Id: n === 0 ? i.Id : "<missing>",
+    Created: created,
+    CreatedBy: "",
+    Tags: n === 0 ? i.RepoTags : null,
+    Size: await treeSize(images.layerDir(layer)),
+    Comment: "",
+  })));
 }
