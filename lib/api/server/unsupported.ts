@@ -153,6 +153,25 @@ const SUPPORTED_HOST = new Set([
   "Dns",
   "DnsSearch",
   "DnsOptions",
+  // What the OCI spec is built from (lib/runtime/spec.ts).
+  "Init",
+  "ReadonlyRootfs",
+  "Tmpfs",
+  "ShmSize",
+  "CapAdd",
+  "CapDrop",
+  "Privileged",
+  "SecurityOpt",
+  "Ulimits",
+  "Devices",
+  "Sysctls",
+  "OomScoreAdj",
+  "GroupAdd",
+  "Mounts",
+  "CpuShares",
+  "CpusetCpus",
+  "MemoryReservation",
+  "MemorySwap",
 ]);
 
 /** Why a field is refused, in the docker CLI's words. */
@@ -166,8 +185,6 @@ const REASONS: Record<string, string> = {
   PublishAllPorts: "publishing ports (-P) is not supported by corral: containers have no network",
   NetworkMode: "networks (--network) are not supported by corral: " +
     "containers have no network (only --network none)",
-  Privileged: "privileged containers (--privileged) are not supported by corral",
-  Mounts: "--mount is not supported by corral: use a bind mount (-v /host/path:/path)",
   VolumesFrom: "--volumes-from is not supported by corral",
 };
 
@@ -219,20 +236,25 @@ function checkVolumes(volumes: unknown, binds: unknown): void {
 }
 
 /**
- * Refuse a host config (create or update) that sets a Docker field corral
- * does not honour; keys Docker does not have are ignored.
+ * Refuse a host config (create, or update with the fields it may change:
+ * `honoured`) that sets a Docker field corral does not honour; keys Docker
+ * does not have are ignored.
  *
  * @example
  * ```ts
  * checkHostConfig({ Memory: 64 << 20, MemorySwappiness: -1 });
  * checkHostConfig({ PortBindings: { "80/tcp": [{ HostPort: "80" }] } }); // throws invalid
+ * checkHostConfig({ Privileged: true }, new Set(["Memory"])); // throws invalid: set at create
  * ```
  */
-export function checkHostConfig(hc: Record<string, unknown>): void {
+export function checkHostConfig(
+  hc: Record<string, unknown>,
+  honoured: ReadonlySet<string> = SUPPORTED_HOST,
+): void {
   for (const [k, v] of Object.entries(hc)) {
-    if (
-      DOCKER_HOST.has(k) && !SUPPORTED_HOST.has(k) && !isZero(v) && !isDefaultHostValue(k, v)
-    ) refuse("HostConfig", k);
+    if (!DOCKER_HOST.has(k) || honoured.has(k) || isZero(v) || isDefaultHostValue(k, v)) continue;
+    if (SUPPORTED_HOST.has(k)) throw invalid(`${k} is set at create: update cannot change it`);
+    refuse("HostConfig", k);
   }
 }
 
