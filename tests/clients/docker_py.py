@@ -1,0 +1,60 @@
+"""A docker-py program as a user writes one, run with Debian's python3 by
+tests/clients_test.ts against a test daemon (DOCKER_HOST):
+`python3 docker_py.py HOST_DIR`. It prints what it saw as one JSON object."""
+import json
+import sys
+
+import docker
+
+client = docker.from_env()
+host_dir = sys.argv[1]
+report = {}
+
+web = client.containers.run(
+    "busybox",
+    ["sh", "-c", "echo ready; exec sleep 600"],
+    detach=True,
+    name="py-web",
+    labels={"suite": "docker-py"},
+    volumes={host_dir: {"bind": "/data", "mode": "ro"}},
+)
+report["exec"] = list(web.exec_run(["cat", "/data/in.txt"]))
+report["write_read_only"] = web.exec_run(["touch", "/data/new"]).exit_code
+listed = client.containers.run("busybox", "sleep 600", detach=True, volumes=[f"{host_dir}:/list:ro"])
+report["exec_list_form"] = list(listed.exec_run("cat /list/in.txt"))
+report["logs"] = web.logs()
+
+# kill then remove at once, as scripts do: the kill has waited for the exit.
+for _ in range(10):
+    victim = client.containers.run("busybox", "sleep 600", detach=True)
+    victim.kill()
+    victim.remove()
+report["after_kill_remove"] = len(client.containers.list(all=True))
+
+try:
+    client.containers.run("busybox", "true", volumes=["/cache"])
+    report["anonymous"] = None
+except docker.errors.APIError as err:
+    report["anonymous"] = err.explanation
+try:
+    client.images.pull("alpine:3.19")
+    report["pull"] = None
+except docker.errors.APIError as err:
+    report["pull"] = err.explanation
+
+report["dangling"] = [i.id for i in client.images.list(filters={"dangling": True})]
+report["images"] = [i.tags for i in client.images.list()]
+web.remove(force=True)
+listed.remove(force=True)
+report["image_prune"] = client.images.prune(filters={"dangling": True})
+report["container_prune"] = client.containers.prune()
+report["networks"] = sorted(n.name for n in client.networks.list())
+report["df"] = sorted(client.df())
+
+
+class Bytes(json.JSONEncoder):
+    def default(self, o):
+        return o.decode() if isinstance(o, bytes) else super().default(o)
+
+
+print(json.dumps(report, cls=Bytes))

@@ -1,0 +1,90 @@
+/**
+ * A testcontainers program as a user writes one, run by tests/clients_test.ts
+ * against a test daemon (`DOCKER_HOST`); it prints what it saw as one JSON
+ * object. `deno run -A testcontainers.ts use HOST_DIR` uses containers (with
+ * `TESTCONTAINERS_RYUK_DISABLED=true`); `deno run -A testcontainers.ts
+ * ryuk` starts one with the reaper on, testcontainers' default, and reports
+ * the error.
+ * @module
+ */
+import type { Readable } from "node:stream";
+import { GenericContainer, Wait } from "testcontainers";
+
+/**
+ * What a log stream gives: until `text` is in it, or else until its end (a
+ * container that exited). Waiting longer than 20 s fails.
+ */
+function readLog(stream: Readable, text?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`the log stream stalled at: ${seen}`)), 20_000);
+    const done = () => {
+      clearTimeout(timer);
+      stream.destroy();
+      resolve(seen);
+    };
+    stream.on("data", (chunk: string) => {
+      seen += chunk;
+      if (text !== undefined && seen.includes(text)) done();
+    });
+    stream.on("end", done);
+  });
+}
+
+/** Containers used the ways testcontainers' users use them. */
+async function use(hostDir: string): Promise<Record<string, unknown>> {
+  const web = await new GenericContainer("busybox")
+    .withName("tc-web")
+    .withLabels({ suite: "clients" })
+    .withEnvironment({ GREETING: "hello" })
+    .withBindMounts([{ source: hostDir, target: "/data", mode: "ro" }])
+    .withCommand(["sh", "-c", "echo ready; echo oops >&2; exec sleep 600"])
+    .withWaitStrategy(Wait.forLogMessage("ready"))
+    .start();
+  const report: Record<string, unknown> = {
+    web: {
+      name: web.getName(),
+      labels: web.getLabels(),
+      exec: await web.exec(["sh", "-c", "cat /data/in.txt; echo $GREETING; echo err >&2; exit 3"]),
+      writeReadOnly: (await web.exec(["touch", "/data/new"])).exitCode,
+      logs: await readLog(await web.logs(), "oops"),
+    },
+  };
+  const healthy = await new GenericContainer("busybox")
+    .withCommand(["sh", "-c", "sleep 1; touch /tmp/up; exec sleep 600"])
+    .withHealthCheck({
+      test: ["CMD-SHELL", "test -f /tmp/up"],
+      interval: 100,
+      timeout: 1000,
+      retries: 100,
+      startPeriod: 0,
+    })
+    .withWaitStrategy(Wait.forHealthCheck())
+    .start();
+  const job = await new GenericContainer("busybox")
+    .withCommand(["sh", "-c", "echo done"])
+    .withWaitStrategy(Wait.forOneShotStartup())
+    .start();
+  // The log of a container that has exited: everything, then the end.
+  report.job = { logs: await readLog(await job.logs()) };
+  // A wait that times out: testcontainers stops and removes the container.
+  report.timeout = await new GenericContainer("busybox")
+    .withCommand(["sh", "-c", "exec sleep 600"])
+    .withWaitStrategy(Wait.forLogMessage("never printed"))
+    .withStartupTimeout(1000)
+    .start()
+    .then(() => null, (err: Error) => err.message);
+  // stop() removes the container too.
+  for (const c of [job, healthy, web]) await c.stop();
+  return report;
+}
+
+/** With the reaper on, its image is the first one testcontainers starts. */
+async function ryuk(): Promise<Record<string, unknown>> {
+  const error = await new GenericContainer("busybox").withCommand(["true"]).start()
+    .then(() => null, (err: Error) => err.message);
+  return { error };
+}
+
+const [mode, hostDir] = Deno.args;
+console.log(JSON.stringify(mode === "ryuk" ? await ryuk() : await use(hostDir)));
