@@ -91,14 +91,15 @@ export class SystemInfo {
       Driver: "overlay",
       DriverStatus: [],
       Plugins: { Volume: [], Network: ["none"], Authorization: null, Log: ["json-file"] },
-      // What a container's HostConfig may set (Memory, NanoCpus, PidsLimit).
+      // What a container's HostConfig may set (Memory, MemorySwap, NanoCpus, PidsLimit,
+      // CpuShares, CpusetCpus).
       MemoryLimit: true,
       SwapLimit: true,
       CpuCfsPeriod: true,
       CpuCfsQuota: true,
       PidsLimit: true,
-      CPUShares: false,
-      CPUSet: false,
+      CPUShares: true,
+      CPUSet: true,
       OomKillDisable: false,
       IPv4Forwarding: false,
       Debug: false,
