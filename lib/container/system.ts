@@ -156,9 +156,14 @@ export class RuncSystem implements ContainerSystem {
     const paths = this.disk.etcFiles(c.id);
     const input = etcFilesInput(c.rec);
     const hostResolv = await Deno.readTextFile("/etc/resolv.conf").catch(() => "");
-    await writeFileAtomic(paths.hostname, `${input.hostname}\n`, 0o644);
-    await writeFileAtomic(paths.hosts, hostsFile(input), 0o644);
-    await writeFileAtomic(paths.resolvConf, resolvConf(hostResolv, input), 0o644);
+    // Made anew at every start from the persisted record: a crash that tears
+    // one is repaired by the next start, so no fsync on the start path.
+    const write = (path: string, text: string) => Deno.writeTextFile(path, text, { mode: 0o644 });
+    await Promise.all([
+      write(paths.hostname, `${input.hostname}\n`),
+      write(paths.hosts, hostsFile(input)),
+      write(paths.resolvConf, resolvConf(hostResolv, input)),
+    ]);
     return [
       { source: paths.hostname, destination: "/etc/hostname" },
       { source: paths.hosts, destination: "/etc/hosts" },
