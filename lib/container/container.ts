@@ -81,14 +81,13 @@ interface Run {
  *
  * @example
  * ```ts
- * import { newState, defaultHostConfig } from "./model.ts";
+ * import { defaultHostConfig, emptyConfig, newState } from "./model.ts";
  * import type { LifecycleSink } from "./container.ts";
  * declare const sink: LifecycleSink;
  * const c = new Container({
  *   Id: "0123", Name: "web", Created: new Date().toISOString(), Image: "busybox", ImageID: "sha256:0",
- *   Config: { Image: "busybox", Cmd: ["true"], Entrypoint: null, Env: [], WorkingDir: "", User: "",
- *     Hostname: "", Labels: {}, StopSignal: "SIGTERM" },
- *   HostConfig: defaultHostConfig(), State: newState(), RestartCount: 0,
+ *   Config: emptyConfig({ Cmd: ["true"] }), HostConfig: defaultHostConfig(), State: newState(),
+ *   RestartCount: 0,
  * }, sink);
  * await c.exclusive(async () => {});
  * ```

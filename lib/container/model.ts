@@ -175,6 +175,30 @@ export function newState(): ContainerState {
   };
 }
 
+/**
+ * A config with nothing set but what is given: the placeholder of a container
+ * whose config cannot be loaded, and the base of test records.
+ *
+ * @example
+ * ```ts
+ * emptyConfig({ Image: "busybox", Cmd: ["true"] }).StopSignal; // "SIGTERM"
+ * ```
+ */
+export function emptyConfig(over: Partial<ContainerConfig> = {}): ContainerConfig {
+  return {
+    Image: "",
+    Cmd: [],
+    Entrypoint: null,
+    Env: [],
+    WorkingDir: "",
+    User: "",
+    Hostname: "",
+    Labels: {},
+    StopSignal: "SIGTERM",
+    ...over,
+  };
+}
+
 /** Default host config. */
 export function defaultHostConfig(): HostConfig {
   return {
