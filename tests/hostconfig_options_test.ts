@@ -160,6 +160,28 @@ Deno.test(
       assert.equal(content, "from host");
       const scratchOptions = mountOptions(scratch);
       assert.ok(scratchOptions.includes("size=2048k") && scratchOptions.includes("mode=1770"));
+      // Inspect lists them in Docker's shape.
+      const listed = await d.ok(
+        "create",
+        "--mount",
+        `type=bind,source=${host},target=/data,readonly`,
+        "--mount",
+        "type=tmpfs,target=/scratch",
+        "busybox",
+        "true",
+      );
+      assert.deepEqual((await d.inspect(listed)).Mounts, [
+        {
+          Type: "bind",
+          Source: host,
+          Destination: "/data",
+          Mode: "",
+          RW: false,
+          Propagation: "rprivate",
+        },
+        { Type: "tmpfs", Source: "", Destination: "/scratch", Mode: "", RW: true, Propagation: "" },
+      ]);
+      await d.ok("rm", listed);
 
       assert.equal(
         await runSh(

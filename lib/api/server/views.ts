@@ -18,6 +18,30 @@ function commandLine(r: ContainerRecord): string[] {
   return [...(r.Config.Entrypoint ?? []), ...r.Config.Cmd];
 }
 
+/** Inspect's `Mounts`: `-v` binds, then `--mount` binds and tmpfs, in Docker's shape. */
+function mountPoints(r: Readonly<Omit<ContainerRecord, "State">>) {
+  const binds = (r.HostConfig.Binds ?? []).map((b) => {
+    const [src, dst, mode] = b.split(":");
+    return {
+      Type: "bind",
+      Source: src,
+      Destination: dst,
+      Mode: mode ?? "",
+      RW: mode !== "ro",
+      Propagation: "rprivate",
+    };
+  });
+  const mounts = (r.HostConfig.Mounts ?? []).map((m) => ({
+    Type: m.Type,
+    Source: m.Source ?? "",
+    Destination: m.Target,
+    Mode: "",
+    RW: !m.ReadOnly,
+    Propagation: m.Type === "bind" ? m.BindOptions?.Propagation || "rprivate" : "",
+  }));
+  return [...binds, ...mounts];
+}
+
 /**
  * `GET /containers/ID/json`: the container as `docker inspect` shows it.
  *
@@ -52,10 +76,7 @@ export function containerInspect(svc: ContainerService, c: Container) {
       NetworkMode: "none",
     },
     Config: { ...r.Config, Hostname: r.Config.Hostname || r.Id.slice(0, 12), Tty: false },
-    Mounts: (r.HostConfig.Binds ?? []).map((b) => {
-      const [src, dst, mode] = b.split(":");
-      return { Type: "bind", Source: src, Destination: dst, Mode: mode ?? "", RW: mode !== "ro" };
-    }),
+    Mounts: mountPoints(r),
     NetworkSettings: networkSettings(r),
     GraphDriver: { Name: "overlay", Data: { UpperDir: svc.disk.upperDir(r.Id) } },
   };
