@@ -8,8 +8,8 @@
  * @module
  */
 import { join } from "node:path";
-import { writeFileAtomic } from "../sys/mod.ts";
-import { readJsonDir, removeIfPresent } from "./json_files.ts";
+import { removeAll, writeFileAtomic } from "../sys/mod.ts";
+import { readJsonDir } from "./json_files.ts";
 import type { CniConfList, CniResult } from "./cni.ts";
 import type { EndpointSettings, NetworkContainer, PortMapping } from "./model.ts";
 
@@ -122,7 +122,7 @@ export class AttachmentStore {
   async put(record: ContainerAttachments): Promise<void> {
     const path = join(this.#dir, `${record.containerId}.json`);
     if (record.attachments.length === 0) {
-      await removeIfPresent(path);
+      await removeAll(path);
       this.#byContainer.delete(record.containerId);
       return;
     }

@@ -1,6 +1,6 @@
 /**
  * The directories of JSON records the network module keeps (networks,
- * attachments): read all at start, remove one whether or not it is there.
+ * attachments): read all at start.
  * @module
  */
 import { join } from "node:path";
@@ -32,14 +32,5 @@ export async function readJsonDir(dir: string, take: (value: unknown) => void): 
     } catch (err) {
       log.error("{path} not loaded: {error}", { path, error: String(err) });
     }
-  }
-}
-
-/** Remove a file or a tree; one already gone is fine. */
-export async function removeIfPresent(path: string): Promise<void> {
-  try {
-    await Deno.remove(path, { recursive: true });
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
 }

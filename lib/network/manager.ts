@@ -9,7 +9,7 @@ import { conflict, invalid, notFound, unavailable } from "../errdefs/mod.ts";
 import { AttachmentStore, endpointOf, networkContainerOf } from "./attachments.ts";
 import { CNI_VERSION, invokePlugin, missingPlugins } from "./cni.ts";
 import { Endpoints } from "./endpoints.ts";
-import { removeIfPresent } from "./json_files.ts";
+import { removeAll } from "../sys/mod.ts";
 import { collectLeaks, type NetworkLeaks } from "./leaks.ts";
 import { createNetns, removeNetns } from "./netns.ts";
 import {
@@ -150,7 +150,7 @@ export class NetworkManager {
     this.#removing.add(network.Id);
     try {
       await deleteBridge(network);
-      await removeIfPresent(join(this.#dataDir, network.Id));
+      await removeAll(join(this.#dataDir, network.Id));
       await this.#store.remove(network.Id);
     } finally {
       this.#removing.delete(network.Id);

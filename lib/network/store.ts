@@ -5,8 +5,8 @@
  */
 import { join } from "node:path";
 import { conflict, invalid, notFound } from "../errdefs/mod.ts";
-import { writeFileAtomic } from "../sys/mod.ts";
-import { readJsonDir, removeIfPresent } from "./json_files.ts";
+import { removeAll, writeFileAtomic } from "../sys/mod.ts";
+import { readJsonDir } from "./json_files.ts";
 import type { NetworkRecord } from "./model.ts";
 
 /** Docker's name rule (that of containers). */
@@ -124,7 +124,7 @@ export class NetworkStore {
 
   /** Forget a network and delete its file (a missing file is fine). */
   async remove(id: string): Promise<void> {
-    await removeIfPresent(join(this.#dir, `${id}.json`));
+    await removeAll(join(this.#dir, `${id}.json`));
     this.#byId.delete(id);
   }
 }
