@@ -144,13 +144,19 @@ const RLIM_INFINITY = (JSON as unknown as { rawJSON(text: string): unknown }).ra
   "18446744073709551615",
 );
 
+let nrOpen: number | undefined;
+let engineLimits: string[] | undefined;
+
 /** The most open files a process may have (fs.nr_open): a higher nofile fails setrlimit. */
 function maxOpenFiles(): number {
-  try {
-    return Number(Deno.readTextFileSync("/proc/sys/fs/nr_open"));
-  } catch {
-    return 1024 * 1024;
+  if (nrOpen === undefined) {
+    try {
+      nrOpen = Number(Deno.readTextFileSync("/proc/sys/fs/nr_open"));
+    } catch {
+      nrOpen = 1024 * 1024;
+    }
   }
+  return nrOpen;
 }
 
 /**
@@ -158,7 +164,8 @@ function maxOpenFiles(): number {
  * go above it unless corral has CAP_SYS_RESOURCE.
  */
 function engineHardLimit(name: string): number {
-  const row = Deno.readTextFileSync("/proc/self/limits").split("\n")[1 + RLIMITS.indexOf(name)];
+  engineLimits ??= Deno.readTextFileSync("/proc/self/limits").split("\n");
+  const row = engineLimits[1 + RLIMITS.indexOf(name)];
   // The kernel pads each name to 25 characters and a space: soft, then hard.
   const hard = row.slice(26).trim().split(/\s+/)[1];
   return hard === "unlimited" ? -1 : Number(hard);
@@ -179,9 +186,10 @@ function checkUlimit(u: Ulimit): void {
       `ulimit soft limit must be less than or equal to hard limit: ${soft} > ${u.Hard}`,
     );
   }
-  const max = maxOpenFiles();
-  if (u.Name === "nofile" && (u.Hard === -1 || u.Hard > max)) {
-    throw invalid(`ulimit nofile: the kernel allows at most ${max} open files (fs.nr_open)`);
+  if (u.Name === "nofile" && (u.Hard === -1 || u.Hard > maxOpenFiles())) {
+    throw invalid(
+      `ulimit nofile: the kernel allows at most ${maxOpenFiles()} open files (fs.nr_open)`,
+    );
   }
   const own = engineHasCapability("CAP_SYS_RESOURCE") ? -1 : engineHardLimit(u.Name);
   if (own !== -1 && (u.Hard === -1 || u.Hard > own)) {
