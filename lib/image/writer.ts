@@ -12,7 +12,7 @@
 import { lchown, lutimes } from "node:fs/promises";
 import { join } from "node:path";
 import { invalid } from "../errdefs/mod.ts";
-import { mknod, mknodChar, setXattr } from "../sys/mod.ts";
+import { mknod, setXattr } from "../sys/mod.ts";
 import { cleanEntryPath } from "./path.ts";
 import type { SparseRegion } from "./tar.ts";
 import { OPAQUE_XATTR } from "./whiteout.ts";
@@ -161,7 +161,7 @@ export class LayerWriter {
    */
   async whiteout(path: string, mtime?: number): Promise<void> {
     const abs = await this.#prepare(path, false);
-    mknodChar(abs, 0, 0n);
+    mknod(abs, "char", 0);
     if (mtime !== undefined) await bestEffort(Deno.utime(abs, mtime, mtime));
   }
 

@@ -61,11 +61,6 @@ export function mkfifo(path: string, mode = 0o600): void {
   }
 }
 
-/** Create a character device node (used for overlay whiteouts, 0:0). */
-export function mknodChar(path: string, mode: number, dev = 0n): void {
-  check("mknod", libc().mknod(cstr(path), 0o020000 | mode, dev), path);
-}
-
 /** The file type bits (S_IF*) of the special files {@linkcode mknod} creates. */
 export const NODE_TYPES = { fifo: 0o010000, char: 0o020000, block: 0o060000 } as const;
 
