@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import { mountTable, outputClean, unmount } from "../sys/mod.ts";
+import { mountTable, outputClean, removeAll, unmount } from "../sys/mod.ts";
 
 /** umount2's flag: detach now, the kernel frees the namespace when its last user leaves. */
 const MNT_DETACH = 2;
@@ -57,9 +57,5 @@ export async function createNetns(path: string): Promise<void> {
 export async function removeNetns(path: string): Promise<void> {
   // Two racing creates can stack two mounts on the file: take off each.
   for (let i = 0; i < 8 && isNetnsMounted(path); i++) unmount(path, MNT_DETACH);
-  try {
-    await Deno.remove(path);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
+  await removeAll(path);
 }

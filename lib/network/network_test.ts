@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { freeTestSubnet, inNetns, randomHex, withTestNet } from "./_test_net.ts";
-import { outputClean } from "../sys/mod.ts";
 import { NetworkManager } from "./manager.ts";
 import { parsePortSpecs } from "./ports.ts";
+import { ipCommand } from "./networks.ts";
 import { errorKind } from "../errdefs/mod.ts";
 
 Deno.test("two namespaces on one network get addresses and reach each other", async () => {
@@ -155,21 +155,13 @@ Deno.test("networks and attachments persist across a new manager, which can DEL"
   }, { addressPools: [{ base: "198.19.0.0/16", size: 28 }] });
 });
 
-/** Run `ip` on the test's own interfaces. */
-async function ip(...args: string[]): Promise<void> {
-  const out = await outputClean("ip", { args, stderr: "piped" });
-  if (!out.success) {
-    throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
 Deno.test("the default subnet avoids a host route; a configured colliding one is refused", async () => {
   const taken = freeTestSubnet();
   const routed = `cr-${randomHex(8)}`;
-  await ip("link", "add", "name", routed, "type", "bridge");
+  await ipCommand(["link", "add", "name", routed, "type", "bridge"]);
   try {
-    await ip("addr", "add", taken.replace(".0/24", ".1/24"), "dev", routed);
-    await ip("link", "set", routed, "up");
+    await ipCommand(["addr", "add", taken.replace(".0/24", ".1/24"), "dev", routed]);
+    await ipCommand(["link", "set", routed, "up"]);
     let free = freeTestSubnet();
     while (free === taken) free = freeTestSubnet();
     const pools = [{ base: taken, size: 24 }, { base: free, size: 24 }];
@@ -194,7 +186,7 @@ Deno.test("the default subnet avoids a host route; a configured colliding one is
       await Deno.remove(root, { recursive: true });
     }
   } finally {
-    await ip("link", "del", routed);
+    await ipCommand(["link", "del", routed]);
   }
 });
 

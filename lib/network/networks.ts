@@ -165,8 +165,8 @@ export function networkConfList(
   };
 }
 
-/** Run `ip` (iproute2) on the network's own bridge; throw its message on failure. */
-async function ipCommand(args: string[]): Promise<void> {
+/** Run `ip` (iproute2); throw its message on failure. */
+export async function ipCommand(args: string[]): Promise<void> {
   const out = await outputClean("ip", { args, stderr: "piped" });
   if (!out.success) {
     throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`);
