@@ -9,12 +9,12 @@
 import { NetworkManager, type NetworkManagerOptions } from "./manager.ts";
 import { hostRoutes, overlaps, parseSubnet } from "./subnet.ts";
 import { removeNetns } from "./netns.ts";
+import { randomHexId } from "./model.ts";
 import { outputClean } from "../sys/mod.ts";
 
-/** A random lowercase hex string of `n` digits. */
+/** A random lowercase hex string of `n` (at most 64) digits. */
 export function randomHex(n: number): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(Math.ceil(n / 2)));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").slice(0, n);
+  return randomHexId().slice(0, n);
 }
 
 /** A /24 of 198.18.0.0/15 the host does not route now. */
