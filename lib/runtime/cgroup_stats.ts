@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { cgroupDirs } from "./cgroups.ts";
+import { onlineCpuList, parseCpuList } from "./spec_resources.ts";
 
 /** One device's counter of one operation (`blkio.*` of v1, `io.stat` of v2). */
 export interface BlkioEntry {
@@ -272,15 +273,6 @@ export function hostCpuNs(procStat = Deno.readTextFileSync("/proc/stat")): numbe
  * onlineCpus("0-3,6\n"); // 5
  * ```
  */
-export function onlineCpus(cpuList?: string): number {
-  let list = cpuList;
-  try {
-    list ??= Deno.readTextFileSync("/sys/devices/system/cpu/online");
-  } catch {
-    return navigator.hardwareConcurrency;
-  }
-  return list.trim().split(",").reduce((n, range) => {
-    const [first, last = first] = range.split("-").map(Number);
-    return n + last - first + 1;
-  }, 0);
+export function onlineCpus(cpuList = onlineCpuList()): number {
+  return parseCpuList(cpuList.trim())?.length ?? navigator.hardwareConcurrency;
 }

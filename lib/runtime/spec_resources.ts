@@ -37,7 +37,7 @@ export function memorySwapOf(host: { Memory?: number; MemorySwap?: number }): nu
 }
 
 /** Parse a cpuset list ("0-2,5") into its CPUs; null when malformed. */
-function parseCpuList(list: string): number[] | null {
+export function parseCpuList(list: string): number[] | null {
   const cpus: number[] = [];
   for (const part of list.split(",")) {
     const m = part.match(/^(\d+)(?:-(\d+))?$/);
@@ -50,7 +50,7 @@ function parseCpuList(list: string): number[] | null {
 }
 
 /** The host's online CPUs, as the kernel lists them ("0-3"). */
-function onlineCpus(): string {
+export function onlineCpuList(): string {
   try {
     return Deno.readTextFileSync("/sys/devices/system/cpu/online").trim();
   } catch {
@@ -62,7 +62,7 @@ function onlineCpus(): string {
 function checkCpuset(list: string): string {
   const cpus = parseCpuList(list);
   if (!cpus) throw invalid(`Invalid value ${list} for cpuset cpus`);
-  const online = onlineCpus();
+  const online = onlineCpuList();
   const available = new Set(parseCpuList(online) ?? []);
   if (cpus.some((cpu) => !available.has(cpu))) {
     throw invalid(`Requested CPUs are not available - requested ${list}, available: ${online}`);
