@@ -47,12 +47,15 @@ async function imageUsage({ service: svc, images }: ApiContext) {
   for (const i of all) {
     for (const l of i.Layers) imagesOfLayer.set(l, (imagesOfLayer.get(l) ?? 0) + 1);
   }
-  const containers = svc.store.list();
+  const containersOf = new Map<string, number>();
+  for (const c of svc.store.list()) {
+    containersOf.set(c.rec.ImageID, (containersOf.get(c.rec.ImageID) ?? 0) + 1);
+  }
   return {
     LayersSize: [...sizes.values()].reduce((a, b) => a + b, 0),
     Images: all.map((i) => ({
       ...imageSummary(i),
-      Containers: containers.filter((c) => c.rec.ImageID === i.Id).length,
+      Containers: containersOf.get(i.Id) ?? 0,
       SharedSize: i.Layers.filter((l) => imagesOfLayer.get(l)! > 1)
         .reduce((sum, l) => sum + sizes.get(l)!, 0),
     })),
@@ -99,8 +102,10 @@ export async function pruneImages(
   filter: ImagePruneFilter,
 ): Promise<{ ImagesDeleted: RemoveRecord[]; SpaceReclaimed: number }> {
   const inUse = (id: string) => svc.store.list().some((c) => c.rec.ImageID === id);
+  // The candidates from one listing; each removal checks again (a container may start meanwhile).
+  const used = new Set(svc.store.list().map((c) => c.rec.ImageID));
   const candidates = images.list().filter((i) => {
-    if (inUse(i.Id) || (filter.danglingOnly && i.RepoTags.length > 0)) return false;
+    if (used.has(i.Id) || (filter.danglingOnly && i.RepoTags.length > 0)) return false;
     if (filter.until !== undefined && Date.parse(i.Created) >= filter.until) return false;
     const labels = i.Config.Labels;
     if (!(filter.labels ?? []).every((l) => matchesLabel(labels, l))) return false;
