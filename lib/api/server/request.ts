@@ -3,6 +3,7 @@
  * integer query values, `filters`, time values and the `platform` refusal.
  * @module
  */
+import type { PruneFilter } from "../../container/mod.ts";
 import { durationMs } from "../duration.ts";
 import { errorMessage, invalid } from "../../errdefs/mod.ts";
 
@@ -148,4 +149,22 @@ export function parseTime(v: string | null): number | undefined {
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw invalid(`invalid time value: ${v}`);
   return t / 1000;
+}
+
+/**
+ * The `until`, `label` and `label!` filters of a prune, as a {@link PruneFilter}.
+ *
+ * @example
+ * ```ts
+ * pruneFilter(parseFilters('{"until":["10m"]}', ["until"])); // { until: <ms ten minutes ago>, ... }
+ * ```
+ */
+export function pruneFilter(f: Record<string, string[]>): PruneFilter {
+  if ((f.until?.length ?? 0) > 1) throw invalid("only one until filter is allowed");
+  const until = parseTime(f.until?.[0] ?? null);
+  return {
+    until: until === undefined ? undefined : until * 1000,
+    labels: f.label,
+    notLabels: f["label!"],
+  };
 }

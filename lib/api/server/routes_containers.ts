@@ -13,7 +13,7 @@ import {
   pruneContainers,
 } from "../../container/mod.ts";
 import { invalid } from "../../errdefs/mod.ts";
-import { boolParam, intParam, parseFilters, parseTime, readBody } from "./request.ts";
+import { boolParam, intParam, parseFilters, pruneFilter, readBody } from "./request.ts";
 import { json, jsonLines, noContent, streamOf } from "./response.ts";
 import type { AddRoute, ApiContext } from "./server.ts";
 import { checkCreateBody } from "./unsupported.ts";
@@ -72,15 +72,7 @@ export function containerRoutes(route: AddRoute, ctx: ApiContext): void {
   });
   route("POST", "/containers/prune", async (_r, url) => {
     const f = parseFilters(url.searchParams.get("filters"), ["until", "label", "label!"]);
-    if ((f.until?.length ?? 0) > 1) throw invalid("only one until filter is allowed");
-    const until = parseTime(f.until?.[0] ?? null);
-    return json(
-      await pruneContainers(svc, {
-        until: until === undefined ? undefined : until * 1000,
-        labels: f.label,
-        notLabels: f["label!"],
-      }),
-    );
+    return json(await pruneContainers(svc, pruneFilter(f)));
   });
 }
 

@@ -20,6 +20,7 @@ import {
   boolParam,
   parseFilters,
   parseTime,
+  pruneFilter,
   readBody,
   refusePlatform,
 } from "./request.ts";
@@ -44,15 +45,11 @@ export function imageRoutes(route: AddRoute, ctx: ApiContext): void {
       "label",
       "label!",
     ]);
-    if ((f.until?.length ?? 0) > 1) throw invalid("only one until filter is allowed");
-    const until = parseTime(f.until?.[0] ?? null);
     return json(
       await pruneImages(ctx, {
+        ...pruneFilter(f),
         // As Docker: only dangling images unless told otherwise (image prune -a).
         danglingOnly: boolFilter(f, "dangling") ?? true,
-        until: until === undefined ? undefined : until * 1000,
-        labels: f.label,
-        notLabels: f["label!"],
       }),
     );
   });
