@@ -9,6 +9,7 @@ import { freeTestSubnet, inNetns, randomHex, withTestNet } from "./_test_net.ts"
 import { NetworkManager } from "./manager.ts";
 import { parsePortSpecs } from "./ports.ts";
 import { ipCommand } from "./networks.ts";
+import { spawnClean } from "../sys/mod.ts";
 import { errorKind } from "../errdefs/mod.ts";
 
 Deno.test("two namespaces on one network get addresses and reach each other", async () => {
@@ -40,11 +41,11 @@ Deno.test("two namespaces on one network get addresses and reach each other", as
 async function serveHello(netns: string): Promise<{ stop(): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "corral-net-www-" });
   await Deno.writeTextFile(`${dir}/hello`, "hello from the netns\n");
-  const child = new Deno.Command("nsenter", {
+  const child = spawnClean("nsenter", {
     args: [`--net=${netns}`, "busybox", "httpd", "-f", "-p", "80", "-h", dir],
     stdout: "null",
     stderr: "null",
-  }).spawn();
+  });
   // Wait until it listens: the namespace's own loopback answers.
   for (let i = 0; i < 50; i++) {
     const ok = await inNetns(netns, ["busybox", "wget", "-q", "-O-", "http://127.0.0.1/hello"])
