@@ -160,6 +160,7 @@ const CHUNK = 64 * 1024;
 export class JsonLogDecoder {
   #pending = "";
   readonly #dec = new TextDecoder();
+  #buf: Uint8Array | null = null;
 
   /** Entries of the lines `bytes` completes. */
   push(bytes: Uint8Array): LogEntry[] {
@@ -167,6 +168,15 @@ export class JsonLogDecoder {
     const cut = text.lastIndexOf("\n");
     this.#pending = text.slice(cut + 1);
     return cut < 0 ? [] : parseLogLines(text.slice(0, cut + 1));
+  }
+
+  /** Entries of the lines read from `file` until its end, in batches of one read each. */
+  async *readFrom(file: Deno.FsFile): AsyncGenerator<LogEntry[]> {
+    const buf = this.#buf ??= new Uint8Array(CHUNK);
+    for (let n; (n = await file.read(buf)) !== null;) {
+      const batch = this.push(buf.subarray(0, n));
+      if (batch.length) yield batch;
+    }
   }
 
   /** The entry of an unterminated last line, if it is whole JSON; then start afresh. */
@@ -209,16 +219,12 @@ export async function* streamLogEntries(
   maxFiles = DEFAULT_ROTATION.maxFiles,
   current = true,
 ): AsyncGenerator<LogEntry[]> {
-  const buf = new Uint8Array(CHUNK);
+  const dec = new JsonLogDecoder();
   for (const name of logFiles(path, maxFiles, current)) {
     const f = await openIfThere(name);
     if (!f) continue;
     try {
-      const dec = new JsonLogDecoder();
-      for (let n; (n = await f.read(buf)) !== null;) {
-        const batch = dec.push(buf.subarray(0, n));
-        if (batch.length) yield batch;
-      }
+      yield* dec.readFrom(f);
       const last = dec.finish();
       if (last.length) yield last;
     } finally {

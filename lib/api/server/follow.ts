@@ -6,9 +6,6 @@
  */
 import { JsonLogDecoder, type LogEntry } from "../../shim/mod.ts";
 
-/** Bytes per read: what a follower holds at once, plus one line. */
-const CHUNK = 64 * 1024;
-
 /**
  * Reads new complete lines from a growing log file.
  *
@@ -57,7 +54,7 @@ export class LogFollower {
         return;
       }
     }
-    yield* this.#drain();
+    yield* this.#dec.readFrom(this.#file);
     // A rotation moved the file away: finish the old one, then follow the new one.
     let ino: number | null;
     try {
@@ -76,15 +73,7 @@ export class LogFollower {
       return; // Gone again: the next read retries.
     }
     this.#ino = (await this.#file.stat()).ino;
-    yield* this.#drain();
-  }
-
-  async *#drain(): AsyncGenerator<LogEntry[]> {
-    const buf = new Uint8Array(CHUNK);
-    for (let n; (n = await this.#file!.read(buf)) !== null;) {
-      const batch = this.#dec.push(buf.subarray(0, n));
-      if (batch.length) yield batch;
-    }
+    yield* this.#dec.readFrom(this.#file);
   }
 
   /** Close the file. */
