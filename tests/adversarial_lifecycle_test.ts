@@ -81,9 +81,7 @@ Deno.test(
 
 /** Whether the stop signal went out to `id` (its stop is then waiting out the timeout). */
 async function stopWaiting(d: TestDaemon, id: string): Promise<boolean> {
-  const args = ["--since", "1m", "--until", "0s", "--filter", `container=${id}`];
-  const r = await d.cli("events", ...args, "--filter", "event=kill");
-  return r.stdout.includes("kill");
+  return (await d.pastEvents("1m", `container=${id}`, "event=kill")).length > 0;
 }
 
 Deno.test(

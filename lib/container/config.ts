@@ -211,6 +211,9 @@ export function changedLimits(before: HostConfig, after: HostConfig): LiveLimits
   return Object.keys(limits).length ? limits : null;
 }
 
+/** setTimeout's longest delay; a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Bounds of the numeric host config fields (inclusive). */
 const HOST_NUMBERS = {
   Memory: [0, Number.MAX_SAFE_INTEGER],
@@ -224,8 +227,8 @@ const HOST_NUMBERS = {
   ShmSize: [0, Number.MAX_SAFE_INTEGER],
   OomScoreAdj: [-1000, 1000],
   // Milliseconds a timer can wait (setTimeout's limit).
-  RestartDelay: [0, 2 ** 31 - 1],
-  RestartMaxDelay: [0, 2 ** 31 - 1],
+  RestartDelay: [0, MAX_TIMER_MS],
+  RestartMaxDelay: [0, MAX_TIMER_MS],
 } as const;
 
 /** The shapes of the other host config fields: a client sending another shape gets a 400. */

@@ -16,6 +16,7 @@
  * @module
  */
 import type { RestartFacts } from "../restart/mod.ts";
+import type { PidInfo } from "../supervisor/mod.ts";
 import {
   type ContainerConfig,
   type ContainerRecord,
@@ -36,14 +37,6 @@ export interface LifecycleSink {
   persistAll(c: Container): Promise<void>;
   /** Emit a container event (Docker's `/events` shape). */
   emit(c: Container, action: string, extra?: Record<string, string>): void;
-}
-
-/** The processes of a run (seed: pid_ppid_info_t). */
-export interface RunPids {
-  pid: number;
-  startTime: number;
-  ppid: number;
-  pStartTime: number;
 }
 
 /** How a run ended, as the exit path found it. */
@@ -134,6 +127,12 @@ export class Container {
     return this.#runSeq;
   }
 
+  /** The persisted pids of the current (or last) run. */
+  get runPids(): PidInfo {
+    const st = this.#rec.State;
+    return { pid: st.Pid, startTime: st.StartTime, ppid: st.PPid, pStartTime: st.PStartTime };
+  }
+
   /** Resolves when the current run's exit has been handled; null when no run is pending. */
   get exitHandled(): Promise<void> | null {
     return this.#run?.handled ?? null;
@@ -196,7 +195,7 @@ export class Container {
   // ---- a run -----------------------------------------------------------------
 
   /** starting: the run's pids are persisted before `runc start`, so restore can find it. */
-  async beginRun(pids: RunPids): Promise<void> {
+  async beginRun(pids: PidInfo): Promise<void> {
     this.#expect("created", "exited", "dead", "restarting");
     let resolve!: () => void;
     const handled = new Promise<void>((r) => resolve = r);

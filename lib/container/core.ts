@@ -22,6 +22,9 @@ import { getLogger } from "@logtape/logtape";
 
 const log = getLogger(["corral", "container"]);
 
+/** The pids of no run: a start that failed before its shim was up, leftovers of a crash. */
+export const NO_RUN: PidInfo = { pid: 0, startTime: 0, ppid: 0, pStartTime: 0 };
+
 /** Daemon settings the core needs. */
 export interface CoreOptions {
   root: string;
@@ -224,16 +227,25 @@ export class ContainerCore implements LifecycleSink {
    * with the failure's code, or gc when the release fails.
    */
   async failedBeforeRun(c: Container, exitCode: number, message: string): Promise<void> {
-    const none = { pid: 0, startTime: 0, ppid: 0, pStartTime: 0 };
-    const { failure } = await reclaimRun(this.sys, c.id, none, false);
+    const { failure } = await reclaimRun(this.sys, c.id, NO_RUN, false);
     const end = {
       exitCode,
       finishedAt: new Date().toISOString(),
       error: message,
       oomKilled: false,
     };
-    if (failure && this.gc) await this.enterGc(c, none, end, { ranForMs: 0, failure }, true);
+    if (failure && this.gc) await this.enterGc(c, NO_RUN, end, { ranForMs: 0, failure }, true);
     else await c.exited(end);
+  }
+
+  /**
+   * What a stopped container left could not be released: the gc owns it
+   * (its recorded exit kept, never restarted by the gc).
+   */
+  async gcLeftovers(c: Container, pids: PidInfo, failure: string): Promise<void> {
+    const st = c.rec.State;
+    const end = { exitCode: st.ExitCode, finishedAt: st.FinishedAt, error: "", oomKilled: false };
+    await this.enterGc(c, pids, end, { ranForMs: 0, failure }, true);
   }
 
   // ---- the gc's hooks -------------------------------------------------------------------
@@ -260,22 +272,9 @@ export class ContainerCore implements LifecycleSink {
   async removeLocked(c: Container): Promise<void> {
     if (!this.store.find(c.id)) return;
     if (this.sys.hasStateDir(c.id)) {
-      const st = c.rec.State;
-      const pids = {
-        pid: st.Pid,
-        startTime: st.StartTime,
-        ppid: st.PPid,
-        pStartTime: st.PStartTime,
-      };
-      const { failure } = await reclaimRun(this.sys, c.id, pids, false);
+      const { failure } = await reclaimRun(this.sys, c.id, c.runPids, false);
       if (failure && this.gc) {
-        const end = {
-          exitCode: st.ExitCode,
-          finishedAt: st.FinishedAt,
-          error: "",
-          oomKilled: false,
-        };
-        await this.enterGc(c, pids, end, { ranForMs: 0, failure }, true);
+        await this.gcLeftovers(c, c.runPids, failure);
         throw conflict(
           `cannot remove container ${c.name}: its resources are not released (the gc retries): ${failure}`,
         );

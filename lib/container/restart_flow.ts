@@ -7,19 +7,13 @@
  * @module
  */
 import { errorMessage } from "../errdefs/mod.ts";
-import { type Backoff, decideRestart, waitOrCancel } from "../restart/mod.ts";
+import { type Backoff, decideRestart, type ExitFacts, waitOrCancel } from "../restart/mod.ts";
 import type { Container } from "./container.ts";
 import type { ContainerCore } from "./core.ts";
 import { startContainer } from "./start.ts";
 import { getLogger } from "@logtape/logtape";
 
 const log = getLogger(["corral", "container"]);
-
-/** The run that ended, as the restart decision reads it. */
-export interface EndedRun {
-  exitCode: number;
-  ranForMs: number;
-}
 
 /**
  * Restarts by policy.
@@ -52,7 +46,7 @@ export class RestartFlow {
    * is in place before the exit is settled, so that a user operation waiting
    * for the exit sees the pending restart (and can cancel it).
    */
-  async afterExit(c: Container, run: EndedRun, atDaemonStart = false): Promise<void> {
+  async afterExit(c: Container, run: ExitFacts, atDaemonStart = false): Promise<void> {
     if (c.removing) return c.settled();
     const facts = c.restartFacts;
     const decision = decideRestart(facts, run, this.backoff(c), atDaemonStart);

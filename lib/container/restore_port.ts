@@ -16,7 +16,7 @@ import {
 } from "../supervisor/mod.ts";
 import type { GcEntry } from "../gc/mod.ts";
 import type { Container } from "./container.ts";
-import type { ContainerCore } from "./core.ts";
+import { type ContainerCore, NO_RUN } from "./core.ts";
 import type { ContainerRecord } from "./model.ts";
 import type { LoadFailure } from "./persist.ts";
 import type { RestartFlow } from "./restart_flow.ts";
@@ -127,16 +127,7 @@ export function restorePort(
           id: c.id,
           reason: failure,
         });
-        if (!core.gc) return;
-        const none = { pid: 0, startTime: 0, ppid: 0, pStartTime: 0 };
-        const st = c.rec.State;
-        const end = {
-          exitCode: st.ExitCode,
-          finishedAt: st.FinishedAt,
-          error: "",
-          oomKilled: false,
-        };
-        await core.enterGc(c, none, end, { ranForMs: 0, failure }, true);
+        if (core.gc) await core.gcLeftovers(c, NO_RUN, failure);
       }
     },
     reclaimOrphan: (id) =>

@@ -10,7 +10,7 @@ import type { GcEntry, GcHandler } from "../gc/mod.ts";
 import { checkAutoRemove, validateRestartPolicy } from "../restart/mod.ts";
 import type { PidInfo } from "../supervisor/mod.ts";
 import { parseSignal, signals } from "../sys/mod.ts";
-import { buildConfig, changedLimits, validateHostConfig } from "./config.ts";
+import { buildConfig, changedLimits, MAX_TIMER_MS, validateHostConfig } from "./config.ts";
 import type { Container } from "./container.ts";
 import { etcFilesInput, validateEtcFiles } from "./etc_files.ts";
 import { ContainerCore, type CoreHooks, type CoreOptions } from "./core.ts";
@@ -42,8 +42,6 @@ export interface WaitResult {
 
 /** How long kill with SIGKILL waits for the exit before it answers anyway. */
 const KILL_WAIT_MS = 10_000;
-/** setTimeout's longest delay; a longer one fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The container module's service.

@@ -5,7 +5,14 @@
  * @module
  */
 import { join } from "node:path";
-import { isAlive, killAndWait, signalProcess, writeFileAtomic, WriteRetry } from "../sys/mod.ts";
+import {
+  isAlive,
+  killAndWait,
+  retryDelayMs,
+  signalProcess,
+  writeFileAtomic,
+  WriteRetry,
+} from "../sys/mod.ts";
 import { errorMessage } from "../errdefs/mod.ts";
 import { getLogger } from "@logtape/logtape";
 
@@ -43,10 +50,8 @@ export interface GcHooks {
   failed(entry: GcEntry, distinct: boolean): void;
 }
 
-/** Retry schedule: 100 ms, doubling per entry up to 5 s for entries that keep failing. */
-export function retryDelayMs(tries: number): number {
-  return Math.min(100 * 2 ** Math.max(0, tries - 1), 5000);
-}
+/** The gc's retry schedule is the shared one (100 ms doubling to 5 s per entry). */
+export { retryDelayMs };
 
 /** Whether a parsed value is a usable entry (a torn or hand-edited file may hold anything). */
 function isGcEntry(e: unknown): e is GcEntry {

@@ -11,7 +11,6 @@ import {
   type RestorePort,
 } from "../container/mod.ts";
 import type { GcEntry } from "../gc/mod.ts";
-import type { PidInfo } from "../supervisor/mod.ts";
 import { errorMessage } from "../errdefs/mod.ts";
 import { killProcessGroup, orphanStateDirs, ShimFinder } from "./leftovers.ts";
 import { getLogger } from "@logtape/logtape";
@@ -131,12 +130,7 @@ const DIED_BEFORE_START = "the daemon stopped between create and start of the co
  */
 async function restoreRun(port: RestorePort, c: Container): Promise<Outcome> {
   const st = c.rec.State;
-  const pids: PidInfo = {
-    pid: st.Pid,
-    startTime: st.StartTime,
-    ppid: st.PPid,
-    pStartTime: st.PStartTime,
-  };
+  const pids = c.runPids;
   // The pids are saved before `runc start`, the Running state only after it:
   // any other status means the start may not have happened.
   const started = st.Running;

@@ -6,8 +6,16 @@
  * @module
  */
 
-/** Retry delay: 100 ms doubling to 5 s, as the gc retries a cleanup. */
-function retryDelayMs(tries: number): number {
+/**
+ * The retry schedule of what must succeed eventually (a write here, a
+ * cleanup in the gc): 100 ms, doubling per try, up to 5 s.
+ *
+ * @example
+ * ```ts
+ * [1, 2, 3, 7].map(retryDelayMs); // [100, 200, 400, 5000]
+ * ```
+ */
+export function retryDelayMs(tries: number): number {
   return Math.min(100 * 2 ** Math.max(0, tries - 1), 5000);
 }
 
