@@ -61,7 +61,7 @@ Deno.test(
       assert.equal(s.name, "/busy");
       assert.ok(took >= 900 && took < 5000, `a sample a second apart (${took} ms)`);
       const readGap = Date.parse(s.read) - Date.parse(s.preread);
-      assert.ok(readGap >= 900 && readGap < 2000, `preread a second before read (${readGap} ms)`);
+      assert.ok(readGap >= 900 && readGap < 3000, `preread a second before read (${readGap} ms)`);
       const used = s.cpu_stats.cpu_usage.total_usage - s.precpu_stats.cpu_usage.total_usage;
       assert.ok(used > 100e6, `the busy loop used ${used} ns of CPU in a second`);
       assert.ok(cpuPercent(s) > 10, `CPU ${cpuPercent(s)} %`);
@@ -132,7 +132,8 @@ Deno.test(
           assert.equal(s.preread, before.read);
           assert.deepEqual(s.precpu_stats, before.cpu_stats);
           const gap = Date.parse(s.read) - Date.parse(before.read);
-          assert.ok(gap >= 900 && gap < 1500, `one a second (${gap} ms)`);
+          // Not faster than once a second; the upper bound is a sanity bound for a loaded CI.
+          assert.ok(gap >= 900 && gap < 3000, `one a second (${gap} ms)`);
           assert.ok(cpuPercent(s) > 10, `CPU ${cpuPercent(s)} %`);
         }
       } finally {
