@@ -122,7 +122,12 @@ export interface HostRoute {
  * ```
  */
 export function hostRoutes(): HostRoute[] {
-  const lines = Deno.readTextFileSync("/proc/net/route").split("\n").slice(1);
+  return parseRoutes(Deno.readTextFileSync("/proc/net/route"));
+}
+
+/** The routes of a /proc/net/route text, the default route left out. */
+export function parseRoutes(text: string): HostRoute[] {
+  const lines = text.split("\n").slice(1);
   const routes: HostRoute[] = [];
   for (const line of lines) {
     const [iface, dest, , , , , , mask] = line.trim().split(/\s+/);

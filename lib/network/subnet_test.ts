@@ -7,6 +7,7 @@ import {
   isHostOf,
   overlaps,
   parseIpv4,
+  parseRoutes,
   parseSubnet,
 } from "./subnet.ts";
 import { decideSubnet } from "./networks.ts";
@@ -90,4 +91,13 @@ Deno.test("the host's routes are read without the default route", () => {
     assert.ok(route.destination.prefix > 0);
     assert.ok(route.iface.length > 0);
   }
+  // The loop above passes on a host with no routes: a known text too.
+  const text =
+    "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n" +
+    "eth0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n" +
+    "eth0\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+  assert.deepEqual(
+    parseRoutes(text).map((r) => [r.iface, formatSubnet(r.destination)]),
+    [["eth0", "192.168.0.0/24"]],
+  );
 });
