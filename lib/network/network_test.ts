@@ -46,20 +46,26 @@ async function serveHello(netns: string): Promise<{ stop(): Promise<void> }> {
     stdout: "null",
     stderr: "null",
   });
-  // Wait until it listens: the namespace's own loopback answers.
-  for (let i = 0; i < 50; i++) {
+  let exited = false;
+  child.status.then(() => exited = true);
+  const stop = async () => {
+    if (!exited) child.kill("SIGKILL");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  };
+  // Wait until it listens (the namespace's own loopback answers), failing
+  // plainly if it exits or never does, rather than at the test's next step.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
     const ok = await inNetns(netns, ["busybox", "wget", "-q", "-O-", "http://127.0.0.1/hello"])
       .then(() => true, () => false);
-    if (ok) break;
+    if (ok) return { stop };
+    if (exited || Date.now() > deadline) {
+      await stop();
+      throw new Error(`busybox httpd in ${netns} ${exited ? "exited" : "never answered"}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return {
-    async stop() {
-      child.kill("SIGKILL");
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
 }
 
 Deno.test("a published port reaches a server in the namespace from the host and other containers", async () => {
