@@ -11,7 +11,7 @@ import { parseRestartPolicy } from "../restart/mod.ts";
 import { type Api, enc, type Opts } from "./command.ts";
 import { parseMemorySwap } from "./host_flags.ts";
 import { ago, humanSize, printTable, pumpFrames } from "./output.ts";
-import { collect, parseBytes, parseCount, parseFilterFlags, positiveDuration } from "./parse.ts";
+import { collect, parseBytes, parseCount, parseFilterFlags, restartDelays } from "./parse.ts";
 
 /** Register start, stop, restart, kill and rm. */
 export function addLifecycleCommands(program: Command, api: Api): void {
@@ -94,14 +94,14 @@ export function addQueryCommands(program: Command, api: Api): void {
     .option("-s, --size", "show each container's writable layer size (and with its image)")
     .option("--format <format>", "json: one JSON object per line")
     .action(async (o: Opts) => {
+      if (o.format && o.format !== "json") {
+        throw invalid(`unsupported format "${o.format}": use json`);
+      }
       const filters = parseFilterFlags(o.filter as string[] | undefined);
       const q = `?all=${o.all ? 1 : 0}&size=${o.size ? 1 : 0}&filters=${
         enc(JSON.stringify(filters))
       }`;
       const list = await api().json<Record<string, unknown>[]>("GET", `/containers/json${q}`);
-      if (o.format && o.format !== "json") {
-        throw invalid(`unsupported format "${o.format}": use json`);
-      }
       printContainers(list, o);
     });
   program.command("inspect").description("show containers as JSON").argument("<container...>")
@@ -194,12 +194,7 @@ export function addChangeCommands(program: Command, api: Api): void {
     .action(async (refs: string[], o: Opts) => {
       const body: Partial<HostConfig> = {};
       if (o.restart) body.RestartPolicy = parseRestartPolicy(String(o.restart));
-      if (o.restartDelay) {
-        body.RestartDelay = positiveDuration("--restart-delay", String(o.restartDelay));
-      }
-      if (o.restartMaxDelay) {
-        body.RestartMaxDelay = positiveDuration("--restart-max-delay", String(o.restartMaxDelay));
-      }
+      Object.assign(body, restartDelays(o));
       if (o.memory) body.Memory = parseBytes(String(o.memory));
       if (o.pidsLimit !== undefined) body.PidsLimit = o.pidsLimit as number;
       if (o.cpuShares !== undefined) body.CpuShares = o.cpuShares as number;

@@ -46,6 +46,27 @@ export function positiveDuration(flag: string, text: string): number {
 }
 
 /**
+ * `--restart-delay` and `--restart-max-delay`, as the host config fields (those given only).
+ *
+ * @example
+ * ```ts
+ * restartDelays({ restartDelay: "500ms" }); // { RestartDelay: 500 }
+ * ```
+ */
+export function restartDelays(
+  o: Record<string, unknown>,
+): { RestartDelay?: number; RestartMaxDelay?: number } {
+  return {
+    ...o.restartDelay
+      ? { RestartDelay: positiveDuration("--restart-delay", String(o.restartDelay)) }
+      : {},
+    ...o.restartMaxDelay
+      ? { RestartMaxDelay: positiveDuration("--restart-max-delay", String(o.restartMaxDelay)) }
+      : {},
+  };
+}
+
+/**
  * Repeated `--filter key=value` flags as the API's `filters` object.
  *
  * @example

@@ -11,7 +11,7 @@ import { checkAutoRemove, parseRestartPolicy } from "../restart/mod.ts";
 import { type Api, enc, ExitCode, type Opts } from "./command.ts";
 import { addHostFlags, hostFlagsBody } from "./host_flags.ts";
 import { pumpFrames } from "./output.ts";
-import { collect, parseBytes, parseCount, positiveDuration } from "./parse.ts";
+import { collect, parseBytes, parseCount, restartDelays } from "./parse.ts";
 
 /** Options shared by `run` and `create`. */
 function containerOptions(cmd: Command): Command {
@@ -87,10 +87,7 @@ export function createBody(
     hc.NanoCpus = Math.round(n * 1e9);
   }
   if (o.pidsLimit !== undefined) hc.PidsLimit = parseCount("pids limit")(String(o.pidsLimit));
-  if (o.restartDelay) hc.RestartDelay = positiveDuration("--restart-delay", String(o.restartDelay));
-  if (o.restartMaxDelay) {
-    hc.RestartMaxDelay = positiveDuration("--restart-max-delay", String(o.restartMaxDelay));
-  }
+  Object.assign(hc, restartDelays(o));
   if (o.healthOnFailure) hc.HealthOnFailure = o.healthOnFailure as HostConfig["HealthOnFailure"];
   if (o.healthExitOnUnhealthy) hc.HealthOnFailure = "kill";
   const labels: Record<string, string> = {};
