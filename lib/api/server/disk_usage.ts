@@ -4,7 +4,7 @@
  * bytes of each layer once.
  * @module
  */
-import { matchesLabel, type PruneFilter } from "../../container/mod.ts";
+import { type ContainerService, matchesLabel, type PruneFilter } from "../../container/mod.ts";
 import { errorKind, invalid } from "../../errdefs/mod.ts";
 import type { Image, ImageStore, RemoveRecord } from "../../image/mod.ts";
 import { treeSize } from "../../sys/mod.ts";
@@ -79,6 +79,20 @@ async function layerSizes(images: ImageStore, of: Image[]): Promise<Map<string, 
   );
 }
 
+/**
+ * Whether a container uses an image now: what `ImageStore.remove` asks before taking one.
+ *
+ * @example
+ * ```ts
+ * import type { ContainerService } from "../../container/mod.ts";
+ * declare const svc: ContainerService;
+ * imageInUse(svc)("sha256:0123"); // false when no container was made from it
+ * ```
+ */
+export function imageInUse(svc: ContainerService): (imageId: string) => boolean {
+  return (id) => svc.store.list().some((c) => c.rec.ImageID === id);
+}
+
 /** Which unused images `docker image prune` removes. */
 export interface ImagePruneFilter extends PruneFilter {
   /** Only images without a tag (the default); false: every unused image (`prune -a`). */
@@ -101,7 +115,7 @@ export async function pruneImages(
   { service: svc, images }: ApiContext,
   filter: ImagePruneFilter,
 ): Promise<{ ImagesDeleted: RemoveRecord[]; SpaceReclaimed: number }> {
-  const inUse = (id: string) => svc.store.list().some((c) => c.rec.ImageID === id);
+  const inUse = imageInUse(svc);
   // The candidates from one listing; each removal checks again (a container may start meanwhile).
   const used = new Set(svc.store.list().map((c) => c.rec.ImageID));
   const candidates = images.list().filter((i) => {

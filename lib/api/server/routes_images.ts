@@ -14,7 +14,7 @@ import {
   parseImportChanges,
   saveImageArchive,
 } from "../../image/mod.ts";
-import { pruneImages } from "./disk_usage.ts";
+import { imageInUse, pruneImages } from "./disk_usage.ts";
 import {
   boolFilter,
   boolParam,
@@ -54,7 +54,7 @@ export function imageRoutes(route: AddRoute, ctx: ApiContext): void {
     );
   });
   route("DELETE", "/images/{name*}", async (_r, url, p) => {
-    const inUse = (imageId: string) => svc.store.list().some((c) => c.rec.ImageID === imageId);
+    const inUse = imageInUse(svc);
     return json(
       await images.remove(decodeURIComponent(p.name), { force: boolParam(url, "force"), inUse }),
     );
