@@ -14,7 +14,7 @@
  * cycles, 1000), `--shim-copies` (shims per footprint variant, 10), `--settle`
  * (seconds before the memory of fresh shims is read, 45: V8 collects its
  * start-up garbage only after about half a minute); `--only`
- * runs some sections (run-rm, run-d, exit, restart, density, restore, churn,
+ * runs some sections (cli, run-rm, run-d, exit, restart, density, restore, churn,
  * shim).
  * @module
  */
@@ -30,6 +30,7 @@ import { Podman } from "./podman.ts";
 import { renderReport, type SectionResult } from "./report.ts";
 import { RuncPeer } from "./runc.ts";
 import { churnSection } from "./sections/churn.ts";
+import { cliStartSection } from "./sections/cli_start.ts";
 import { densitySection } from "./sections/density.ts";
 import { exitSection, restartSection } from "./sections/exit.ts";
 import { restoreSection } from "./sections/restore.ts";
@@ -38,6 +39,7 @@ import { runDetachedSection, runRmSection } from "./sections/startup.ts";
 
 /** Every section, in the order of the report. */
 export const SECTIONS: Section[] = [
+  cliStartSection,
   runRmSection,
   runDetachedSection,
   exitSection,

@@ -3,7 +3,7 @@
  * `corral daemon` itself. The commands are in the `*_cmd(s).ts` files.
  * @module
  */
-import { Command, CommanderError } from "commander";
+import { Command, UsageError } from "./args.ts";
 import { ApiClient, CORRAL_VERSION, DEFAULT_HOST } from "../api/mod.ts";
 import { CorralError, errorMessage } from "../errdefs/mod.ts";
 import { ExitCode } from "./command.ts";
@@ -27,10 +27,7 @@ export function buildProgram(): Command {
     .description("corral: a small, fast container engine")
     .version(CORRAL_VERSION, "--version", "print the client version")
     .option("-H, --host <unix://PATH>", "daemon socket (env CORRAL_HOST)")
-    .enablePositionalOptions()
-    .showSuggestionAfterError(true)
-    .configureOutput({ outputError: (str, write) => write(str.split("\n")[0] + "\n") })
-    .exitOverride();
+    .enablePositionalOptions();
   // One client (one connection pool) for the whole command.
   let apiClient: ApiClient | undefined;
   const api = () => apiClient ??= client(program);
@@ -61,15 +58,13 @@ export function buildProgram(): Command {
 export async function runCli(args: string[]): Promise<number> {
   try {
     const program = buildProgram();
-    await program.parseAsync(args, { from: "user" });
+    await program.parseAsync(args);
     return 0;
   } catch (err) {
     if (err instanceof ExitCode) return err.code;
-    if (err instanceof CommanderError) {
-      return err.code === "commander.helpDisplayed" || err.code === "commander.version" ||
-          err.code === "commander.help"
-        ? 0
-        : 2;
+    if (err instanceof UsageError) {
+      console.error(err.message);
+      return 2;
     }
     if (err instanceof CorralError) {
       console.error(`corral: ${err.message}`);

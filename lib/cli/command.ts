@@ -12,7 +12,7 @@ export class ExitCode extends Error {
   }
 }
 
-/** A command's parsed options, by commander's camel-cased names. */
+/** A command's parsed options, by their camel-cased long names. */
 export type Opts = Record<string, unknown>;
 
 /**

@@ -4,7 +4,7 @@
  * rename and update.
  * @module
  */
-import type { Command } from "commander";
+import type { Command } from "./args.ts";
 import type { HostConfig } from "../container/mod.ts";
 import { CorralError, invalid } from "../errdefs/mod.ts";
 import { parseRestartPolicy } from "../restart/mod.ts";

@@ -4,7 +4,7 @@
  * call starts without them (about 70 ms).
  * @module
  */
-import type { Command } from "commander";
+import type { Command } from "./args.ts";
 import type { LogLevel } from "@logtape/logtape";
 import { invalid } from "../errdefs/mod.ts";
 import { parseDuration } from "../api/mod.ts";

@@ -3,7 +3,7 @@
  * `--until` time or until interrupted.
  * @module
  */
-import type { Command } from "commander";
+import type { Command } from "./args.ts";
 import { invalid, unavailable } from "../errdefs/mod.ts";
 import { type Api, enc, type Opts } from "./command.ts";
 import { collect, parseFilterFlags } from "./parse.ts";

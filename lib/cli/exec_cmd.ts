@@ -3,7 +3,7 @@
  * and its exit code as ours.
  * @module
  */
-import type { Command } from "commander";
+import type { Command } from "./args.ts";
 import { type Api, enc, ExitCode, type Opts } from "./command.ts";
 import { pumpFrames } from "./output.ts";
 import { collect } from "./parse.ts";

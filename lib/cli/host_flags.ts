@@ -6,7 +6,7 @@
  * values; these parsers only give them Docker's API shapes.
  * @module
  */
-import type { Command } from "commander";
+import type { Command } from "./args.ts";
 import type { DeviceMapping, HostConfig, MountSpec, Ulimit } from "../container/mod.ts";
 import { invalid } from "../errdefs/mod.ts";
 import type { Opts } from "./command.ts";

@@ -3,7 +3,7 @@
  * `save` (under `image` and at the top), `image busybox` and `image rm`.
  * @module
  */
-import type { Command } from "commander";
+import type { Command } from "./args.ts";
 import { errorMessage, invalid } from "../errdefs/mod.ts";
 import { type Api, enc, type Opts } from "./command.ts";
 import { ago, humanSize, printTable } from "./output.ts";

@@ -3,7 +3,7 @@
  * body they make, and run's attach, start and exit code.
  * @module
  */
-import { type Command, Option } from "commander";
+import { type Command, Option } from "./args.ts";
 import { type ApiClient, parseDuration } from "../api/mod.ts";
 import type { HostConfig } from "../container/mod.ts";
 import { errorMessage, invalid } from "../errdefs/mod.ts";

@@ -2,7 +2,7 @@
  * What is not about one container or image: `corral gc` and `corral version`.
  * @module
  */
-import type { Command } from "commander";
+import type { Command } from "./args.ts";
 import { CORRAL_VERSION } from "../api/mod.ts";
 import { errorMessage } from "../errdefs/mod.ts";
 import type { Api } from "./command.ts";
