@@ -22,6 +22,9 @@ export const RUN_ARGS = ["run", "-A", "--no-prompt", "--config", join(REPO, "den
 /** argv prefix that runs corral from the checkout. */
 export const CORRAL = [DENO, ...RUN_ARGS, join(REPO, "main.ts")];
 
+/** How long a test daemon's group shims stay with no container. */
+export const GROUP_SHIM_IDLE_MS = 200;
+
 /** Options of integration tests: the harness checks leaks itself. */
 export const integration = { sanitizeOps: false, sanitizeResources: false } as const;
 
@@ -77,6 +80,9 @@ export class TestDaemon {
       this.host,
       "--cgroup-parent",
       this.cgroupParent,
+      // Group shims with no container left go at once: the leak check waits for them.
+      "--shim-idle-time",
+      `${GROUP_SHIM_IDLE_MS}ms`,
       ...this.extraArgs,
     ];
   }
@@ -245,6 +251,18 @@ export class TestDaemon {
     return out;
   }
 
+  /** Wait for this daemon's group shims to exit once idle (they outlive the daemon). */
+  async groupShimsGone(timeoutMs = GROUP_SHIM_IDLE_MS + 3000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const shims = processesWhose((argv) =>
+        argv.includes("--group") && argv.join(" ").includes(this.dir)
+      );
+      if (shims.length === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** Daemon fds still open on container files (exit fifos, logs, bundles). */
   containerFdsOfDaemon(): string[] {
     if (!this.proc) return [];
@@ -276,6 +294,7 @@ export class TestDaemon {
       }
       const held = this.containerFdsOfDaemon();
       await this.stop();
+      await this.groupShimsGone();
       leaks = [...held, ...this.leaks()];
     } finally {
       await forceClean(this);

@@ -9,7 +9,7 @@ import type { LogLevel } from "@logtape/logtape";
 import { invalid } from "../errdefs/mod.ts";
 import { parseDuration } from "../api/mod.ts";
 import type { Opts } from "./command.ts";
-import { parseBytes } from "./parse.ts";
+import { parseBytes, parseCount } from "./parse.ts";
 
 /** Register `daemon`, whose `--host` defaults to the program's `-H`. */
 export function addDaemonCommand(program: Command): void {
@@ -24,6 +24,8 @@ export function addDaemonCommand(program: Command): void {
     .option("--restart-reset-after <duration>", "running this long resets the backoff", "10s")
     .option("--no-default-image", "do not create the embedded busybox image")
     .option("--max-image-size <size>", "cap on an import or load, uncompressed (default 32g)")
+    .option("--shim-group-size <n>", "containers per shim, 1 for a shim each (default 1)")
+    .option("--shim-idle-time <duration>", "how long an empty group shim stays (default 5s)")
     .option("--log-level <level>", "debug, info, warning, error", "info")
     .action(async (o: Opts) =>
       await runDaemonCommand({ ...o, host: o.host ?? program.opts().host })
@@ -58,6 +60,13 @@ async function runDaemonCommand(o: Opts): Promise<void> {
     ? DEFAULT_DAEMON_OPTIONS.maxImageSize
     : parseBytes(String(o.maxImageSize));
   if (maxImageSize <= 0) throw invalid("invalid --max-image-size: must be more than 0");
+  const shimGroupSize = o.shimGroupSize === undefined
+    ? DEFAULT_DAEMON_OPTIONS.shimGroupSize
+    : parseCount("shim group size")(String(o.shimGroupSize));
+  if (shimGroupSize < 1) throw invalid("invalid --shim-group-size: must be at least 1");
+  const shimIdleMs = o.shimIdleTime === undefined
+    ? DEFAULT_DAEMON_OPTIONS.shimIdleMs
+    : parseDuration(String(o.shimIdleTime));
   const daemon = await startDaemon({
     ...DEFAULT_DAEMON_OPTIONS,
     root: String(o.root),
@@ -68,6 +77,8 @@ async function runDaemonCommand(o: Opts): Promise<void> {
     backoff,
     defaultImage: o.defaultImage !== false,
     maxImageSize,
+    shimGroupSize,
+    shimIdleMs,
   });
   await daemon.finished;
 }

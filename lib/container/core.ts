@@ -39,6 +39,10 @@ export interface CoreOptions {
   logMaxFiles: number;
   /** Bound of the shim's create phase (ms). */
   createTimeoutMs: number;
+  /** Containers per shim (1: a shim each; default 1). */
+  shimGroupSize?: number;
+  /** How long a group shim with no container left stays (ms). */
+  shimIdleMs?: number;
 }
 
 /** How an exit's handling ended, for the restart flow. */

@@ -30,7 +30,13 @@ export interface RestorePort {
   /** The system facts restore checks (exit fifos, processes, runc's state). */
   readonly sys: Pick<
     ContainerSystem,
-    "openExitFifo" | "closeExitFifo" | "isAlive" | "killAndWait" | "runcStatus" | "hasStateDir"
+    | "openExitFifo"
+    | "closeExitFifo"
+    | "isAlive"
+    | "killAndWait"
+    | "runcStatus"
+    | "hasStateDir"
+    | "readExitFile"
   >;
   /**
    * Load every container on disk into the store. One whose config cannot be

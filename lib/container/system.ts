@@ -14,10 +14,11 @@ import {
   cgroupPids,
   cleanupContainer,
   type ContainerResources,
-  launchShim,
+  DEFAULT_SHIM_IDLE_MS,
   type LiveLimits,
   oomKillCount,
   Runc,
+  ShimLauncher,
   StateDir,
   thawCgroup,
 } from "../runtime/mod.ts";
@@ -72,10 +73,14 @@ export interface RuncSystemOptions {
   logMaxSize: number;
   logMaxFiles: number;
   createTimeoutMs: number;
+  /** Containers per shim (1: a shim each; default 1). */
+  shimGroupSize?: number;
+  /** How long a group shim with no container left stays (ms). */
+  shimIdleMs?: number;
 }
 
 /**
- * The real system: runc through a shim per container.
+ * The real system: runc through shims (one per container, or groups).
  *
  * @example
  * ```ts
@@ -91,6 +96,7 @@ export class RuncSystem implements ContainerSystem {
   readonly #stateDir: StateDir;
   readonly runc: Runc;
   readonly supervisor: Supervisor;
+  readonly #shims: ShimLauncher;
 
   constructor(
     readonly opts: RuncSystemOptions,
@@ -101,6 +107,11 @@ export class RuncSystem implements ContainerSystem {
     this.#stateDir = new StateDir(opts.stateRoot);
     this.runc = new Runc(opts.runtime, this.#stateDir.runcRoot);
     this.supervisor = new Supervisor(onExit);
+    this.#shims = new ShimLauncher(
+      this.#stateDir.shims,
+      opts.shimGroupSize ?? 1,
+      opts.shimIdleMs ?? DEFAULT_SHIM_IDLE_MS,
+    );
   }
 
   /** The state (bundle) dir of a container. */
@@ -120,7 +131,7 @@ export class RuncSystem implements ContainerSystem {
     try {
       await this.#mountRootfs(c, image, res.bundle);
       await this.#writeSpec(c, res);
-      const shim = await launchShim({
+      const shim = await this.#shims.launch({
         id: c.id,
         bundle: res.bundle.dir,
         runtime: this.opts.runtime,

@@ -15,6 +15,7 @@ import { GcHandler } from "../gc/mod.ts";
 import { DEFAULT_MAX_IMAGE_SIZE, ImageStore } from "../image/mod.ts";
 import { gcEntriesFromStates, restoreContainers } from "../restore/mod.ts";
 import { type Backoff, DEFAULT_BACKOFF } from "../restart/mod.ts";
+import { DEFAULT_SHIM_GROUP_SIZE, DEFAULT_SHIM_IDLE_MS } from "../runtime/mod.ts";
 import {
   childrenSpawned,
   closeFd,
@@ -41,6 +42,10 @@ export interface DaemonOptions {
   createTimeoutMs: number;
   /** Bytes one image import or load may decompress to. */
   maxImageSize: number;
+  /** Containers per shim (`--shim-group-size`; 1: a shim per container). */
+  shimGroupSize: number;
+  /** How long a group shim with no container left stays (ms). */
+  shimIdleMs: number;
 }
 
 /** Defaults of the daemon flags. */
@@ -56,6 +61,8 @@ export const DEFAULT_DAEMON_OPTIONS: DaemonOptions = {
   logMaxFiles: DEFAULT_ROTATION.maxFiles,
   createTimeoutMs: 120_000,
   maxImageSize: DEFAULT_MAX_IMAGE_SIZE,
+  shimGroupSize: DEFAULT_SHIM_GROUP_SIZE,
+  shimIdleMs: DEFAULT_SHIM_IDLE_MS,
 };
 
 /** A running daemon. */
@@ -169,6 +176,8 @@ async function wireServices(o: DaemonOptions, images: ImageStore, events: EventL
     logMaxSize: o.logMaxSize,
     logMaxFiles: o.logMaxFiles,
     createTimeoutMs: o.createTimeoutMs,
+    shimGroupSize: o.shimGroupSize,
+    shimIdleMs: o.shimIdleMs,
   });
   const execs = new ExecManager(service);
   const health = new HealthMonitor(service, execs);

@@ -13,6 +13,7 @@ import {
   writeFileAtomic,
   WriteRetry,
 } from "../sys/mod.ts";
+import { isGroupShim } from "../shim/mod.ts";
 import { errorMessage } from "../errdefs/mod.ts";
 import { getLogger } from "@logtape/logtape";
 
@@ -235,8 +236,9 @@ export class GcHandler {
     try {
       // The shim is killed first so it cannot restart anything. A start
       // time of 0 is unknown, and an unknown identity is never signalled.
+      // A group shim serves others: killing the init below ends its run.
       const shim = { pid: entry.ppid, startTime: entry.pStartTime };
-      if (shim.startTime > 0) signalProcess(shim, 9);
+      if (shim.startTime > 0 && !isGroupShim(shim.pid)) signalProcess(shim, 9);
       const init = { pid: entry.pid, startTime: entry.startTime };
       if (init.startTime > 0 && isAlive(init) && !(await killAndWait(init, 3, 50))) {
         throw new Error(`container process ${entry.pid} does not die (stuck in D state or frozen)`);

@@ -144,7 +144,10 @@ async function restoreRun(port: RestorePort, c: Container): Promise<Outcome> {
   // Open the fifo first, then check the shim: a reader opened after the
   // last writer closed would never see HUP.
   const fd = port.sys.openExitFifo(c.id);
-  const shimAlive = port.sys.isAlive({ pid: pids.ppid, startTime: pids.pStartTime });
+  // A group shim outlives the runs it served: a run whose exit file is
+  // written has ended (the fifo closes right after), whoever is alive.
+  const shimAlive = port.sys.isAlive({ pid: pids.ppid, startTime: pids.pStartTime }) &&
+    await port.sys.readExitFile(c.id) === null;
   if (shimAlive && fd !== null) {
     port.adopt(c, fd, pids);
     // Only a run not yet recorded as started needs runc's word (one runc

@@ -36,7 +36,13 @@ const RUNNING = { ...RUN, Status: "running" as const, Running: true };
 /** A port whose system facts the test sets, recording what restore asked of it. */
 function fakePort(
   containers: Container[],
-  facts: { alive?: number[]; fifo?: string[]; runc?: Record<string, string>; stateDirs?: string[] },
+  facts: {
+    alive?: number[];
+    fifo?: string[];
+    runc?: Record<string, string>;
+    stateDirs?: string[];
+    exitFiles?: string[];
+  },
 ): RestorePort & { calls: string[] } {
   const calls: string[] = [];
   const did = (what: string) => (c: Container | string) => {
@@ -52,6 +58,12 @@ function fakePort(
       killAndWait: () => Promise.resolve(true),
       runcStatus: (id) => Promise.resolve(facts.runc?.[id] ?? null),
       hasStateDir: (id) => facts.stateDirs?.includes(id) ?? false,
+      readExitFile: (id) =>
+        Promise.resolve(
+          facts.exitFiles?.includes(id)
+            ? { exitCode: 3, finishedAt: "2024-01-01T00:00:05Z" }
+            : null,
+        ),
     },
     loadAll: () => Promise.resolve({ containers, failed: [] }),
     hasImage: () => true,
@@ -99,6 +111,14 @@ Deno.test("a run that ended while the daemon was down is finished with its exit 
   const port = fakePort([c], { fifo: ["gone"] });
   await restore(port);
   assert.deepEqual(port.calls, ["finishExit gone 3"]);
+});
+
+Deno.test("a run that ended under a group shim that lives on is finished, not adopted", async () => {
+  // The group shim (pid 9) serves other containers: its being alive says nothing of this run.
+  const c = container("ended", RUNNING);
+  const port = fakePort([c], { alive: [9], fifo: ["ended"], exitFiles: ["ended"] });
+  await restore(port);
+  assert.deepEqual(port.calls, ["finishExit ended 3"]);
 });
 
 Deno.test("a run caught between runc create and runc start is a failed start (125)", async () => {

@@ -27,10 +27,13 @@ import { mountsUnder, removeAll } from "../sys/mod.ts";
 export class StateDir {
   /** runc's root: corral's own, never runc's default. */
   readonly runcRoot: string;
+  /** The group shims' control sockets. */
+  readonly shims: string;
   readonly #bundles: string;
 
   constructor(readonly path: string) {
     this.runcRoot = join(path, "runc");
+    this.shims = join(path, "shims");
     this.#bundles = join(path, "containers");
   }
 

@@ -224,25 +224,25 @@ export function rlimitsOf(ulimits: Ulimit[]): { type: string; hard: unknown; sof
 }
 
 /**
- * The process's `oomScoreAdj`, or undefined to keep corral's own (0 unless
- * corral's was changed): lowering it needs CAP_SYS_RESOURCE, checked here
- * rather than failing runc.
+ * The process's `oomScoreAdj`: the one asked for, else corral's own (0 unless
+ * corral's was changed), always stated so that a container never inherits
+ * its shim's (a shim lowers its own so that the OOM killer takes a container
+ * first). Lowering it needs CAP_SYS_RESOURCE, checked here rather than
+ * failing runc.
  *
  * @example
  * ```ts
  * oomScoreAdjOf(500); // 500
  * ```
  */
-export function oomScoreAdjOf(score: number | undefined): number | undefined {
-  if (!score) return undefined;
-  if (!engineHasCapability("CAP_SYS_RESOURCE")) {
-    const own = Number(Deno.readTextFileSync("/proc/self/oom_score_adj"));
-    if (score < own) {
-      throw invalid(
-        `--oom-score-adj ${score}: corral cannot go below its own, ${own} ` +
-          "(corral has no CAP_SYS_RESOURCE)",
-      );
-    }
+export function oomScoreAdjOf(score: number | undefined): number {
+  const own = Number(Deno.readTextFileSync("/proc/self/oom_score_adj"));
+  if (!score) return own;
+  if (score < own && !engineHasCapability("CAP_SYS_RESOURCE")) {
+    throw invalid(
+      `--oom-score-adj ${score}: corral cannot go below its own, ${own} ` +
+        "(corral has no CAP_SYS_RESOURCE)",
+    );
   }
   return score;
 }

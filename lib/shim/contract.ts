@@ -8,13 +8,82 @@
  *   daemon then finds the exit file, or none (137).
  * - `exit.json`: written durably by the shim once the container's init exited.
  * - `init.pid`: runc's pid file of the container init.
+ *
+ * A group shim (`corral shim --group`) serves several containers, each with
+ * exactly these files; the daemon asks it to take one more through its
+ * control socket, `<state>/shims/NAME.vN.sock`, N the group protocol's
+ * version: a daemon joins only shims of its own version, and a shim of an
+ * older one keeps serving its containers through the files above.
  * @module
  */
 // Only corral's own modules, no node: or npm ones: the shim loads this (see main.ts).
 import { readJson } from "../sys/atomic.ts";
+import type { ShimOptions } from "./run.ts";
 
 /** Version of the shim contract. */
 export const SHIM_CONTRACT_VERSION = 1;
+
+/**
+ * Version of the group control protocol (`GroupRequest`/`GroupReply` lines
+ * on the control socket); part of the socket's name.
+ */
+export const SHIM_GROUP_VERSION = 1;
+
+/** A line the daemon sends on a group shim's control socket. */
+export type GroupRequest =
+  | { op: "join"; options: ShimOptions }
+  /** After an ok `join` reply: the daemon has the container's pids. */
+  | { op: "ack" };
+
+/**
+ * A group shim's answer to `join`: no room, or the container's handshake.
+ * Without an `ack` after an ok handshake (the daemon went away), the shim
+ * deletes the container: a join ends fully started or cleanly failed.
+ */
+export type GroupReply = { full: true } | (ShimHandshake & { shim: ShimIdentity });
+
+/** A shim process: its pid and start time (what the daemon records as PPid). */
+export interface ShimIdentity {
+  pid: number;
+  startTime: number;
+}
+
+/**
+ * The control socket's file name for a shim named `name`.
+ *
+ * @example
+ * ```ts
+ * groupSocketName("g1a2b"); // "g1a2b.v1.sock"
+ * ```
+ */
+export function groupSocketName(name: string): string {
+  return `${name}.v${SHIM_GROUP_VERSION}.sock`;
+}
+
+/**
+ * The protocol version of a control socket's file name; null for another file.
+ *
+ * @example
+ * ```ts
+ * groupSocketVersion("g1a2b.v1.sock"); // 1
+ * ```
+ */
+export function groupSocketVersion(file: string): number | null {
+  const m = file.match(/^[\w-]+\.v(\d+)\.sock$/);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Whether the process `pid` is a group shim (one that may serve other
+ * containers too: never killed for one container's sake).
+ */
+export function isGroupShim(pid: number): boolean {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").includes("--group");
+  } catch {
+    return false;
+  }
+}
 
 /** The exit file the shim leaves for the daemon. */
 export interface ExitFile {

@@ -1,7 +1,7 @@
 /**
  * The shim's own entry point: `deno run … lib/shim/main.ts shim --id …` is
  * `corral shim --id …` without loading the rest of corral. A shim lives as
- * long as its container, one per container, so it loads only its own modules:
+ * long as its containers (one, or a group), so it loads only its own modules:
  * it starts sooner and stays smaller than the whole program would (figures in
  * BENCHMARKS.md, "Shim footprint").
  *
@@ -12,11 +12,16 @@
  * ```
  * @module
  */
+import { parseGroupShimArgs, runShimGroup } from "./group.ts";
 import { parseShimArgs, runShim } from "./shim.ts";
 
-/** Run a shim from its arguments (the ones after the word `shim`); returns the exit code. */
+/**
+ * Run a shim from its arguments (the ones after the word `shim`): a group
+ * shim with `--group`, else one container's; returns the exit code.
+ */
 export async function shimMain(args: string[]): Promise<number> {
-  return await runShim(parseShimArgs(args));
+  const group = parseGroupShimArgs(args);
+  return group ? await runShimGroup(group) : await runShim(parseShimArgs(args));
 }
 
 if (import.meta.main) {

@@ -1,6 +1,7 @@
 /**
- * The shim: its process (`runShim`), its contract with the daemon (state
- * dir files, handshake, json-file log) and runc's command line.
+ * The shim: its process (`runShim`, or `runShimGroup` serving several
+ * containers), its contract with the daemon (state dir files, handshake,
+ * json-file log, group control socket) and runc's command line.
  *
  * @example
  * ```ts
@@ -13,3 +14,5 @@ export * from "./contract.ts";
 export * from "./logfile.ts";
 export * from "./runc_args.ts";
 export { parseShimArgs, runShim, shimArgs, type ShimOptions } from "./shim.ts";
+export { type GroupOptions, groupShimArgs, parseGroupShimArgs, runShimGroup } from "./group.ts";
+export { SHIM_OOM_SCORE_ADJ } from "./shim.ts";

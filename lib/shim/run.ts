@@ -1,0 +1,177 @@
+/**
+ * One container served by a shim, whole: its exit fifo's write end, its
+ * json-file log, `runc create`, its init's exit and its durable exit file
+ * (behaviour.md §7). A shim serves one run (`corral shim --id`) or a group
+ * of them (`corral shim --group`); everything per container is here, so a
+ * run never touches another's files and one container's end leaves the others
+ * of its shim alone.
+ * @module
+ */
+import { closeFd, O_CLOEXEC, O_NONBLOCK, O_WRONLY, openFd } from "../sys/fd.ts";
+import { processStartTime, sleep } from "../sys/proc.ts";
+import { writeFileAtomicSync } from "../sys/atomic.ts";
+import type { Children } from "./children.ts";
+import {
+  exitFifoPath,
+  type ExitFile,
+  exitFilePath,
+  initPidPath,
+  runcLogPath,
+  SHIM_CONTRACT_VERSION,
+  type ShimHandshake,
+} from "./contract.ts";
+import { copyLines, JsonLogWriter } from "./logfile.ts";
+import { runcCreateArgs, runcDeleteArgs } from "./runc_args.ts";
+
+/** What the daemon tells a shim about one container. */
+export interface ShimOptions {
+  id: string;
+  bundle: string;
+  runtime: string;
+  runtimeRoot: string;
+  logPath: string;
+  logMaxSize: number;
+  logMaxFiles: number;
+  /** Bound of the create phase in ms (ref 120 s). */
+  createTimeoutMs: number;
+}
+
+/**
+ * A created container and its life until its exit file is written.
+ *
+ * @example
+ * ```ts
+ * import { Children } from "./children.ts";
+ * declare const opts: ShimOptions;
+ * const { run, handshake } = await ContainerRun.create(opts, new Children());
+ * console.log(JSON.stringify(handshake));
+ * await run?.finished;
+ * ```
+ */
+export class ContainerRun {
+  /** Resolves once the exit file is durable and the fifo closed (the daemon's signal). */
+  readonly finished: Promise<void>;
+  #aborted = false;
+
+  private constructor(
+    readonly opts: ShimOptions,
+    readonly pid: number,
+    readonly fifoFd: number,
+    exitCode: Promise<number>,
+    output: { copies: Promise<unknown>; chain: () => Promise<void>; log: JsonLogWriter },
+  ) {
+    this.finished = exitCode.then(async (code) => {
+      // The output may still be draining; never wait on it forever (a process
+      // that escaped the container could hold the pipe).
+      await Promise.race([output.copies, sleep(2000)]);
+      await output.chain();
+      output.log.close();
+      if (this.#aborted) return closeFd(this.fifoFd);
+      const exit: ExitFile = {
+        version: SHIM_CONTRACT_VERSION,
+        exitCode: code,
+        finishedAt: new Date().toISOString(),
+      };
+      try {
+        writeFileAtomicSync(exitFilePath(opts.bundle), JSON.stringify(exit));
+      } catch {
+        // The state dir is gone: the daemon reclaimed this run already.
+      }
+      // Closing the fifo's write end is the daemon's exit signal. Every duty
+      // is done once the exit file is durable, so signal now.
+      closeFd(this.fifoFd);
+    });
+  }
+
+  /**
+   * Open the exit fifo, the log, and run `runc create`; the handshake says
+   * how it went (and `run` is there when it succeeded).
+   */
+  static async create(
+    o: ShimOptions,
+    children: Children,
+  ): Promise<{ run?: ContainerRun; handshake: ShimHandshake }> {
+    let fifoFd: number;
+    try {
+      // The daemon opened the read end before asking: ENXIO means it did not.
+      fifoFd = openFd(exitFifoPath(o.bundle), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    } catch (err) {
+      return { handshake: { ok: false, error: `shim: open exit fifo: ${(err as Error).message}` } };
+    }
+    const log = await JsonLogWriter.open(o.logPath, {
+      maxSize: o.logMaxSize,
+      maxFiles: o.logMaxFiles,
+    });
+    const since = children.mark();
+    const create = children.spawn(o.runtime, {
+      args: runcCreateArgs(
+        { root: o.runtimeRoot, log: runcLogPath(o.bundle) },
+        { id: o.id, bundle: o.bundle, pidFile: initPidPath(o.bundle) },
+      ),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    });
+    // The init inherits runc's stdout/stderr pipes: copying them is the log.
+    let chain = Promise.resolve();
+    const writeLog = (stream: "stdout" | "stderr") => (lines: string[]) =>
+      chain = chain.then(() => log.writeLines(stream, lines));
+    const stderrLines: string[] = [];
+    const copies = Promise.all([
+      copyLines(create.stdout, writeLog("stdout")),
+      copyLines(create.stderr, (lines) => {
+        stderrLines.push(...lines.slice(0, 20 - stderrLines.length));
+        return writeLog("stderr")(lines);
+      }),
+    ]).catch(() => {});
+
+    const timer = setTimeout(() => create.kill("SIGKILL"), o.createTimeoutMs);
+    const status = await create.status;
+    clearTimeout(timer);
+    if (!status.success) {
+      const error = await runcError(o.bundle) ??
+        (stderrLines.join("").trim() || `runc create exited ${status.code}`);
+      await Promise.race([copies, sleep(500)]);
+      log.close();
+      closeFd(fifoFd);
+      return { handshake: { ok: false, error } };
+    }
+    const pid = Number((await Deno.readTextFile(initPidPath(o.bundle))).trim());
+    const run = new ContainerRun(o, pid, fifoFd, children.wait(pid, since), {
+      copies,
+      chain: () => chain,
+      log,
+    });
+    return { run, handshake: { ok: true, pid, startTime: processStartTime(pid) } };
+  }
+
+  /**
+   * Undo a create nobody will start (the daemon went away mid-join): the
+   * container is deleted and the fifo closed with no exit file, which the
+   * daemon's restore reads as a start that never happened.
+   */
+  async abort(children: Children): Promise<void> {
+    this.#aborted = true;
+    const del = children.spawn(this.opts.runtime, {
+      args: runcDeleteArgs({ root: this.opts.runtimeRoot }, this.opts.id),
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    });
+    await del.status;
+    await this.finished;
+  }
+}
+
+async function runcError(bundle: string): Promise<string | null> {
+  try {
+    const lines = (await Deno.readTextFile(runcLogPath(bundle))).trim().split("\n");
+    for (const l of lines.reverse()) {
+      const j = JSON.parse(l);
+      if (j.level === "error" && j.msg) return j.msg;
+    }
+  } catch {
+    // No runc log.
+  }
+  return null;
+}
