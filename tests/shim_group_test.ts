@@ -1,0 +1,145 @@
+/**
+ * Shim groups (`corral daemon --shim-group-size N`) on real runc: containers
+ * share a shim, one's exit leaves the others running, a group shim SIGKILLed
+ * ends every container it served with the documented code (137) and their
+ * restart policies apply with no orphan left, and a daemon upgraded from one
+ * shim per container to groups adopts both kinds.
+ */
+import assert from "node:assert/strict";
+import { isAlive, sleep } from "../lib/sys/mod.ts";
+import { integration, type TestDaemon, withDaemon } from "./harness.ts";
+
+const GROUP = ["--shim-group-size", "3"];
+
+/** `run -d` a sleeping container; returns its id. */
+function runSleeper(d: TestDaemon, ...flags: string[]): Promise<string> {
+  return d.ok("run", "-d", ...flags, "busybox", "sleep", "600");
+}
+
+async function pidsOf(d: TestDaemon, id: string) {
+  const st = (await d.inspect(id)).State;
+  return { pid: st.Pid, startTime: st.StartTime, ppid: st.PPid, pStartTime: st.PStartTime };
+}
+
+function argv(pid: number): string[] {
+  return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+}
+
+/** Whether a process of ours may lower its OOM score (CAP_SYS_RESOURCE in effect). */
+async function canLowerOomScore(): Promise<boolean> {
+  const probe = new Deno.Command("sh", {
+    args: ["-c", "echo -1 > /proc/self/oom_score_adj"],
+    stderr: "null",
+  });
+  return (await probe.output()).success;
+}
+
+/** Poll `check` until it holds (20 s at most). */
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+Deno.test(
+  "groups: containers share a shim up to N; one's exit leaves the others running",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) ids.push(await runSleeper(d));
+      const pids = await Promise.all(ids.map((id) => pidsOf(d, id)));
+      const shims = new Set(pids.slice(0, 3).map((p) => p.ppid));
+      assert.equal(shims.size, 1, "the first three share one shim");
+      const [shim] = shims;
+      assert.notEqual(pids[3].ppid, shim, "the fourth has a shim of its own: the first is full");
+      assert.ok(argv(shim).includes("--group"));
+      // The shim is not the OOM killer's pick; its containers keep corral's own
+      // score. Lowering a score needs CAP_SYS_RESOURCE, which some hosts withhold
+      // even from root: there the shim keeps corral's.
+      const score = (pid: number) => Number(Deno.readTextFileSync(`/proc/${pid}/oom_score_adj`));
+      assert.equal(score(pids[0].pid), score(Deno.pid));
+      assert.equal(score(shim), await canLowerOomScore() ? -999 : score(Deno.pid));
+
+      // One container's exit: the others of its shim run on.
+      Deno.kill(pids[0].pid, "SIGKILL");
+      await until("the first container's exit", async () => (await d.status(ids[0])) === "exited");
+      assert.equal((await d.inspect(ids[0])).State.ExitCode, 137);
+      for (const id of ids.slice(1)) assert.equal(await d.status(id), "running");
+      assert.ok(isAlive({ pid: shim, startTime: pids[0].pStartTime }));
+
+      // A new container takes the freed place in the first shim: no new shim.
+      const again = await runSleeper(d);
+      assert.equal((await pidsOf(d, again)).ppid, shim);
+
+      // rm of all: the shims, empty, go away after their idle time.
+      await d.ok("rm", "-f", ...ids, again);
+      await until("the empty shims' exit", () =>
+        Promise.resolve(
+          !isAlive({ pid: shim, startTime: pids[1].pStartTime }) &&
+            !isAlive({ pid: pids[3].ppid, startTime: pids[3].pStartTime }),
+        ));
+    }, { args: GROUP }),
+);
+
+Deno.test(
+  "groups: a SIGKILLed group shim ends each of its containers with 137; policies apply; no orphan",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      const always = await runSleeper(d, "--restart", "always");
+      const no = await runSleeper(d);
+      const onFailure = await runSleeper(d, "--restart", "on-failure");
+      const before = await Promise.all([always, no, onFailure].map((id) => pidsOf(d, id)));
+      const shim = before[0].ppid;
+      assert.ok(before.every((p) => p.ppid === shim), "one shim serves the three");
+
+      Deno.kill(shim, "SIGKILL");
+      await until("the exits handled", async () => {
+        const st = await Promise.all([always, no, onFailure].map((id) => d.inspect(id)));
+        return st[1].State.Status === "exited" && st.every((s) => s.RestartCount >= 0) &&
+          st[0].State.Running && st[0].RestartCount === 1 && st[2].State.Running &&
+          st[2].RestartCount === 1;
+      });
+      assert.equal((await d.inspect(no)).State.ExitCode, 137);
+      // No orphan: every init of the killed shim is dead, restarted ones run under a new shim.
+      for (const p of before) assert.ok(!isAlive(p), `init ${p.pid} outlived its shim`);
+      const after = await pidsOf(d, always);
+      assert.notEqual(after.ppid, shim);
+      assert.equal((await pidsOf(d, onFailure)).ppid, after.ppid, "restarted into one new group");
+    }, { args: GROUP }),
+);
+
+Deno.test(
+  "groups: upgrade from a shim per container; restore adopts both kinds",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      // An older daemon: one shim per container (the contract's first form).
+      await d.start(["--shim-group-size", "1"]);
+      const old = await runSleeper(d);
+      const oldPids = await pidsOf(d, old);
+      assert.ok(!argv(oldPids.ppid).includes("--group"));
+      await d.stop();
+
+      // The upgraded daemon: groups; the old shim keeps serving its container.
+      await d.start(GROUP);
+      assert.equal(await d.status(old), "running");
+      const fresh = [await runSleeper(d), await runSleeper(d)];
+      const freshPids = await Promise.all(fresh.map((id) => pidsOf(d, id)));
+      assert.equal(freshPids[0].ppid, freshPids[1].ppid);
+      assert.notEqual(freshPids[0].ppid, oldPids.ppid, "new containers go to a group shim");
+
+      // A crash and a restore: both kinds adopted, and their exits still seen.
+      await d.kill9();
+      await d.start(GROUP);
+      for (const id of [old, ...fresh]) assert.equal(await d.status(id), "running");
+      Deno.kill(oldPids.pid, "SIGKILL");
+      Deno.kill(freshPids[0].pid, "SIGKILL");
+      await until("both exits", async () =>
+        (await d.status(old)) === "exited" && (await d.status(fresh[0])) === "exited");
+      assert.equal(await d.status(fresh[1]), "running");
+    }, { start: false, args: [] }),
+);
