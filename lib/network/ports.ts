@@ -161,7 +161,7 @@ export function publishedPorts(mappings: readonly PortMapping[]): PortMap {
 /**
  * Check a `PortBindings` from a client: keys are ports (`80/tcp`), each
  * binding an address (or `""`) and a port, a range or `""`. Returns it in
- * canonical form (`80` → `80/tcp`, `0.0.0.0` → `""`).
+ * canonical form (`80` → `80/tcp`, `0.0.0.0` → `""`, port `0` → `""`).
  *
  * @example
  * ```ts
@@ -186,8 +186,10 @@ export function checkPortBindings(bindings: unknown): PortMap {
         throw invalid(`PortBindings["${key}"]: HostIp and HostPort must be strings`);
       }
       const hostIp = checkHostIp(HostIp === "0.0.0.0" ? "" : HostIp, key);
-      if (HostPort !== "") parsePortRange(HostPort, `${HostPort}:${key}`);
-      return { HostIp: hostIp, HostPort };
+      // Port 0 asks for a free port, as "" does (what testcontainers sends).
+      const hostPort = HostPort === "0" ? "" : HostPort;
+      if (hostPort !== "") parsePortRange(hostPort, `${hostPort}:${key}`);
+      return { HostIp: hostIp, HostPort: hostPort };
     });
   }
   return out;
