@@ -80,6 +80,7 @@ export class Command {
   readonly options: Option[] = [];
   readonly args: Argument[] = [];
   #description = "";
+  #alias?: string;
   #action?: Action;
   #passThrough = false;
   #positional = false;
@@ -87,6 +88,22 @@ export class Command {
   #values: Record<string, unknown> = {};
 
   constructor(readonly name: string, readonly parent?: Command) {}
+
+  /** Another name for this command (`network ls` is also `network list`). */
+  alias(name: string): this {
+    this.#alias = name;
+    return this;
+  }
+
+  /** Whether `name` calls this command. */
+  isCalled(name: string | undefined): boolean {
+    return name === this.name || (name !== undefined && name === this.#alias);
+  }
+
+  /** The name as help shows it: `ls|list`. */
+  get shownName(): string {
+    return this.#alias ? `${this.name}|${this.#alias}` : this.name;
+  }
 
   /** Set the description shown in help. */
   description(text: string): this {
@@ -180,11 +197,11 @@ export class Command {
     }
     const { operands: parsed, unknown } = this.#parseOptions(rest);
     const operands = [...operandsIn, ...parsed];
-    const sub = this.commands.find((c) => c.name === operands[0]);
+    const sub = this.commands.find((c) => c.isCalled(operands[0]));
     if (sub) return await sub.#parse(operands.slice(1), unknown);
     if (this.commands.length && operands[0] === "help") {
       if (operands[1] === undefined) this.#help(false);
-      const target = this.commands.find((c) => c.name === operands[1]);
+      const target = this.commands.find((c) => c.isCalled(operands[1]));
       if (!target) this.#help(true);
       return await target.#parse([], ["--help"]);
     }
@@ -252,7 +269,7 @@ export class Command {
       if (
         (this.#positional || this.#passThrough) && operands.length === 0 && unknown.length === 0
       ) {
-        if (this.commands.some((c) => c.name === arg)) {
+        if (this.commands.some((c) => c.isCalled(arg))) {
           operands.push(arg);
           unknown.push(...args.slice(i));
           break;
@@ -334,7 +351,11 @@ export class Command {
 
   /** The command's line in its parent's command list. */
   term(): string {
-    return [this.name, ...this.options.length ? ["[options]"] : [], ...this.args.map((a) => a.spec)]
+    return [
+      this.shownName,
+      ...this.options.length ? ["[options]"] : [],
+      ...this.args.map((a) => a.spec),
+    ]
       .join(" ");
   }
 
@@ -383,7 +404,7 @@ function formatHelp(cmd: Command, width: number): string {
   const commands = cmd.commands.map((c) => [c.term(), c.about]);
   if (commands.length) commands.push(["help [command]", "display help for command"]);
   const termWidth = Math.max(...[...args, ...options, ...commands].map(([t]) => t.length));
-  const lines = [`Usage: ${[...ancestors, cmd.name].join(" ")} ${cmd.usage()}`, ""];
+  const lines = [`Usage: ${[...ancestors, cmd.shownName].join(" ")} ${cmd.usage()}`, ""];
   if (cmd.about) lines.push(wrap(cmd.about, width), "");
   for (
     const [heading, items] of [["Arguments:", args], ["Options:", options], [

@@ -76,7 +76,7 @@ Deno.test("pass-through: options after the first argument belong to the command"
   assert.deepEqual(dashes.calls[0].slice(1, 3), ["img", ["-x"]]);
 });
 
-Deno.test("mistakes: commander's one-line messages", async () => {
+Deno.test("mistakes: one-line messages, as commander worded them", async () => {
   assert.equal(await usageError(["nope"]), "error: unknown command 'nope'");
   assert.equal(await usageError(["ps", "--bogus"]), "error: unknown option '--bogus'");
   assert.equal(await usageError(["ps", "-rf"]), "error: unknown option '-rf'");

@@ -26,6 +26,7 @@ import {
 import { DEFAULT_HOST, socketPath } from "../api/mod.ts";
 import { DEFAULT_ROTATION, runcVersionArgs } from "../shim/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
+import { type AddressPool, NetworkManager, parseBip } from "../network/mod.ts";
 
 /** Daemon flags. */
 export interface DaemonOptions {
@@ -46,6 +47,14 @@ export interface DaemonOptions {
   shimGroupSize: number;
   /** How long a group shim with no container left stays (ms). */
   shimIdleMs: number;
+  /** The default network's Linux bridge; `none`: no default network (Docker's `--bridge`). */
+  bridge: string;
+  /** The default network's gateway address and prefix, e.g. `172.17.0.1/16` (Docker's `--bip`). */
+  bip?: string;
+  /** Where networks without a subnet of their own get one (Docker's `--default-address-pool`). */
+  addressPools?: AddressPool[];
+  /** Where the CNI plugins are. */
+  cniPath: string;
 }
 
 /** Defaults of the daemon flags. */
@@ -63,6 +72,8 @@ export const DEFAULT_DAEMON_OPTIONS: DaemonOptions = {
   maxImageSize: DEFAULT_MAX_IMAGE_SIZE,
   shimGroupSize: DEFAULT_SHIM_GROUP_SIZE,
   shimIdleMs: DEFAULT_SHIM_IDLE_MS,
+  bridge: "corral0",
+  cniPath: "/usr/lib/cni",
 };
 
 /** A running daemon. */
@@ -97,11 +108,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   });
   const images = await openImages(o);
   const events = await EventLog.open(o.root);
-  const { service, execs, health, gc } = await wireServices(o, images, events);
+  const networks = await openNetworks(o);
+  const { service, execs, health, gc } = await wireServices(o, images, events, networks);
   await restore(service, o.state);
   gc.start();
   const memoryRelease = releaseMemoryPeriodically();
-  const ctx: ApiContext = { service, images, events, gc, execs, root: o.root };
+  const ctx: ApiContext = { service, images, events, gc, execs, networks, root: o.root };
   const server = await listen(sock, ctx);
   log.info("corral daemon listening on unix://{sock} (root {root}, state {state})", {
     sock,
@@ -163,8 +175,30 @@ async function openImages(o: DaemonOptions): Promise<ImageStore> {
   return images;
 }
 
+/**
+ * The networks, loaded before restore: a default subnet that collides with
+ * the host's routes, or CNI plugins missing, stop the daemon here.
+ */
+async function openNetworks(o: DaemonOptions): Promise<NetworkManager> {
+  const bip = o.bip === undefined ? undefined : parseBip(o.bip);
+  const networks = new NetworkManager(o.root, o.state, {
+    cniPath: o.cniPath,
+    defaultNetwork: o.bridge !== "none",
+    bridgeName: o.bridge,
+    ...(bip ? { defaultSubnet: bip.subnet, defaultGateway: bip.gateway } : {}),
+    ...(o.addressPools ? { addressPools: o.addressPools } : {}),
+  });
+  await networks.load();
+  return networks;
+}
+
 /** The container service with its health checks, exec manager and gc (list loaded). */
-async function wireServices(o: DaemonOptions, images: ImageStore, events: EventLog) {
+async function wireServices(
+  o: DaemonOptions,
+  images: ImageStore,
+  events: EventLog,
+  networks: NetworkManager,
+) {
   const service = new ContainerService({
     root: o.root,
     stateRoot: o.state,
@@ -178,6 +212,7 @@ async function wireServices(o: DaemonOptions, images: ImageStore, events: EventL
     createTimeoutMs: o.createTimeoutMs,
     shimGroupSize: o.shimGroupSize,
     shimIdleMs: o.shimIdleMs,
+    networks,
   });
   const execs = new ExecManager(service);
   const health = new HealthMonitor(service, execs);

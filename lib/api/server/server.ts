@@ -10,6 +10,7 @@ import { type ErrorKind, errorKind, errorMessage, invalid } from "../../errdefs/
 import type { EventLog } from "../../events/mod.ts";
 import type { GcHandler } from "../../gc/mod.ts";
 import type { ImageStore } from "../../image/mod.ts";
+import type { NetworkManager } from "../../network/mod.ts";
 import { API_VERSION, MIN_API_VERSION } from "../version.ts";
 import { HttpError } from "./request.ts";
 import { json } from "./response.ts";
@@ -32,6 +33,7 @@ export interface ApiContext {
   events: EventLog;
   gc: GcHandler;
   execs: ExecManager;
+  networks: NetworkManager;
   root: string;
 }
 
@@ -83,7 +85,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   execRoutes(route, ctx);
   imageRoutes(route, ctx);
   eventRoutes(route, ctx);
-  networkRoutes(route);
+  networkRoutes(route, ctx);
   for (const [method, path, message] of UNSUPPORTED_ENDPOINTS) {
     route(method, path, () => {
       throw invalid(message);
