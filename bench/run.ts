@@ -14,7 +14,7 @@
  * cycles, 1000), `--shim-copies` (shims per footprint variant, 10), `--settle`
  * (seconds before the memory of fresh shims is read, 45: V8 collects its
  * start-up garbage only after about half a minute); `--only`
- * runs some sections (cli, run-rm, run-d, exit, restart, density, restore, churn,
+ * runs some sections (cli, run-rm, run-d, exit, restart, density, groups, restore, churn,
  * shim).
  * @module
  */
@@ -35,6 +35,7 @@ import { densitySection } from "./sections/density.ts";
 import { exitSection, restartSection } from "./sections/exit.ts";
 import { restoreSection } from "./sections/restore.ts";
 import { shimFootprintSection } from "./sections/shim_footprint.ts";
+import { shimGroupsSection } from "./sections/shim_groups.ts";
 import { runDetachedSection, runRmSection } from "./sections/startup.ts";
 
 /** Every section, in the order of the report. */
@@ -45,6 +46,7 @@ export const SECTIONS: Section[] = [
   exitSection,
   restartSection,
   densitySection,
+  shimGroupsSection,
   restoreSection,
   churnSection,
   shimFootprintSection,

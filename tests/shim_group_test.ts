@@ -2,12 +2,15 @@
  * Shim groups (`corral daemon --shim-group-size N`) on real runc: containers
  * share a shim, one's exit leaves the others running, a group shim SIGKILLed
  * ends every container it served with the documented code (137) and their
- * restart policies apply with no orphan left, and a daemon upgraded from one
- * shim per container to groups adopts both kinds.
+ * restart policies apply with no orphan left, a daemon upgraded from one
+ * shim per container to groups adopts both kinds, and a daemon SIGKILLed
+ * mid-join leaves the container cleanly failed (a slow `--runtime` wrapper
+ * makes the kill land during `runc create`; corral itself has no test hook).
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { isAlive, sleep } from "../lib/sys/mod.ts";
-import { integration, type TestDaemon, withDaemon } from "./harness.ts";
+import { integration, processesMentioning, type TestDaemon, withDaemon } from "./harness.ts";
 
 const GROUP = ["--shim-group-size", "3"];
 
@@ -142,4 +145,47 @@ Deno.test(
         (await d.status(old)) === "exited" && (await d.status(fresh[0])) === "exited");
       assert.equal(await d.status(fresh[1]), "running");
     }, { start: false, args: [] }),
+);
+
+Deno.test(
+  "groups: a daemon SIGKILLed while a container joins leaves it cleanly failed, its group intact",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      // A runtime whose `create` is slow while `slow` exists: the kill lands mid-join.
+      const slow = `${d.dir}/slow`, creating = `${d.dir}/creating`;
+      const runtime = `${d.dir}/runc-slow`;
+      await Deno.writeTextFile(
+        runtime,
+        `#!/bin/sh\nfor a in "$@"; do if [ "$a" = create ] && [ -e ${slow} ]; then ` +
+          `touch ${creating}; sleep 1; fi; done\nexec runc "$@"\n`,
+        { mode: 0o755 },
+      );
+      const args = [...GROUP, "--runtime", runtime];
+      await d.start(args);
+      const first = await runSleeper(d);
+      const firstPids = await pidsOf(d, first);
+      const { Id: joining } = await d.api.json<{ Id: string }>("POST", "/containers/create", {
+        Image: "busybox",
+        Cmd: ["sleep", "600"],
+      });
+      await Deno.writeTextFile(slow, "");
+      const start = d.api.call("POST", `/containers/${joining}/start`).catch(() => null);
+      await until("runc create under way", () => Promise.resolve(existsSync(creating)));
+      await d.kill9();
+      await start;
+      await Deno.remove(slow);
+      // The shim finishes the create, gets no ack, and deletes the container.
+      await until("the aborted join deleted", () =>
+        Promise.resolve(!existsSync(`${d.state}/runc/${joining}`)));
+
+      await d.start(args);
+      assert.notEqual(await d.status(joining), "running");
+      assert.deepEqual(processesMentioning(joining), [], "nothing of the join runs");
+      assert.equal(await d.status(first), "running", "its group's other container runs on");
+      assert.deepEqual(await pidsOf(d, first), firstPids);
+      // And it starts normally afterwards, into the same group.
+      await d.ok("start", joining);
+      assert.equal((await pidsOf(d, joining)).ppid, firstPids.ppid);
+    }, { start: false }),
 );

@@ -1,0 +1,102 @@
+/**
+ * Shim groups: memory per running container at `--density` running with
+ * `--shim-group-size` N in {1, 8, 16, 50}, beside conmon in the same run; the
+ * measurement the default group size is chosen by.
+ * @module
+ */
+import type { BenchContext, Section, SectionOutput } from "../context.ts";
+import { removeAllContainers, runDetached } from "../corral.ts";
+import { sleep } from "../exec.ts";
+import { inPool, range } from "../pool.ts";
+import { mib, smapsRollup } from "../procmem.ts";
+import { fmt, mean, ratio } from "../stats.ts";
+
+/** The group sizes measured. */
+export const GROUP_SIZES = [1, 8, 16, 50];
+
+/** Requests in flight while setting containers up. */
+const CONCURRENCY = 4;
+
+/** Memory per running container for each group size, and conmon's. */
+export const shimGroupsSection: Section = {
+  name: "groups",
+  title: "Shim groups: memory per running container by group size",
+  async run(ctx: BenchContext): Promise<SectionOutput> {
+    const { daemon: d, podman, opts } = ctx;
+    const rows: string[][] = [];
+    const perSize = new Map<number, number>();
+    for (const size of GROUP_SIZES) {
+      await removeAllContainers(d.api);
+      await d.stop();
+      await d.start(["--shim-group-size", String(size)]);
+      const ids = await inPool(
+        range(opts.density),
+        CONCURRENCY,
+        () => runDetached(d.api, ["sleep", "100000"]),
+      );
+      ctx.log(`groups: N=${size}, ${opts.density} running, ${opts.settle} s to settle`);
+      await sleep(opts.settle * 1000);
+      const shims = new Set(
+        await Promise.all(ids.map(async (id) => (await d.inspect(id)).State.PPid)),
+      );
+      const rollups = [...shims].map(smapsRollup);
+      const sum = (f: (r: (typeof rollups)[0]) => number) => rollups.reduce((a, r) => a + f(r), 0);
+      const pss = sum((r) => r.pss) / ids.length;
+      perSize.set(size, pss);
+      rows.push([
+        String(size),
+        String(shims.size),
+        fmt(mib(pss), 2),
+        fmt(mib(sum((r) => r.pssAnon) / ids.length), 2),
+        fmt(mib(sum((r) => r.pss) / shims.size), 1),
+      ]);
+    }
+    await removeAllContainers(d.api);
+    await d.stop();
+    await d.start();
+
+    let conmon: number | null = null;
+    if (podman) {
+      const pids: number[] = [];
+      for (let i = 0; i < opts.density; i++) {
+        const id = await podman.runDetached(["sleep", "100000"]);
+        pids.push(Number(await podman.inspect(id, "{{.State.ConmonPid}}")));
+      }
+      await sleep(opts.settle * 1000);
+      conmon = mean(pids.map((p) => smapsRollup(p).pss));
+      await podman.removeAll();
+    }
+    const met = (size: number) => conmon !== null && perSize.get(size)! <= conmon;
+    const smallestMet = GROUP_SIZES.find(met);
+    return {
+      summary: [{
+        figure: `memory per running container by shim group size N (${opts.density} running; PSS)`,
+        corral: GROUP_SIZES.map((n) => `N=${n}: ${fmt(mib(perSize.get(n)!), 2)} MiB`).join(", "),
+        peers: conmon !== null ? `conmon ${fmt(mib(conmon), 2)} MiB` : "podman not run",
+        ratio: conmon !== null
+          ? GROUP_SIZES.map((n) => `N=${n}: ${ratio(perSize.get(n)!, conmon!)}`).join(", ")
+          : "n/a",
+        goal: "≤ 1× conmon",
+        met: conmon === null ? null : smallestMet !== undefined,
+        why: "a group shim is one Deno process (~10 MiB anonymous whatever it serves): " +
+          "per container it costs that divided by the containers it serves.",
+      }],
+      tables: [{
+        title: `group shims at ${opts.density} running (KiB from /proc/PID/smaps_rollup)`,
+        header: [
+          "group size N",
+          "shims",
+          "PSS per container MiB",
+          "of which anonymous MiB",
+          "PSS per shim MiB",
+        ],
+        rows,
+      }],
+      notes: [
+        `Smallest N within conmon's PSS here: ${smallestMet ?? "none"}. A group shim's crash ` +
+        "ends every container it serves (each with exit code 137, then its restart policy): " +
+        "N is also the blast radius.",
+      ],
+    };
+  },
+};
