@@ -3,6 +3,7 @@
  * @module
  */
 import { CorralError, type ErrorKind } from "../errdefs/mod.ts";
+import { unixRequest } from "./http1.ts";
 
 /** Default daemon socket. */
 export const DEFAULT_HOST = "unix:///run/corral/corral.sock";
@@ -33,28 +34,27 @@ const kindOfStatus: Record<number, ErrorKind> = {
  */
 export class ApiClient {
   readonly path: string;
-  readonly #http: Deno.HttpClient;
+  /** Connections of answers still being read: `close` ends them. */
+  readonly #open = new Set<Deno.Conn>();
 
   constructor(host: string) {
     this.path = socketPath(host);
-    this.#http = Deno.createHttpClient({ proxy: { transport: "unix", path: this.path } });
   }
 
   /** Send a request; a connection failure becomes a clear "is it running?" error. */
   async request(method: string, path: string, body?: unknown): Promise<Response> {
-    const init: RequestInit & { client: Deno.HttpClient } = { method, client: this.#http };
+    let req: { body?: Uint8Array | ReadableStream<Uint8Array>; headers?: Record<string, string> } =
+      {};
     if (body instanceof ReadableStream || body instanceof Uint8Array) {
-      init.body = body as BodyInit;
-      init.headers = { "content-type": "application/octet-stream" };
+      req = { body, headers: { "content-type": "application/octet-stream" } };
     } else if (body !== undefined) {
-      init.body = JSON.stringify(body);
-      init.headers = { "content-type": "application/json" };
+      req = {
+        body: new TextEncoder().encode(JSON.stringify(body)),
+        headers: { "content-type": "application/json" },
+      };
     }
     try {
-      // The host is never dialled (the unix socket is), but a name would still be
-      // looked up in DNS on every new connection: ~1 ms, and 5 s when the resolver
-      // times out. An IP literal is never looked up.
-      return await fetch(`http://127.0.0.1/v1.43${path}`, init);
+      return await unixRequest(this.path, { method, target: `/v1.43${path}`, ...req }, this.#open);
     } catch (err) {
       throw new CorralError("unavailable", connectFailure(this.path, err));
     }
@@ -85,9 +85,10 @@ export class ApiClient {
     return await res.json() as T;
   }
 
-  /** Close the connection pool. */
+  /** Close the connections of answers still being read. */
   close(): void {
-    this.#http.close();
+    for (const conn of this.#open) conn.close();
+    this.#open.clear();
   }
 }
 

@@ -126,7 +126,7 @@ export async function copyLines(
 ): Promise<void> {
   const dec = new TextDecoder();
   let pending = "";
-  for await (const chunk of stream) {
+  for await (const chunk of smallChunks(stream)) {
     pending += dec.decode(chunk, { stream: true });
     const lines: string[] = [];
     let start = 0;
@@ -141,6 +141,30 @@ export async function copyLines(
   }
   pending += dec.decode();
   if (pending) await emit([pending]);
+}
+
+/**
+ * Bytes per read of a container's output: a pending read holds its buffer,
+ * two per container, so a group shim's memory grows by this much per
+ * container (a stream's default is 64 KiB).
+ */
+const OUTPUT_CHUNK = 8 * 1024;
+
+/** The chunks of `stream`, read into one small reused buffer when it is a byte stream. */
+async function* smallChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = stream.getReader({ mode: "byob" });
+  } catch {
+    return yield* stream; // Not a byte stream.
+  }
+  let buf = new Uint8Array(OUTPUT_CHUNK);
+  for (;;) {
+    const { value, done } = await reader.read(buf);
+    if (done || !value) return;
+    yield value; // consumed (decoded) before the next read refills its buffer
+    buf = new Uint8Array(value.buffer);
+  }
 }
 
 /** Bytes per read of a log file: a reader holds this much plus one line. */

@@ -1,0 +1,195 @@
+/**
+ * HTTP/1.1 over a unix socket, one connection per request, answering with a
+ * web `Response`. The CLI's calls go through it instead of `fetch`: the first
+ * `fetch` through a `Deno.createHttpClient` costs a CLI process ~30 ms of CPU
+ * (BENCHMARKS.md, "CLI start"), a plain socket next to nothing.
+ * @module
+ */
+
+const CRLF = "\r\n";
+const enc = new TextEncoder();
+
+/** A request to send. */
+export interface UnixRequest {
+  method: string;
+  /** The request target: path and query. */
+  target: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array | ReadableStream<Uint8Array> | null;
+}
+
+/**
+ * Send `req` to the HTTP server on the unix socket `socket` and read the
+ * answer's head; the body streams as it is read. Connection failures throw
+ * as `Deno.connect` does.
+ *
+ * @example
+ * ```ts
+ * const res = await unixRequest("/run/corral/corral.sock", { method: "GET", target: "/_ping" });
+ * console.log(res.status, await res.text());
+ * ```
+ */
+export async function unixRequest(
+  socket: string,
+  req: UnixRequest,
+  open: Set<Deno.Conn> = new Set(),
+): Promise<Response> {
+  const conn = await Deno.connect({ transport: "unix", path: socket });
+  open.add(conn);
+  const close = () => {
+    if (open.delete(conn)) conn.close();
+  };
+  try {
+    const headers: Record<string, string> = { host: "corral", connection: "close", ...req.headers };
+    const body = req.body ?? null;
+    if (body instanceof ReadableStream) headers["transfer-encoding"] = "chunked";
+    else if (body || !["GET", "HEAD"].includes(req.method)) {
+      headers["content-length"] = String(body?.length ?? 0);
+    }
+    const head = [
+      `${req.method} ${req.target} HTTP/1.1`,
+      ...Object.entries(headers).map(
+        ([k, v]) => `${k}: ${v}`,
+      ),
+    ].join(CRLF) + CRLF + CRLF;
+    // The body is sent while the answer is read: the server may answer (413,
+    // 404) before it read it all, and then stop reading. A write that fails so
+    // is no error; a connection that is gone fails the read below.
+    const sending = body instanceof ReadableStream
+      ? writeAll(conn, enc.encode(head)).then(() => sendChunked(conn, body))
+      : writeAll(conn, body ? concat(enc.encode(head), body) : enc.encode(head));
+    sending.catch(() => {});
+    const reader = new ConnReader(conn);
+    const { status, statusText, headers: resHeaders } = await reader.head();
+    const none = req.method === "HEAD" || status === 204 || status === 304 || status < 200;
+    let stream: ReadableStream<Uint8Array> | null = null;
+    if (none) close();
+    else {
+      const chunks = resHeaders.get("transfer-encoding")?.toLowerCase().includes("chunked")
+        ? reader.chunked()
+        : reader.sized(
+          resHeaders.has("content-length") ? Number(resHeaders.get("content-length")) : null,
+        );
+      stream = new ReadableStream<Uint8Array>({
+        async pull(ctl) {
+          try {
+            const { value, done } = await chunks.next();
+            if (done) {
+              close();
+              ctl.close();
+            } else ctl.enqueue(value);
+          } catch (err) {
+            close();
+            ctl.error(err);
+          }
+        },
+        cancel: close,
+      });
+    }
+    return new Response(stream, { status, statusText, headers: resHeaders });
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
+}
+
+async function sendChunked(conn: Deno.Conn, body: ReadableStream<Uint8Array>): Promise<void> {
+  for await (const chunk of body) {
+    if (chunk.length === 0) continue;
+    await writeAll(conn, enc.encode(chunk.length.toString(16) + CRLF));
+    await writeAll(conn, chunk);
+    await writeAll(conn, enc.encode(CRLF));
+  }
+  await writeAll(conn, enc.encode(`0${CRLF}${CRLF}`));
+}
+
+/** Buffered reads from a connection: the answer's head, then its body. */
+class ConnReader {
+  #buf = new Uint8Array(0);
+  #eof = false;
+
+  constructor(readonly conn: Deno.Conn) {}
+
+  /** Read more into the buffer; false at the end of the stream. */
+  async #fill(): Promise<boolean> {
+    if (this.#eof) return false;
+    const chunk = new Uint8Array(64 * 1024);
+    const n = await this.conn.read(chunk);
+    if (n === null) {
+      this.#eof = true;
+      return false;
+    }
+    const next = new Uint8Array(this.#buf.length + n);
+    next.set(this.#buf);
+    next.set(chunk.subarray(0, n), this.#buf.length);
+    this.#buf = next;
+    return true;
+  }
+
+  /** Take `n` bytes off the buffer. */
+  #take(n: number): Uint8Array {
+    const out = this.#buf.slice(0, n);
+    this.#buf = this.#buf.subarray(n);
+    return out;
+  }
+
+  /** A line ending in CRLF, without it. */
+  async #line(): Promise<string> {
+    for (;;) {
+      const i = this.#buf.indexOf(10);
+      if (i >= 0) return new TextDecoder().decode(this.#take(i + 1)).replace(/\r?\n$/, "");
+      if (!await this.#fill()) throw new Error("connection closed before the answer ended");
+    }
+  }
+
+  /** The status line and headers. */
+  async head(): Promise<{ status: number; statusText: string; headers: Headers }> {
+    const m = (await this.#line()).match(/^HTTP\/1\.[01] (\d{3}) ?(.*)$/);
+    if (!m) throw new Error("not an HTTP/1.1 answer");
+    const headers = new Headers();
+    for (let line = await this.#line(); line !== ""; line = await this.#line()) {
+      const i = line.indexOf(":");
+      if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
+    }
+    return { status: Number(m[1]), statusText: m[2], headers };
+  }
+
+  /** A body of `length` bytes, or up to the end of the stream when null. */
+  async *sized(length: number | null): AsyncGenerator<Uint8Array> {
+    let left = length ?? Infinity;
+    while (left > 0) {
+      if (this.#buf.length === 0 && !await this.#fill()) {
+        if (length === null) return;
+        throw new Error("connection closed before the answer ended");
+      }
+      const piece = this.#take(Math.min(left, this.#buf.length));
+      left -= piece.length;
+      yield piece;
+    }
+  }
+
+  /** A chunked body, decoded. */
+  async *chunked(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const size = parseInt((await this.#line()).split(";")[0], 16);
+      if (!Number.isFinite(size)) throw new Error("bad chunk size in the answer");
+      if (size === 0) {
+        while ((await this.#line()) !== "") { /* trailers */ }
+        return;
+      }
+      yield* this.sized(size);
+      await this.#line();
+    }
+  }
+}
