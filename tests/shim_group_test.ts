@@ -116,7 +116,7 @@ Deno.test(
 );
 
 Deno.test(
-  "groups: upgrade from a shim per container; restore adopts both kinds",
+  "groups: upgrades (a shim per container, an older group protocol); restore adopts every kind",
   integration,
   () =>
     withDaemon(async (d) => {
@@ -135,15 +135,28 @@ Deno.test(
       assert.equal(freshPids[0].ppid, freshPids[1].ppid);
       assert.notEqual(freshPids[0].ppid, oldPids.ppid, "new containers go to a group shim");
 
-      // A crash and a restore: both kinds adopted, and their exits still seen.
+      // That group shim now speaks an older control protocol (its socket's name
+      // says the version): after a crash and a restore it keeps its containers,
+      // and a new container goes to a shim of the current version.
+      const [socket] = [...Deno.readDirSync(`${d.state}/shims`)].map((e) => e.name);
+      assert.match(socket, /\.v1\.sock$/);
+      Deno.renameSync(
+        `${d.state}/shims/${socket}`,
+        `${d.state}/shims/${socket.replace(".v1.", ".v0.")}`,
+      );
       await d.kill9();
       await d.start(GROUP);
       for (const id of [old, ...fresh]) assert.equal(await d.status(id), "running");
+      const newer = await runSleeper(d);
+      const newerShim = (await pidsOf(d, newer)).ppid;
+      assert.ok(![oldPids.ppid, freshPids[0].ppid].includes(newerShim), "a current-version shim");
+      // Every kind's exits are still seen.
       Deno.kill(oldPids.pid, "SIGKILL");
       Deno.kill(freshPids[0].pid, "SIGKILL");
       await until("both exits", async () =>
         (await d.status(old)) === "exited" && (await d.status(fresh[0])) === "exited");
       assert.equal(await d.status(fresh[1]), "running");
+      assert.equal(await d.status(newer), "running");
     }, { start: false, args: [] }),
 );
 

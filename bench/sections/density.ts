@@ -37,12 +37,17 @@ export const densitySection: Section = {
     // A fresh shim carries its start-up garbage until V8 collects it, about half a minute on.
     ctx.log(`density: ${opts.density} running, ${opts.settle} s to settle`);
     await sleep(opts.settle * 1000);
-    const shims = await Promise.all(ids.map(async (id) => (await d.inspect(id)).State.PPid));
+    // A group shim serves several containers: each shim counts once, shared by its containers.
+    const shims = [
+      ...new Set(await Promise.all(ids.map(async (id) => (await d.inspect(id)).State.PPid))),
+    ];
     const rollups = shims.map(smapsRollup);
-    const shimPss = mean(rollups.map((r) => r.pss)), shimAnon = mean(rollups.map((r) => r.pssAnon));
-    const shimRss = mean(rollups.map((r) => r.rss));
+    const perContainerOf = (f: (r: (typeof rollups)[0]) => number) =>
+      rollups.reduce((a, r) => a + f(r), 0) / ids.length;
+    const shimPss = perContainerOf((r) => r.pss), shimAnon = perContainerOf((r) => r.pssAnon);
+    const shimRss = perContainerOf((r) => r.rss);
     const shimCommand = Deno.readTextFileSync(`/proc/${shims[0]}/cmdline`).split("\0")
-      .join(" ").replace(/ shim --id .*/, " shim …");
+      .join(" ").replace(/ shim --.*/, " shim …");
     const rssWithDensity = vmRss(d.pid);
     const daemonPerContainer = (rssWithDensity - idleRss) / opts.density;
     const more = Math.max(0, opts.many - opts.density);
@@ -80,7 +85,7 @@ export const densitySection: Section = {
           goal: "≤ 1× conmon",
           met: conmon ? perContainer <= conmon.pss : null,
           why:
-            `each container has its own Deno shim, and an idle Deno process alone holds about 10 MiB of anonymous memory (see "Shim footprint"); conmon is a small C program.`,
+            `${shims.length} Deno shim(s) serve the ${ids.length} containers, and an idle Deno process alone holds about 10 MiB of anonymous memory (see "Shim footprint", "Shim groups"); conmon is a small C program.`,
         },
         {
           figure: `daemon RSS idle / with ${opts.many} running containers`,
@@ -102,7 +107,7 @@ export const densitySection: Section = {
         header: ["what", "PSS MiB", "of which anonymous MiB", "RSS MiB"],
         rows: [
           [
-            "corral shim (one Deno process per container)",
+            `corral shims (${shims.length} for ${ids.length} containers, each counted once)`,
             fmt(mib(shimPss), 2),
             fmt(mib(shimAnon), 2),
             fmt(mib(shimRss), 2),

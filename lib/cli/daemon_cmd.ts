@@ -35,7 +35,7 @@ export function addDaemonCommand(program: Command): void {
     .option("--restart-reset-after <duration>", "running this long resets the backoff", "10s")
     .option("--no-default-image", "do not create the embedded busybox image")
     .option("--max-image-size <size>", "cap on an import or load, uncompressed (default 32g)")
-    .option("--shim-group-size <n>", "containers per shim, 1 for a shim each (default 1)")
+    .option("--shim-group-size <n>", "containers per shim, 1 for a shim each (default 50)")
     .option("--shim-idle-time <duration>", "how long an empty group shim stays (default 5s)")
     .option("--log-level <level>", "debug, info, warning, error", "info")
     .option("-b, --bridge <name>", "the default network's bridge, or none", "corral0")

@@ -95,11 +95,12 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
 export type CreatedRun = Omit<LaunchedShim, "exited">;
 
 /**
- * Containers per shim by default: chosen by measurement (BENCHMARKS.md,
- * "Memory per running container"): at 50 running containers, memory per
- * container within conmon's, with a shim crash taking down at most this many.
+ * Containers per shim by default, chosen by measurement (BENCHMARKS.md,
+ * "Shim groups"): a group shim costs ~11.6 MiB plus ~0.13 MiB per container,
+ * so only a group of 50 brings 50 running containers to conmon's PSS. A
+ * group shim's crash ends at most this many containers (README).
  */
-export const DEFAULT_SHIM_GROUP_SIZE = 1;
+export const DEFAULT_SHIM_GROUP_SIZE = 50;
 
 /** How long a group shim with no container left waits before it exits. */
 export const DEFAULT_SHIM_IDLE_MS = 5000;

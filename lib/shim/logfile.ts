@@ -148,7 +148,7 @@ export async function copyLines(
  * two per container, so a group shim's memory grows by this much per
  * container (a stream's default is 64 KiB).
  */
-const OUTPUT_CHUNK = 8 * 1024;
+const OUTPUT_CHUNK = 4 * 1024;
 
 /** The chunks of `stream`, read into one small reused buffer when it is a byte stream. */
 async function* smallChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
