@@ -7,7 +7,9 @@
  */
 import type { Command } from "./args.ts";
 import { invalid } from "../errdefs/mod.ts";
-import { parsePortSpecs } from "../network/mod.ts";
+// The parser's own file, not network/mod.ts: a CLI call must not load the
+// network manager (CNI, iptables and their node: modules) it never uses.
+import { parsePortSpecs } from "../network/ports.ts";
 import type { Opts } from "./command.ts";
 import { collect } from "./parse.ts";
 
