@@ -98,6 +98,20 @@ export class ContainerRun {
     } catch (err) {
       return { handshake: { ok: false, error: `shim: open exit fifo: ${(err as Error).message}` } };
     }
+    try {
+      return await ContainerRun.#createWithFifo(o, children, fifoFd);
+    } catch (err) {
+      // A group shim lives on: nothing of this container may stay open in it.
+      closeFd(fifoFd);
+      return { handshake: { ok: false, error: `shim: ${(err as Error).message}` } };
+    }
+  }
+
+  static async #createWithFifo(
+    o: ShimOptions,
+    children: Children,
+    fifoFd: number,
+  ): Promise<{ run?: ContainerRun; handshake: ShimHandshake }> {
     const log = await JsonLogWriter.open(o.logPath, {
       maxSize: o.logMaxSize,
       maxFiles: o.logMaxFiles,
