@@ -280,19 +280,26 @@ export class TestDaemon {
       // No runc root.
     }
     for (const pid of processesMentioning(this.dir)) {
-      if (pid !== this.proc?.pid) out.push(`process ${pid}: ${argvOf(pid).join(" ")}`);
+      // A group shim outlives its last container by its idle time: cleanup checks it.
+      if (pid === this.proc?.pid || argvOf(pid).includes("--group")) continue;
+      out.push(`process ${pid}: ${argvOf(pid).join(" ")}`);
     }
     return out;
   }
 
-  /** Wait for this daemon's group shims to exit once idle (they outlive the daemon). */
-  async groupShimsGone(timeoutMs = GROUP_SHIM_IDLE_MS + 3000): Promise<void> {
+  /**
+   * Wait for this daemon's group shims to exit once idle (they outlive the
+   * daemon); returns those still there, as leaks.
+   */
+  async groupShimsLeft(timeoutMs = GROUP_SHIM_IDLE_MS + 3000): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    for (;;) {
       const shims = processesWhose((argv) =>
         argv.includes("--group") && argv.join(" ").includes(this.dir)
       );
-      if (shims.length === 0) return;
+      if (shims.length === 0 || Date.now() > deadline) {
+        return shims.map((pid) => `group shim ${pid}: ${argvOf(pid).join(" ")}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -367,7 +374,7 @@ export class TestDaemon {
       }
       const held = this.containerFdsOfDaemon();
       await this.stop();
-      await this.groupShimsGone();
+      held.push(...await this.groupShimsLeft());
       leaks = [...held, ...this.leaks(), ...await this.networkLeaks()];
     } finally {
       await forceClean(this);
