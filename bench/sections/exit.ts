@@ -149,7 +149,7 @@ export const restartSection: Section = {
         met: ex.median <= 150,
         why: `besides the 100 ms step, the engine takes ${
           fmt(ex.median - 100, 0)
-        } ms (p50): the cleanup of the run that ended (\`runc delete\`, unmount), then a new shim (a Deno start), \`runc create\` and \`runc start\`.`,
+        } ms (p50): the cleanup of the run that ended (\`runc delete\`, unmount), then joining a group shim (no Deno start unless every shim is full), \`runc create\` and \`runc start\`.`,
       }],
       tables: [{
         title:

@@ -64,9 +64,9 @@ export const runRmSection: Section = {
           goal: "≤ 2× runc, ≤ 0.3× podman",
           met: s.corral.median <= 2 * s.runc.median &&
             (!podman || s.corral.median <= 0.3 * s.podman.median),
-          why: `on top of runc's one Go start, corral starts two Deno processes (the CLI, ~${
+          why: `on top of runc's one Go start, corral starts a Deno process (the CLI, ~${
             fmt(s.cli.median, 0)
-          } ms to print its version here, and the shim) and runc twice (create, start) plus \`runc delete\` in the cleanup.`,
+          } ms to print its version here; the container joins a running group shim) and runc twice (create, start) plus \`runc delete\` in the cleanup.`,
         },
       ],
       tables: [{
@@ -154,7 +154,7 @@ export const runDetachedSection: Section = {
         why:
           `two CLI processes (run, rm) are most of the CLI figure; through the API, create + start takes ${
             fmt(summarize(phases.api.up).median, 0)
-          } ms (overlay mount, a Deno shim's start, \`runc create\` and \`runc start\`) and rm -f ${
+          } ms (overlay mount, a join of a group shim, \`runc create\` and \`runc start\`) and rm -f ${
             fmt(summarize(phases.api.rm).median, 0)
           } ms (kill, exit, \`runc delete\`, unmount).`,
       }],
