@@ -61,25 +61,27 @@ export class ContainerRun {
     output: { copies: Promise<unknown>; chain: () => Promise<void>; log: JsonLogWriter },
   ) {
     this.finished = exitCode.then(async (code) => {
-      // The output may still be draining; never wait on it forever (a process
-      // that escaped the container could hold the pipe).
-      await Promise.race([output.copies, sleep(2000)]);
-      await output.chain();
-      output.log.close();
-      if (this.#aborted) return closeFd(this.fifoFd);
-      const exit: ExitFile = {
-        version: SHIM_CONTRACT_VERSION,
-        exitCode: code,
-        finishedAt: new Date().toISOString(),
-      };
       try {
+        // The output may still be draining; never wait on it forever (a process
+        // that escaped the container could hold the pipe).
+        await Promise.race([output.copies, sleep(2000)]);
+        await output.chain();
+        output.log.close();
+        if (this.#aborted) return;
+        const exit: ExitFile = {
+          version: SHIM_CONTRACT_VERSION,
+          exitCode: code,
+          finishedAt: new Date().toISOString(),
+        };
         writeFileAtomicSync(exitFilePath(opts.bundle), JSON.stringify(exit));
       } catch {
-        // The state dir is gone: the daemon reclaimed this run already.
+        // No exit file (its state dir is gone, or full): the daemon counts the
+        // run as killed (137). Either way the fifo closes below.
+      } finally {
+        // Closing the fifo's write end is the daemon's exit signal. Every duty
+        // is done once the exit file is durable, so signal now.
+        closeFd(this.fifoFd);
       }
-      // Closing the fifo's write end is the daemon's exit signal. Every duty
-      // is done once the exit file is durable, so signal now.
-      closeFd(this.fifoFd);
     });
   }
 
@@ -128,8 +130,9 @@ export class ContainerRun {
     });
     // The init inherits runc's stdout/stderr pipes: copying them is the log.
     let chain = Promise.resolve();
+    // A write that fails (a full disk) loses its lines, not the ones after it.
     const writeLog = (stream: "stdout" | "stderr") => (lines: string[]) =>
-      chain = chain.then(() => log.writeLines(stream, lines));
+      chain = chain.then(() => log.writeLines(stream, lines)).catch(() => {});
     const stderrLines: string[] = [];
     const copies = Promise.all([
       copyLines(create.stdout, writeLog("stdout")),
