@@ -53,14 +53,15 @@ export function addLifecycleCommands(program: Command, api: Api): void {
     );
   program.command("rm").description("remove containers")
     .option("-f, --force", "kill a running container first")
+    .option("-v, --volumes", "remove the container's anonymous volumes too")
     .argument("<container...>")
-    .action((refs: string[], o: Opts) =>
-      eachContainer(
-        api,
-        refs,
-        (r) => ["DELETE", `/containers/${enc(r)}${o.force ? "?force=1" : ""}`],
-      )
-    );
+    .action((refs: string[], o: Opts) => {
+      const query = new URLSearchParams();
+      if (o.force) query.set("force", "1");
+      if (o.volumes) query.set("v", "1");
+      const q = query.size ? `?${query}` : "";
+      return eachContainer(api, refs, (r) => ["DELETE", `/containers/${enc(r)}${q}`]);
+    });
 }
 
 /** stop's and restart's `-t`, as the query that passes it on. */

@@ -19,6 +19,7 @@ import { type ContainerConfig, defaultHostConfig, type HostConfig, newState } fr
 import { generateName, newId, validateName } from "./names.ts";
 import { RestartFlow } from "./restart_flow.ts";
 import { startContainer } from "./start.ts";
+import { createVolumes, planVolumes } from "./volumes.ts";
 import { type ContainerSystem, RuncSystem } from "./system.ts";
 import { getLogger } from "@logtape/logtape";
 
@@ -111,7 +112,7 @@ export class ContainerService {
 
   /** The interface restore works through. */
   restorePort(): RestorePort {
-    return restorePort(this.core, this.restarts, (c) => this.remove(c.id, true));
+    return restorePort(this.core, this.restarts, (c) => this.remove(c.id, true, true));
   }
 
   // ---- the exit path --------------------------------------------------------
@@ -167,19 +168,24 @@ export class ContainerService {
       hc.RestartPolicy ?? { Name: "no", MaximumRetryCount: 0 },
     );
     checkAutoRemove(hc.RestartPolicy, hc.AutoRemove);
-    validateHostConfig(hc);
     const name = req.name ? validateName(req.name) : generateName((n) => this.store.hasName(n));
     if (this.store.hasName(name)) {
       throw conflict(`Conflict. The container name "/${name}" is already in use`);
     }
     const config = buildConfig(cfg, image);
+    const volumes = planVolumes(config, hc, (ref) => this.store.find(ref)?.rec ?? null);
+    hc.Binds = [...(hc.Binds ?? []), ...volumes.binds];
+    validateHostConfig(hc, volumes.volumes.map((v) => v.Destination));
     validateEtcFiles(etcFilesInput({ Id: "", Config: config, HostConfig: hc }));
     // As Docker: refused here, not at start (an imported image has no command).
     if (!config.Entrypoint?.length && !config.Cmd.length) throw invalid("no command specified");
     if (config.StopSignal && parseSignal(config.StopSignal) === null) {
       throw invalid(`invalid stop signal: ${config.StopSignal}`);
     }
+    // Last, once everything else is checked: a refused create makes no volume.
+    const mountPoints = await createVolumes(this.opts.volumes, volumes);
     const c = this.core.container({
+      ...(mountPoints.length ? { MountPoints: mountPoints } : {}),
       Id: newId(),
       Name: name,
       Created: new Date().toISOString(),
@@ -342,8 +348,11 @@ export class ContainerService {
 
   // ---- remove --------------------------------------------------------------
 
-  /** Remove a container; a running one only with `force` (SIGKILL first). */
-  remove(ref: string, force = false): Promise<void> {
+  /**
+   * Remove a container; a running one only with `force` (SIGKILL first).
+   * With `volumes` (`rm -v`), its anonymous volumes too.
+   */
+  remove(ref: string, force = false, volumes = false): Promise<void> {
     const c = this.store.get(ref);
     // rm -f interrupts a pending stop (as Docker's does) rather than wait out its timeout.
     if (force && c.stopping) this.#signal(c, signals.KILL);
@@ -363,7 +372,7 @@ export class ContainerService {
         await this.#stopLocked(c, 0);
         this.core.refuseInGc(c);
       }
-      await this.core.removeLocked(c);
+      await this.core.removeLocked(c, volumes);
     });
   }
 

@@ -20,6 +20,7 @@ import {
   Runc,
   StateDir,
   thawCgroup,
+  type VolumeBind,
 } from "../runtime/mod.ts";
 import { readExitFile } from "../shim/mod.ts";
 import { type ExitSystem, type PidInfo, Supervisor } from "../supervisor/mod.ts";
@@ -35,6 +36,8 @@ import {
 import type { Container } from "./container.ts";
 import { etcFilesInput, hostsFile, resolvConf } from "./etc_files.ts";
 import type { ContainerDisk } from "./persist.ts";
+import { takeVolumes } from "./volumes.ts";
+import type { VolumeStore } from "../volume/mod.ts";
 
 /** What the core needs from the system (a fake in unit tests). */
 export interface ContainerSystem extends ExitSystem {
@@ -72,6 +75,8 @@ export interface RuncSystemOptions {
   logMaxSize: number;
   logMaxFiles: number;
   createTimeoutMs: number;
+  /** The volumes runs take at start and release at cleanup. */
+  volumes: VolumeStore;
 }
 
 /**
@@ -81,6 +86,8 @@ export interface RuncSystemOptions {
  * ```ts
  * import type { ImageStore } from "../image/mod.ts";
  * import type { ContainerDisk } from "./persist.ts";
+import { takeVolumes } from "./volumes.ts";
+import type { VolumeStore } from "../volume/mod.ts";
  * declare const images: ImageStore;
  * declare const disk: ContainerDisk;
  * declare const opts: RuncSystemOptions;
@@ -103,6 +110,11 @@ export class RuncSystem implements ContainerSystem {
     this.supervisor = new Supervisor(onExit);
   }
 
+  /** The volume store. */
+  get volumes(): VolumeStore {
+    return this.opts.volumes;
+  }
+
   /** The state (bundle) dir of a container. */
   bundle(id: string): Bundle {
     return this.#stateDir.bundle(id);
@@ -110,7 +122,12 @@ export class RuncSystem implements ContainerSystem {
 
   /** What identifies a container's resources for the cleanup. */
   resources(id: string): ContainerResources {
-    return { id, bundle: this.bundle(id), cgroupsPath: `/${this.opts.cgroupParent}/${id}` };
+    return {
+      id,
+      bundle: this.bundle(id),
+      cgroupsPath: `/${this.opts.cgroupParent}/${id}`,
+      release: () => this.volumes.release(id),
+    };
   }
 
   async create(c: Container, image: Image): Promise<{ fifoFd: number; pids: PidInfo }> {
@@ -119,7 +136,9 @@ export class RuncSystem implements ContainerSystem {
     const fd = this.supervisor.openExitFifo(this.supervisor.createExitFifo(res.bundle.dir));
     try {
       await this.#mountRootfs(c, image, res.bundle);
-      await this.#writeSpec(c, res);
+      // After the rootfs: the image's content at a volume's path is copied from it.
+      const volumes = await takeVolumes(this.volumes, c.rec, res.bundle.rootfs);
+      await this.#writeSpec(c, res, volumes);
       const shim = await launchShim({
         id: c.id,
         bundle: res.bundle.dir,
@@ -171,7 +190,7 @@ export class RuncSystem implements ContainerSystem {
     ];
   }
 
-  async #writeSpec(c: Container, res: ContainerResources): Promise<void> {
+  async #writeSpec(c: Container, res: ContainerResources, volumes: VolumeBind[]): Promise<void> {
     const cfg = c.rec.Config;
     const files = await this.#writeEtcFiles(c);
     const spec = buildSpec({
@@ -187,6 +206,7 @@ export class RuncSystem implements ContainerSystem {
       // The persisted host config: every option holds again at each start.
       host: c.rec.HostConfig,
       files,
+      volumes,
     });
     await writeFileAtomic(res.bundle.spec, JSON.stringify(spec));
   }

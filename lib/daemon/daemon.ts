@@ -25,6 +25,7 @@ import {
 import { DEFAULT_HOST, socketPath } from "../api/mod.ts";
 import { DEFAULT_ROTATION, runcVersionArgs } from "../shim/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
+import { VolumeStore } from "../volume/mod.ts";
 
 /** Daemon flags. */
 export interface DaemonOptions {
@@ -89,12 +90,15 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     log.error("unhandled rejection: {error}", { error: errorMessage(e.reason) });
   });
   const images = await openImages(o);
+  const volumes = await openVolumes(o.root);
   const events = await EventLog.open(o.root);
-  const { service, execs, health, gc } = await wireServices(o, images, events);
+  const { service, execs, health, gc } = await wireServices(o, images, volumes, events);
   await restore(service, o.state);
+  // Restore found the runs holding volumes: a mount no run holds is a crash's leftover.
+  for (const problem of volumes.sweep()) log.error("after restore: {problem}", { problem });
   gc.start();
   const memoryRelease = releaseMemoryPeriodically();
-  const ctx: ApiContext = { service, images, events, gc, execs, root: o.root };
+  const ctx: ApiContext = { service, images, volumes, events, gc, execs, root: o.root };
   const server = await listen(sock, ctx);
   log.info("corral daemon listening on unix://{sock} (root {root}, state {state})", {
     sock,
@@ -156,8 +160,20 @@ async function openImages(o: DaemonOptions): Promise<ImageStore> {
   return images;
 }
 
+/** The volume store, loaded; a volume that cannot be loaded is logged and left on disk. */
+async function openVolumes(root: string): Promise<VolumeStore> {
+  const volumes = new VolumeStore(root);
+  for (const problem of await volumes.load()) log.error(problem);
+  return volumes;
+}
+
 /** The container service with its health checks, exec manager and gc (list loaded). */
-async function wireServices(o: DaemonOptions, images: ImageStore, events: EventLog) {
+async function wireServices(
+  o: DaemonOptions,
+  images: ImageStore,
+  volumes: VolumeStore,
+  events: EventLog,
+) {
   const service = new ContainerService({
     root: o.root,
     stateRoot: o.state,
@@ -165,6 +181,7 @@ async function wireServices(o: DaemonOptions, images: ImageStore, events: EventL
     cgroupParent: o.cgroupParent,
     backoff: o.backoff,
     images,
+    volumes,
     events,
     logMaxSize: o.logMaxSize,
     logMaxFiles: o.logMaxFiles,
