@@ -9,7 +9,14 @@ import { ApiClient } from "../lib/api/mod.ts";
 import type { ContainerRecord } from "../lib/container/mod.ts";
 import type { CorralEvent } from "../lib/events/mod.ts";
 import { cgroupDirs, cgroupMounts } from "../lib/runtime/mod.ts";
-import { mountsUnder } from "../lib/sys/mod.ts";
+import {
+  isAlive,
+  mountsUnder,
+  type ProcessIdentity,
+  signalProcess,
+  signals,
+  unmount,
+} from "../lib/sys/mod.ts";
 
 export { sleep } from "../lib/sys/mod.ts";
 
@@ -224,7 +231,10 @@ export class TestDaemon {
   /** Leaks of this daemon: mounts, cgroup dirs, runc state, processes. */
   leaks(): string[] {
     const out: string[] = [];
-    for (const m of mountsUnder(this.dir)) out.push(`mount ${m}`);
+    const volumes = join(this.root, "volumes");
+    for (const m of mountsUnder(this.dir)) {
+      out.push(m.startsWith(`${volumes}/`) ? `volume mount ${m}` : `mount ${m}`);
+    }
     for (const mnt of cgroupMounts()) {
       try {
         for (const e of Deno.readDirSync(join(mnt, this.cgroupParent))) {
@@ -282,6 +292,28 @@ export class TestDaemon {
     }
     if (leaks.length) throw new Error(`test leaked:\n${leaks.join("\n")}`);
   }
+}
+
+/**
+ * What a host reboot leaves: no daemon, no shims, no containers, no mounts
+ * (volumes' included), an empty tmpfs state dir; the root stays.
+ */
+export async function reboot(d: TestDaemon, ids: string[]): Promise<void> {
+  const procs: ProcessIdentity[] = [];
+  for (const id of ids) {
+    const st = (await d.inspect(id)).State;
+    if (st.Pid > 0) {
+      procs.push({ pid: st.PPid, startTime: st.PStartTime }, {
+        pid: st.Pid,
+        startTime: st.StartTime,
+      });
+    }
+  }
+  await d.kill9();
+  for (const proc of procs) signalProcess(proc, signals.KILL);
+  await d.until(() => !procs.some(isAlive), 5000, "containers and shims dead");
+  for (const m of mountsUnder(d.dir).reverse()) unmount(m);
+  await Deno.remove(d.state, { recursive: true });
 }
 
 /** Pids whose command line mentions `text` (shims and daemons of a test dir). */
