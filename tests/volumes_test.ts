@@ -291,13 +291,30 @@ Deno.test(
   () =>
     withDaemon(async (d) => {
       const files: Record<string, string> = {};
-      for (let i = 0; i < 3000; i++) files[`f${i}`] = `${i}`;
+      for (let i = 0; i < 1000; i++) files[`f${i}`] = `${i}`;
       await importVolumeImage(d, "bigimg", files);
-      for (let round = 0; round < 6; round++) {
+      const states = new Set<string>();
+      const count = (dir: string) => {
+        try {
+          return [...Deno.readDirSync(dir)].length;
+        } catch {
+          return 0;
+        }
+      };
+      const marked = (name: string) =>
+        Deno.readTextFileSync(join(d.root, "volumes", name, "volume.json")).includes("moving");
+      // Killed as the copy begins, halfway through it, and while it is moved in.
+      const moments: [string, (name: string, tmp: string) => boolean][] = [
+        ["begun", (_n, tmp) => existsSync(tmp)],
+        ["half copied", (_n, tmp) => count(tmp) >= 500],
+        ["moving in", (name) => marked(name)],
+      ];
+      for (const [round, [moment, reached]] of moments.entries()) {
         const name = `crash${round}`;
         await d.ok("create", "--name", name, "-v", `${name}:/data`, "bigimg", "sleep", "600");
         const start = d.cli("start", name);
-        await sleep(30 + round * 60);
+        const tmp = join(dataOf(d, name), ".corral-copy-up");
+        await d.until(() => reached(name, tmp), 20_000, `the copy-up ${moment}`);
         await d.kill9();
         await start;
         // What the crash left: empty (but the partial copy), or a complete copy marked to be moved in.
@@ -307,20 +324,22 @@ Deno.test(
           await Deno.readTextFile(join(d.root, "volumes", name, "volume.json")),
         );
         const moved = entries.filter((e) => e !== ".corral-copy-up").length;
+        states.add(meta.CopyUp === "moving" ? "moving" : moved === 0 ? "empty" : "complete");
         if (meta.CopyUp === "moving") {
           const copied = [...Deno.readDirSync(join(data, ".corral-copy-up"))].length;
-          assert.equal(moved + copied, 3000, `round ${round}: a complete copy being moved in`);
+          assert.equal(moved + copied, 1000, `round ${round}: a complete copy being moved in`);
         } else {
-          assert.ok(moved === 0 || moved === 3000, `round ${round}: ${moved} entries, not marked`);
-          if (moved === 3000) assert.equal(entries.includes(".corral-copy-up"), false);
+          assert.ok(moved === 0 || moved === 1000, `round ${round}: ${moved} entries, not marked`);
+          if (moved === 1000) assert.equal(entries.includes(".corral-copy-up"), false);
         }
         await d.start();
         if ((await d.status(name)) !== "running") await d.ok("start", name);
-        assert.equal(await d.ok("exec", name, "sh", "-c", "ls /data | wc -l"), "3000");
-        assert.equal(await d.ok("exec", name, "cat", "/data/f2999"), "2999");
+        assert.equal(await d.ok("exec", name, "sh", "-c", "ls /data | wc -l"), "1000");
+        assert.equal(await d.ok("exec", name, "cat", "/data/f999"), "999");
         assert.equal(existsSync(join(data, ".corral-copy-up")), false);
         await d.ok("rm", "-f", name);
       }
+      assert.deepEqual([...states].sort(), ["empty", "moving"], "both crash points were hit");
     }),
 );
 

@@ -10,7 +10,8 @@
  * @module
  */
 import { join } from "node:path";
-import { removeAll, syncFilesystem } from "../sys/mod.ts";
+import { existsSync } from "node:fs";
+import { killAndWait, processesWithArgument, removeAll, syncFilesystem } from "../sys/mod.ts";
 
 /** The hidden directory the copy is made in, inside the volume's data. */
 export const COPY_DIR = ".corral-copy-up";
@@ -37,6 +38,7 @@ export interface CopyUpTarget {
  */
 export async function copyUp(target: CopyUpTarget, source: string | null): Promise<void> {
   const tmp = join(target.data, COPY_DIR);
+  if (existsSync(tmp)) await stopStaleCopier(tmp);
   if (target.moving) return await finishMove(target, tmp);
   if (source === null || (await hasEntries(target.data)) || !(await hasEntries(source))) {
     // A partial copy a crash left before the marker: the volume is empty again.
@@ -76,6 +78,15 @@ async function finishMove(target: CopyUpTarget, tmp: string): Promise<void> {
   await removeAll(tmp);
   await syncFilesystem(target.data);
   await target.mark(false);
+}
+
+/**
+ * A daemon killed during a copy leaves its `cp` running (a child does not
+ * die with its parent): it is stopped before its copy is dropped or used,
+ * so nothing writes into the volume behind the retry.
+ */
+async function stopStaleCopier(tmp: string): Promise<void> {
+  for (const proc of processesWithArgument(tmp)) await killAndWait(proc);
 }
 
 /** Copy a tree with its modes, owners, links and times (`cp -a`); `dest` must not exist. */
