@@ -216,7 +216,7 @@ clientTest(
 );
 
 clientTest(
-  "docker-py: run detached, logs, exec_run, bind volumes, kill then remove ×10, images, prune",
+  "docker-py: run detached, logs, exec_run, bind mounts, volumes, kill then remove ×10, images, prune",
   DOCKER_PY,
   () =>
     withDaemon(async (d) => {
@@ -230,7 +230,13 @@ clientTest(
       assert.notEqual(seen.write_read_only, 0, "the bind mount is read-only");
       assert.equal(seen.logs, "ready\n");
       assert.equal(seen.after_kill_remove, 2, "every killed container removed at once");
-      assert.match(seen.anonymous, /anonymous volumes \(-v \/cache\) are not supported by corral/);
+      assert.equal(seen.volume_read, "persisted\n");
+      assert.deepEqual(seen.volume_labels, { suite: "docker-py" });
+      assert.deepEqual(seen.anonymous, [["volume", "/cache", "local"]]);
+      assert.equal(seen.in_use[0], 409);
+      assert.match(seen.in_use[1], /^remove py-data: volume is in use - \[[0-9a-f]{64}\]$/);
+      assert.equal(seen.volume_prune, 1, "the unused anonymous volume, not the one in use");
+      assert.deepEqual(seen.volumes_left, []);
       assert.match(seen.pull, /not supported by corral: alpine:3\.19; use "docker load"/);
       assert.deepEqual(seen.dangling, []);
       assert.deepEqual(seen.images, [["busybox:latest"]]);
@@ -303,8 +309,6 @@ Deno.test(
         ["GET", "/images/search?term=x", /docker search/],
         ["GET", "/distribution/alpine/json", /docker pull/],
         ["POST", "/auth", /docker login/],
-        ["GET", "/volumes", /docker volume/],
-        ["POST", "/volumes/create", /docker volume/],
         ["GET", "/plugins", /docker plugin/],
         ["POST", "/swarm/init", /docker swarm/],
         ["GET", "/services", /docker service/],

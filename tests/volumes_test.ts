@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { mountsUnder } from "../lib/sys/mod.ts";
-import { integration, reboot, sleep, type TestDaemon, withDaemon } from "./harness.ts";
+import { integration, reboot, type TestDaemon, withDaemon } from "./harness.ts";
 
 /** The volumes' names (`volume ls -q`), sorted. */
 async function volumeNames(d: TestDaemon, ...filters: string[]): Promise<string[]> {
