@@ -69,6 +69,15 @@ Deno.test(
       );
       assert.equal(bridge.IPAM.Config[0].Gateway, ns.Gateway);
       assert.equal(ns.Networks.bridge.NetworkID, bridge.Id);
+      // docker stats' NET I/O: the container's eth0 served the requests above.
+      const stats = await d.api.json<
+        { networks: Record<string, { rx_bytes: number; tx_bytes: number }> }
+      >(
+        "GET",
+        "/containers/web/stats?stream=false&one-shot=true",
+      );
+      assert.deepEqual(Object.keys(stats.networks), ["eth0"]);
+      assert.ok(stats.networks.eth0.tx_bytes > 0 && stats.networks.eth0.rx_bytes > 0);
 
       // The port is the first container's: a second one fails to start, clearly.
       const second = await d.cli("run", "-d", "-p", `127.0.0.1:${port}:80`, ...HTTPD);

@@ -88,6 +88,7 @@ export interface RuncSystemOptions {
  * declare const images: ImageStore;
  * declare const disk: ContainerDisk;
  * import type { ContainerNetworking } from "./networking.ts";
+ * import type { PidInfo } from "../supervisor/mod.ts";
  * declare const networking: ContainerNetworking;
  * declare const opts: RuncSystemOptions;
  * const onExit = (id: string, pids: PidInfo) => console.log(id, "exited", pids.pid);
