@@ -39,23 +39,36 @@ const SERVED = "/srv";
 /** The kinds of network objects `TestDaemon.networkLeaks()` reports, by their prefix. */
 const NETWORK_KINDS = ["veth", "IPAM lease", "netns", "attachment", "iptables"];
 
-/** `run -d` → running, then `rm -f`: the same container with no network, a bridge, a bridge and `-p`. */
-const MODES: { name: string; label: string; hostConfig: Record<string, unknown> }[] = [
-  { name: "none", label: "`--network none`", hostConfig: { NetworkMode: "none" } },
-  { name: "bridge", label: "`--network bridge`", hostConfig: { NetworkMode: "bridge" } },
+/**
+ * `run -d` → running, then `rm -f`, of the same container with no network, a
+ * bridge, a bridge and `-p`: corral's HostConfig and podman's flags (its
+ * default network backend for the bridge).
+ */
+const MODES: {
+  name: string;
+  label: string;
+  hostConfig: Record<string, unknown>;
+  podman: string[];
+}[] = [
+  {
+    name: "none",
+    label: "`--network none`",
+    hostConfig: { NetworkMode: "none" },
+    podman: ["--network", "none"],
+  },
+  {
+    name: "bridge",
+    label: "`--network bridge`",
+    hostConfig: { NetworkMode: "bridge" },
+    podman: [],
+  },
   {
     name: "bridge -p",
     label: "`--network bridge -p 127.0.0.1::80`",
     hostConfig: { NetworkMode: "bridge", PortBindings: publish("") },
+    podman: ["-p", "127.0.0.1::80"],
   },
 ];
-
-/** podman's flags for the same modes (its default network backend for the bridge). */
-const PODMAN_MODES: Record<string, string[]> = {
-  "none": ["--network", "none"],
-  "bridge": [],
-  "bridge -p": ["-p", "127.0.0.1::80"],
-};
 
 /** PortBindings publishing the container's port 80 on 127.0.0.1:`hostPort` ("" = a free one). */
 function publish(hostPort: string): Record<string, { HostIp: string; HostPort: string }[]> {
@@ -137,8 +150,9 @@ async function runDetachedByMode(
 ): Promise<{ rows: string[][]; up: Record<string, number[]> }> {
   const cmd = ["sleep", "100000"];
   const podman = ctx.podman;
-  const engines: [string, () => Promise<[number, number]>][] = MODES.map((m) => [
+  const engines: [string, string, () => Promise<[number, number]>][] = MODES.map((m) => [
     `corral ${m.name}`,
+    `corral API, ${m.label}`,
     async () => {
       let id = "";
       const up = await timed(async () => {
@@ -150,8 +164,11 @@ async function runDetachedByMode(
   ]);
   if (podman) {
     for (const m of MODES) {
-      engines.push([`podman ${m.name}`, async () => {
-        const flags = podmanFlags(PODMAN_MODES[m.name]);
+      const label = `podman CLI, ${
+        m.podman.length ? `\`${m.podman.join(" ")}\`` : "its default network"
+      }`;
+      engines.push([`podman ${m.name}`, label, async () => {
+        const flags = podmanFlags(m.podman);
         const up = await execOk(podman.argv("run", "-d", ...flags, PODMAN_IMAGE, ...cmd));
         const rm = await execOk(podman.argv("rm", "-f", "-t", "0", up.stdout.trim()));
         return [up.ms, rm.ms];
@@ -160,23 +177,19 @@ async function runDetachedByMode(
   }
   const up: Record<string, number[]> = {}, rm: Record<string, number[]> = {};
   for (const [name] of engines) [up[name], rm[name]] = [[], []];
-  for (const [, once] of engines) for (let i = 0; i < WARMUP; i++) await once();
+  for (const [, , once] of engines) for (let i = 0; i < WARMUP; i++) await once();
   // Interleaved, so a burst of load elsewhere hits every mode alike.
   for (let i = 0; i < ctx.opts.iterations; i++) {
-    for (const [name, once] of engines) {
+    for (const [name, , once] of engines) {
       const [u, r] = await once();
       up[name].push(u);
       rm[name].push(r);
     }
   }
-  const rows = engines.flatMap(([name]) => {
-    const label = MODES.find((m) => name.endsWith(` ${m.name}`))!.label;
-    const engine = name.split(" ")[0];
-    return [
-      latencyRow(`${engine} ${label}: run -d → running`, summarize(up[name])),
-      latencyRow(`${engine} ${label}: rm -f`, summarize(rm[name])),
-    ];
-  });
+  const rows = engines.flatMap(([name, label]) => [
+    latencyRow(`${label}: run -d → running`, summarize(up[name])),
+    latencyRow(`${label}: rm -f`, summarize(rm[name])),
+  ]);
   return { rows, up };
 }
 
@@ -372,12 +385,12 @@ async function measure(ctx: BenchContext, d: TestDaemon): Promise<SectionOutput>
     {
       figure: `churn: ${ctx.opts.churn} run/rm cycles with -p: network objects left (${
         NETWORK_KINDS.join(", ")
-      })`,
-      corral: leaksAfter.join(", ") +
+      }); cycle time`,
+      corral: `${leaksAfter.join(", ")}; ${fmt(cycle.median, 0)} ms a cycle (p50)` +
         (churn.failures.length ? ` (${churn.failures.length} cycles failed)` : ""),
       peers: "",
       ratio: "n/a",
-      goal: "0",
+      goal: "0 (cycle time measured)",
       met: netLeaks.length === 0 && otherLeaks.length === 0 && churn.failures.length === 0 &&
         leftovers === 0,
       why: [
@@ -451,7 +464,6 @@ export const networkSection: Section = {
       out = await measure(ctx, d);
     } catch (err) {
       await d.cleanup().catch(() => {});
-      await ctx.podman?.removeAll();
       throw err;
     }
     // Left after the daemon stops (its own checks): a finding for the churn row, not a crash.
