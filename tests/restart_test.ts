@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { CorralEvent } from "../lib/events/mod.ts";
-import { integration, reboot, sleep, type TestDaemon, withDaemon } from "./harness.ts";
+import { integration, simulateReboot, sleep, type TestDaemon, withDaemon } from "./harness.ts";
 
 /** The container's past events of the given actions, oldest first. */
 function history(d: TestDaemon, id: string, actions: string[]): Promise<CorralEvent[]> {
@@ -541,7 +541,7 @@ Deno.test(
       const plain = await run();
       await d.ok("stop", "-t", "0", stopped);
       const before = await d.inspect(always);
-      await reboot(d, [always, unless, plain]);
+      await simulateReboot(d, [always, unless, plain]);
       await d.start();
       for (const id of [always, unless]) {
         await settles(d, id, { status: "running", restarts: 1 });

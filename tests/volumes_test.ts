@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { mountsUnder } from "../lib/sys/mod.ts";
-import { integration, reboot, type TestDaemon, withDaemon } from "./harness.ts";
+import { integration, simulateReboot, type TestDaemon, withDaemon } from "./harness.ts";
 
 /** The volumes' names (`volume ls -q`), sorted. */
 async function volumeNames(d: TestDaemon, ...filters: string[]): Promise<string[]> {
@@ -135,7 +135,7 @@ Deno.test(
         "sleep",
         "600",
       );
-      await reboot(d, [db2]);
+      await simulateReboot(d, [db2]);
       await d.start();
       assert.equal(
         await d.ok("run", "--rm", "-v", "dbdata:/d", "busybox", "cat", "/d/table"),

@@ -34,3 +34,4 @@ export * from "./restore_port.ts";
 export * from "./etc_files.ts";
 export * from "./volumes.ts";
 export * from "./volume_admin.ts";
+export * from "./networking.ts";

@@ -18,6 +18,7 @@ import {
   type LiveLimits,
   oomKillCount,
   Runc,
+  type SpecNetwork,
   StateDir,
   thawCgroup,
   type VolumeBind,
@@ -34,7 +35,8 @@ import {
   writeFileAtomic,
 } from "../sys/mod.ts";
 import type { Container } from "./container.ts";
-import { etcFilesInput, hostsFile, resolvConf } from "./etc_files.ts";
+import { etcFilesInput, resolvConf } from "./etc_files.ts";
+import type { ContainerNetworking } from "./networking.ts";
 import type { ContainerDisk } from "./persist.ts";
 import { takeVolumes } from "./volumes.ts";
 import type { VolumeStore } from "../volume/mod.ts";
@@ -65,6 +67,8 @@ export interface ContainerSystem extends ExitSystem {
   update(id: string, limits: LiveLimits): Promise<void>;
   /** Whether the container's state dir exists (a run, or a cleanup not finished). */
   hasStateDir(id: string): boolean;
+  /** Restore of a live run: hold again what it holds outside its state dir (host ports). */
+  adopt(c: Container): void;
 }
 
 /** Daemon settings the real system needs. */
@@ -86,12 +90,14 @@ export interface RuncSystemOptions {
  * ```ts
  * import type { ImageStore } from "../image/mod.ts";
  * import type { ContainerDisk } from "./persist.ts";
-import { takeVolumes } from "./volumes.ts";
-import type { VolumeStore } from "../volume/mod.ts";
  * declare const images: ImageStore;
  * declare const disk: ContainerDisk;
+ * import type { ContainerNetworking } from "./networking.ts";
+ * import type { PidInfo } from "../supervisor/mod.ts";
+ * declare const networking: ContainerNetworking;
  * declare const opts: RuncSystemOptions;
- * const sys = new RuncSystem(opts, images, disk, (id, pids) => console.log(id, "exited", pids.pid));
+ * const onExit = (id: string, pids: PidInfo) => console.log(id, "exited", pids.pid);
+ * const sys = new RuncSystem(opts, images, disk, networking, onExit);
  * ```
  */
 export class RuncSystem implements ContainerSystem {
@@ -103,6 +109,7 @@ export class RuncSystem implements ContainerSystem {
     readonly opts: RuncSystemOptions,
     readonly images: ImageStore,
     readonly disk: ContainerDisk,
+    readonly networking: ContainerNetworking,
     onExit: (id: string, pids: PidInfo) => void,
   ) {
     this.#stateDir = new StateDir(opts.stateRoot);
@@ -138,7 +145,9 @@ export class RuncSystem implements ContainerSystem {
       await this.#mountRootfs(c, image, res.bundle);
       // After the rootfs: the image's content at a volume's path is copied from it.
       const volumes = await takeVolumes(this.volumes, c.rec, res.bundle.rootfs);
-      await this.#writeSpec(c, res, volumes);
+      const { network, ports } = await this.networking.setUp(c.rec);
+      c.portsHeld(ports);
+      await this.#writeSpec(c, res, network, volumes);
       const shim = await launchShim({
         id: c.id,
         bundle: res.bundle.dir,
@@ -170,7 +179,10 @@ export class RuncSystem implements ContainerSystem {
     mountOverlay(this.images.layerDirs(image), upper, work, bundle.rootfs);
   }
 
-  /** Write /etc/hostname, /etc/hosts and /etc/resolv.conf for a run; returns their binds. */
+  /**
+   * Write /etc/hostname, /etc/hosts and /etc/resolv.conf for a run, then
+   * tell the members of its networks it is there; returns their binds.
+   */
   async #writeEtcFiles(c: Container): Promise<{ source: string; destination: string }[]> {
     const paths = this.disk.etcFiles(c.id);
     const input = etcFilesInput(c.rec);
@@ -180,9 +192,10 @@ export class RuncSystem implements ContainerSystem {
     const write = (path: string, text: string) => Deno.writeTextFile(path, text, { mode: 0o644 });
     await Promise.all([
       write(paths.hostname, `${input.hostname}\n`),
-      write(paths.hosts, hostsFile(input)),
+      this.networking.writeHosts(c.rec),
       write(paths.resolvConf, resolvConf(hostResolv, input)),
     ]);
+    await this.networking.refreshMembers(Object.keys(c.rec.Networks ?? {}), c.id);
     return [
       { source: paths.hostname, destination: "/etc/hostname" },
       { source: paths.hosts, destination: "/etc/hosts" },
@@ -190,7 +203,12 @@ export class RuncSystem implements ContainerSystem {
     ];
   }
 
-  async #writeSpec(c: Container, res: ContainerResources, volumes: VolumeBind[]): Promise<void> {
+  async #writeSpec(
+    c: Container,
+    res: ContainerResources,
+    network: SpecNetwork | undefined,
+    volumes: VolumeBind[],
+  ): Promise<void> {
     const cfg = c.rec.Config;
     const files = await this.#writeEtcFiles(c);
     const spec = buildSpec({
@@ -207,6 +225,7 @@ export class RuncSystem implements ContainerSystem {
       host: c.rec.HostConfig,
       files,
       volumes,
+      network,
     });
     await writeFileAtomic(res.bundle.spec, JSON.stringify(spec));
   }
@@ -252,8 +271,14 @@ export class RuncSystem implements ContainerSystem {
     return oomKillCount(this.resources(id).cgroupsPath) > 0;
   }
 
-  cleanup(id: string): Promise<void> {
-    return cleanupContainer(this.runc, this.resources(id));
+  /**
+   * The exit cleanup: the network torn down (CNI DEL, namespace, ports),
+   * then the run's own resources; both are tried, the first failure thrown.
+   */
+  async cleanup(id: string): Promise<void> {
+    const network = await this.networking.tearDown(id).then(() => null, (err) => err);
+    await cleanupContainer(this.runc, this.resources(id));
+    if (network) throw network;
   }
 
   async reclaim(id: string): Promise<void> {
@@ -275,6 +300,10 @@ export class RuncSystem implements ContainerSystem {
 
   hasStateDir(id: string): boolean {
     return existsSync(this.bundle(id).dir);
+  }
+
+  adopt(c: Container): void {
+    this.networking.adopt(c.rec);
   }
 }
 

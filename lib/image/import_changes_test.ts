@@ -32,11 +32,15 @@ Deno.test("parseImportChanges applies docker import --change instructions in ord
     "/logs": {},
     "/cache": {},
   });
+  assert.deepEqual(parseImportChanges(["EXPOSE 80 53/UDP", "EXPOSE 443/tcp"]).ExposedPorts, {
+    "80/tcp": {},
+    "53/udp": {},
+    "443/tcp": {},
+  });
 });
 
 Deno.test("parseImportChanges refuses what corral does not keep, by name", () => {
   const cases: [string, RegExp][] = [
-    ["EXPOSE 80", /EXPOSE is not supported by corral: containers have no network/],
     ["VOLUME data", /VOLUME: data is not an absolute path/],
     ["VOLUME [1]", /VOLUME: \[1\] is not a list of strings/],
     ["HEALTHCHECK CMD true", /HEALTHCHECK is not supported/],

@@ -19,6 +19,8 @@ export interface ImageConfig {
   Healthcheck?: ImageHealthcheck;
   /** The image's VOLUME paths (keys; values are empty objects); absent when it has none. */
   Volumes?: Record<string, Record<string, never>>;
+  /** The image's `EXPOSE` ports, Docker's `{"80/tcp": {}}`; absent when it has none. */
+  ExposedPorts?: Record<string, Record<string, never>>;
 }
 
 /** A health check an image carries (Docker's `Healthcheck`; durations in ns, 0: default). */
@@ -80,6 +82,9 @@ export function normalizeConfig(partial: Partial<ImageConfig> = {}): ImageConfig
     ...(partial.Volumes == null || Object.keys(partial.Volumes).length === 0
       ? {}
       : { Volumes: volumes(partial.Volumes) }),
+    ...(partial.ExposedPorts == null || Object.keys(partial.ExposedPorts).length === 0
+      ? {}
+      : { ExposedPorts: exposedPorts(partial.ExposedPorts) }),
   };
 }
 
@@ -115,6 +120,21 @@ function healthcheck(value: unknown): ImageHealthcheck {
     StartPeriod: count("StartPeriod"),
     Retries: count("Retries"),
   };
+}
+
+/** `EXPOSE` keys, `PORT[/tcp|udp|sctp]`, sorted so that equal sets hash equally. */
+function exposedPorts(value: unknown): Record<string, Record<string, never>> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid("image config: ExposedPorts must be an object");
+  }
+  const out: Record<string, Record<string, never>> = {};
+  for (const key of Object.keys(value).sort()) {
+    if (!/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(key)) {
+      throw invalid(`image config: invalid exposed port "${key}"`);
+    }
+    out[key] = {};
+  }
+  return out;
 }
 
 function stringList(field: string, value: unknown): string[] {
