@@ -136,7 +136,7 @@ export class VolumeStore {
    * Docker's local driver does). Options and labels are checked first: a
    * bad one creates nothing.
    */
-  create(req: VolumeCreateRequest): Promise<VolumeRecord> {
+  async create(req: VolumeCreateRequest): Promise<VolumeRecord> {
     const name = req.anonymous || !req.Name ? anonymousName() : validateVolumeName(req.Name);
     const driver = req.Driver || LOCAL_DRIVER;
     if (driver !== LOCAL_DRIVER) {
@@ -149,7 +149,7 @@ export class VolumeStore {
       throw invalid("Labels must be an object of string values");
     }
     if (req.anonymous) labels[ANONYMOUS_LABEL] = "";
-    return this.#locked(name, async () => {
+    return await this.#locked(name, async () => {
       const existing = this.#volumes.get(name);
       if (existing) return existing;
       const rec: VolumeRecord = {
@@ -177,9 +177,9 @@ export class VolumeStore {
    * volume a run holds is refused. The directory is renamed aside first, and
    * never deleted while anything is mounted under it.
    */
-  remove(name: string): Promise<void> {
+  async remove(name: string): Promise<void> {
     this.get(name);
-    return this.#locked(name, async () => {
+    await this.#locked(name, async () => {
       if (!this.#volumes.has(name)) return;
       if (this.inUse(name)) {
         throw conflict(`remove ${name}: volume is in use - [${[...this.#users.get(name)!]}]`);
