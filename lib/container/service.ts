@@ -218,6 +218,9 @@ export class ContainerService {
       await this.disk.create(c.rec);
     } catch (err) {
       this.store.delete(c.id);
+      for (const v of mountPoints) {
+        if (v.Anonymous) await this.opts.volumes.remove(v.Name).catch(() => {});
+      }
       throw err;
     }
     this.core.emit(c, "create");
