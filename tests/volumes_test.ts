@@ -428,6 +428,32 @@ Deno.test(
 );
 
 Deno.test(
+  "a volume mount that cannot be unmounted puts the container in the gc until its holder goes",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      await d.ok("volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "busyvol");
+      await d.ok("run", "-d", "--name", "held", "-v", "busyvol:/v", "busybox", "sleep", "600");
+      const data = dataOf(d, "busyvol");
+      await d.until(() => mountsUnder(data).length === 1, 5000, "the tmpfs mounted");
+      // A host process whose cwd is in the volume: its unmount is EBUSY.
+      const holder = new Deno.Command("sleep", { args: ["600"], cwd: data, stdin: "null" }).spawn();
+      await d.ok("stop", "-t", "0", "held");
+      const info = await d.inspect("held");
+      assert.equal(info.State.Status, "gc");
+      assert.match(info.State.GC?.LastError ?? "", /volume busyvol: umount2 .*EBUSY/);
+      assert.match((await d.cli("rm", "held")).stderr, /is being cleaned up \(gc\)/);
+      assert.match((await d.cli("volume", "rm", "busyvol")).stderr, /volume is in use/);
+      holder.kill("SIGKILL");
+      await holder.status;
+      await d.untilStatus("held", "exited");
+      assert.deepEqual(mountsUnder(data), [], "the gc unmounted it");
+      await d.ok("rm", "held");
+      await d.ok("volume", "rm", "busyvol");
+    }),
+);
+
+Deno.test(
   "--volumes-from mounts another container's volumes; system df shows volumes with their users",
   integration,
   () =>
