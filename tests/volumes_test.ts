@@ -222,6 +222,11 @@ Deno.test(
   () =>
     withDaemon(async (d) => {
       await importVolumeImage(d, "volimg", { "seed.txt": "seed", "sub/deep.txt": "deep" });
+      // The VOLUME survives save and load (docker save format).
+      const archive = join(d.dir, "volimg.tar");
+      await d.ok("save", "-o", archive, "volimg");
+      await d.ok("image", "rm", "volimg");
+      await d.ok("load", "-i", archive);
       assert.deepEqual(
         (await d.api.json<{ Config: { Volumes: unknown } }>("GET", "/images/volimg/json")).Config
           .Volumes,
