@@ -47,6 +47,7 @@ Deno.test(
       const web = await d.ok("run", "-d", "--name", "web", "-p", `127.0.0.1:${port}:80`, ...HTTPD);
       assert.equal(await httpGet(port, "hostname"), `${web.slice(0, 12)}\n`);
       assert.equal(await d.ok("port", "web"), `80/tcp -> 127.0.0.1:${port}`);
+      assert.match(await d.ok("ps"), new RegExp(`127\\.0\\.0\\.1:${port}->80/tcp\\s+web`));
 
       const info = await d.inspect("web") as unknown as {
         NetworkSettings: {
