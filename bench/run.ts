@@ -14,8 +14,8 @@
  * cycles, 1000), `--shim-copies` (shims per footprint variant, 10), `--settle`
  * (seconds before the memory of fresh shims is read, 45: V8 collects its
  * start-up garbage only after about half a minute); `--only`
- * runs some sections (cli, run-rm, run-d, exit, restart, density, groups, restore, churn,
- * shim).
+ * runs some sections (cli, run-rm, run-d, exit, restart, density, groups, restore,
+ * churn, shim, network).
  * @module
  */
 import { join } from "node:path";
@@ -33,6 +33,7 @@ import { churnSection } from "./sections/churn.ts";
 import { cliStartSection } from "./sections/cli_start.ts";
 import { densitySection } from "./sections/density.ts";
 import { exitSection, restartSection } from "./sections/exit.ts";
+import { networkSection } from "./sections/network.ts";
 import { restoreSection } from "./sections/restore.ts";
 import { shimFootprintSection } from "./sections/shim_footprint.ts";
 import { shimGroupsSection } from "./sections/shim_groups.ts";
@@ -50,6 +51,7 @@ export const SECTIONS: Section[] = [
   restoreSection,
   churnSection,
   shimFootprintSection,
+  networkSection,
 ];
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");

@@ -227,11 +227,11 @@ clientTest(
       assert.deepEqual(seen.dangling, []);
       // The exec's output and the wait were closed early: normal, not logged as errors.
       await assertNoErrorLogged(d);
-    }),
+    }, { network: true }),
 );
 
 clientTest(
-  "docker-py: run detached, logs, exec_run, bind volumes, kill then remove ×10, images, prune",
+  "docker-py: run detached, logs, exec_run, bind mounts, volumes, kill then remove ×10, images, prune",
   DOCKER_PY,
   () =>
     withDaemon(async (d) => {
@@ -245,15 +245,21 @@ clientTest(
       assert.notEqual(seen.write_read_only, 0, "the bind mount is read-only");
       assert.equal(seen.logs, "ready\n");
       assert.equal(seen.after_kill_remove, 2, "every killed container removed at once");
-      assert.match(seen.anonymous, /anonymous volumes \(-v \/cache\) are not supported by corral/);
+      assert.equal(seen.volume_read, "persisted\n");
+      assert.deepEqual(seen.volume_labels, { suite: "docker-py" });
+      assert.deepEqual(seen.anonymous, [["volume", "/cache", "local"]]);
+      assert.equal(seen.in_use[0], 409);
+      assert.match(seen.in_use[1], /^remove py-data: volume is in use - \[[0-9a-f]{64}\]$/);
+      assert.equal(seen.volume_prune, 1, "the unused anonymous volume, not the one in use");
+      assert.deepEqual(seen.volumes_left, []);
       assert.match(seen.pull, /not supported by corral: alpine:3\.19; use "docker load"/);
       assert.deepEqual(seen.dangling, []);
       assert.deepEqual(seen.images, [["busybox:latest"]]);
       assert.deepEqual(seen.image_prune, { ImagesDeleted: [], SpaceReclaimed: 0 });
       assert.deepEqual(seen.container_prune, { ContainersDeleted: [], SpaceReclaimed: 0 });
-      assert.deepEqual(seen.networks, ["bridge", "none"]);
+      assert.deepEqual(seen.networks, ["bridge", "host", "none"]);
       assert.deepEqual(seen.df, ["BuildCache", "Containers", "Images", "LayersSize", "Volumes"]);
-    }),
+    }, { network: true }),
 );
 
 clientTest(
@@ -318,14 +324,12 @@ Deno.test(
         ["GET", "/images/search?term=x", /docker search/],
         ["GET", "/distribution/alpine/json", /docker pull/],
         ["POST", "/auth", /docker login/],
-        ["GET", "/volumes", /docker volume/],
-        ["POST", "/volumes/create", /docker volume/],
         ["GET", "/plugins", /docker plugin/],
         ["POST", "/swarm/init", /docker swarm/],
         ["GET", "/services", /docker service/],
         ["GET", "/nodes/x", /docker node/],
-        ["POST", "/networks/create", /docker network create/],
-        ["POST", "/networks/bridge/connect", /docker network connect/],
+        ["POST", "/networks/create", /network create: a name is required/],
+        ["POST", "/networks/host/connect", /network mode \(--network host\)/],
         ["DELETE", "/networks/none", /none is a pre-defined network/],
         ["PUT", "/containers/x/start", /method PUT not allowed .* it takes POST/],
       ];

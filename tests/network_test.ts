@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { integration, simulateReboot, sleep, withDaemon } from "./harness.ts";
+import { integration, simulateReboot, sleep, TestDaemon, withDaemon } from "./harness.ts";
 
 const net = { network: true } as const;
 
@@ -47,6 +47,7 @@ Deno.test(
       const web = await d.ok("run", "-d", "--name", "web", "-p", `127.0.0.1:${port}:80`, ...HTTPD);
       assert.equal(await httpGet(port, "hostname"), `${web.slice(0, 12)}\n`);
       assert.equal(await d.ok("port", "web"), `80/tcp -> 127.0.0.1:${port}`);
+      assert.match(await d.ok("ps"), new RegExp(`127\\.0\\.0\\.1:${port}->80/tcp\\s+web`));
 
       const info = await d.inspect("web") as unknown as {
         NetworkSettings: {
@@ -69,6 +70,15 @@ Deno.test(
       );
       assert.equal(bridge.IPAM.Config[0].Gateway, ns.Gateway);
       assert.equal(ns.Networks.bridge.NetworkID, bridge.Id);
+      // docker stats' NET I/O: the container's eth0 served the requests above.
+      const stats = await d.api.json<
+        { networks: Record<string, { rx_bytes: number; tx_bytes: number }> }
+      >(
+        "GET",
+        "/containers/web/stats?stream=false&one-shot=true",
+      );
+      assert.deepEqual(Object.keys(stats.networks), ["eth0"]);
+      assert.ok(stats.networks.eth0.tx_bytes > 0 && stats.networks.eth0.rx_bytes > 0);
 
       // The port is the first container's: a second one fails to start, clearly.
       const second = await d.cli("run", "-d", "-p", `127.0.0.1:${port}:80`, ...HTTPD);
@@ -397,5 +407,25 @@ Deno.test(
         );
       }
       assert.deepEqual(await d.networkLeaks(), []);
+    }, net),
+);
+
+Deno.test(
+  "a daemon whose --bip collides with a route of the host does not start, and says which",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      // d's bridge routes its subnet: a second daemon asking for it must refuse.
+      const taken = d.net!.subnets[0].replace(".0/24", ".1/24");
+      const dir = await Deno.makeTempDir({ prefix: "corral-test-" });
+      const other = new TestDaemon(dir, ["--bridge", `cr-x${dir.slice(-6)}`, "--bip", taken]);
+      try {
+        await assert.rejects(other.start(), (err: Error) => {
+          assert.match(err.message, new RegExp(`${d.net!.subnets[0]}.*${d.bridge}|${d.bridge}`));
+          return true;
+        });
+      } finally {
+        await other.cleanup().catch(() => {});
+      }
     }, net),
 );

@@ -25,6 +25,7 @@ function checkOwnNetwork(c: Container): void {
  *
  * @example
  * ```ts
+ * import type { Container } from "./container.ts";
  * import type { ContainerCore } from "./core.ts";
  * declare const core: ContainerCore;
  * declare const c: Container;
@@ -69,6 +70,7 @@ export async function connectContainer(
  *
  * @example
  * ```ts
+ * import type { Container } from "./container.ts";
  * import type { ContainerCore } from "./core.ts";
  * declare const core: ContainerCore;
  * declare const c: Container;

@@ -89,12 +89,16 @@ export class ContainerNetworking {
     exposed: Record<string, unknown>,
     request: NetworkingRequest | undefined,
   ): Record<string, EndpointRequest> | undefined {
-    const asked = request?.EndpointsConfig ?? {};
-    if (typeof asked !== "object" || Array.isArray(asked)) {
+    const given = request?.EndpointsConfig ?? {};
+    if (typeof given !== "object" || Array.isArray(given)) {
       throw invalid("NetworkingConfig.EndpointsConfig must be an object");
     }
     let mode = hc.NetworkMode ?? "";
     if (typeof mode !== "string") throw invalid("NetworkMode must be a string");
+    const asked = { ...given };
+    // The docker CLI names the mode's own endpoint by the mode ("default" too).
+    const own = asked[mode] ?? null;
+    delete asked[mode];
     if (mode === "" || mode === "default") {
       mode = this.manager?.hasDefaultNetwork ? DEFAULT_NETWORK : "none";
     }
@@ -103,7 +107,7 @@ export class ContainerNetworking {
     for (const key of Object.keys(exposed)) checkPortBindings({ [key]: [] });
     const kind = modeOf(hc).kind;
     if (kind !== "networks") {
-      if (Object.keys(asked).length > 0) {
+      if (Object.keys(asked).length > 0 || hasSettings(own)) {
         throw invalid(`conflicting options: --network ${mode} and endpoint settings`);
       }
       if (kind === "container") {
@@ -118,7 +122,7 @@ export class ContainerNetworking {
     if (!this.manager) throw invalid(`network ${mode} not found: this daemon has no networking`);
     const networks: Record<string, EndpointRequest> = {};
     const name = this.manager.inspect(mode).Name;
-    networks[name] = endpointRequest(asked[mode] ?? asked[name] ?? null, name);
+    networks[name] = endpointRequest(own ?? asked[name] ?? null, name);
     for (const [other, settings] of Object.entries(asked)) {
       const otherName = this.manager.inspect(other).Name;
       if (otherName === name) continue;
@@ -305,6 +309,11 @@ export class ContainerNetworking {
       });
     }
   }
+}
+
+/** Whether endpoint settings ask for anything (aliases, an address). */
+function hasSettings(settings: EndpointRequest | null): boolean {
+  return Boolean(settings?.Aliases?.length || settings?.IPAMConfig?.IPv4Address);
 }
 
 /** A client's endpoint settings, checked. */

@@ -26,6 +26,7 @@ import {
 import { DEFAULT_HOST, socketPath } from "../api/mod.ts";
 import { DEFAULT_ROTATION, runcVersionArgs } from "../shim/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
+import { VolumeStore } from "../volume/mod.ts";
 import { type AddressPool, NetworkManager, parseBip } from "../network/mod.ts";
 
 /** Daemon flags. */
@@ -107,13 +108,16 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     log.error("unhandled rejection: {error}", { error: errorMessage(e.reason) });
   });
   const images = await openImages(o);
+  const volumes = await openVolumes(o.root);
   const events = await EventLog.open(o.root);
   const networks = await openNetworks(o);
-  const { service, execs, health, gc } = await wireServices(o, images, events, networks);
+  const { service, execs, health, gc } = await wireServices(o, images, volumes, events, networks);
   await restore(service, o.state);
+  // Restore found the runs holding volumes: a mount no run holds is a crash's leftover.
+  for (const problem of volumes.sweep()) log.error("after restore: {problem}", { problem });
   gc.start();
   const memoryRelease = releaseMemoryPeriodically();
-  const ctx: ApiContext = { service, images, events, gc, execs, networks, root: o.root };
+  const ctx: ApiContext = { service, images, volumes, events, gc, execs, networks, root: o.root };
   const server = await listen(sock, ctx);
   log.info("corral daemon listening on unix://{sock} (root {root}, state {state})", {
     sock,
@@ -175,6 +179,13 @@ async function openImages(o: DaemonOptions): Promise<ImageStore> {
   return images;
 }
 
+/** The volume store, loaded; a volume that cannot be loaded is logged and left on disk. */
+async function openVolumes(root: string): Promise<VolumeStore> {
+  const volumes = new VolumeStore(root);
+  for (const problem of await volumes.load()) log.error(problem);
+  return volumes;
+}
+
 /**
  * The networks, loaded before restore: a default subnet that collides with
  * the host's routes, or CNI plugins missing, stop the daemon here.
@@ -196,6 +207,7 @@ async function openNetworks(o: DaemonOptions): Promise<NetworkManager> {
 async function wireServices(
   o: DaemonOptions,
   images: ImageStore,
+  volumes: VolumeStore,
   events: EventLog,
   networks: NetworkManager,
 ) {
@@ -206,6 +218,7 @@ async function wireServices(
     cgroupParent: o.cgroupParent,
     backoff: o.backoff,
     images,
+    volumes,
     events,
     logMaxSize: o.logMaxSize,
     logMaxFiles: o.logMaxFiles,
