@@ -21,6 +21,8 @@ export interface BenchOptions {
   churn: number;
   /** Shims per variant in the shim footprint comparison. */
   shimCopies: number;
+  /** The daemon's `--shim-group-size`; null: its default. */
+  shimGroupSize: number | null;
   /** Seconds for a fresh process's memory to settle before PSS is read (V8 collects late). */
   settle: number;
   /** "install": apt-get install podman if missing; "auto": use it if installed. */

@@ -13,7 +13,8 @@
  * 200), `--restore` (comma-separated sizes, 200,1000), `--churn` (run/rm
  * cycles, 1000), `--shim-copies` (shims per footprint variant, 10), `--settle`
  * (seconds before the memory of fresh shims is read, 45: V8 collects its
- * start-up garbage only after about half a minute); `--only`
+ * start-up garbage only after about half a minute), `--shim-group-size`
+ * (the daemon's, for every section but "groups"; default the daemon's own); `--only`
  * runs some sections (cli, run-rm, run-d, exit, restart, density, groups, restore,
  * churn, shim, network).
  * @module
@@ -74,6 +75,7 @@ export function parseOptions(args: string[]): BenchOptions {
       restore: { type: "string", default: "200,1000" },
       churn: { type: "string", default: "1000" },
       "shim-copies": { type: "string", default: "10" },
+      "shim-group-size": { type: "string" },
       settle: { type: "string", default: "45" },
       peers: { type: "boolean", default: false },
       "no-podman": { type: "boolean", default: false },
@@ -108,6 +110,9 @@ export function parseOptions(args: string[]): BenchOptions {
     churn: count("churn", values.churn),
     shimCopies: count("shim-copies", values["shim-copies"]),
     settle: count("settle", values.settle),
+    shimGroupSize: values["shim-group-size"] === undefined
+      ? null
+      : count("shim-group-size", values["shim-group-size"]),
     podman: values["no-podman"] ? "off" : values.peers ? "install" : "auto",
     only,
     out: values.out,
@@ -142,7 +147,10 @@ export async function main(args: string[]): Promise<number> {
     machine.versions.podman ??= (await exec(["podman", "--version"])).stdout.trim();
   }
   const scratch = await tempDir("corral-bench-");
-  const daemon = new TestDaemon(await tempDir("corral-bench-daemon-"));
+  const daemon = new TestDaemon(
+    await tempDir("corral-bench-daemon-"),
+    opts.shimGroupSize === null ? [] : ["--shim-group-size", String(opts.shimGroupSize)],
+  );
   const runc = new RuncPeer(await tempDir("corral-bench-runc-"));
   const results: SectionResult[] = [];
   const cleanupProblems: string[] = [];
