@@ -60,6 +60,9 @@ export function buildConfig(
     StopSignal: cfg.StopSignal || ic.StopSignal || "SIGTERM",
     StopTimeout: cfg.StopTimeout,
     Healthcheck: mergeHealthcheck(cfg.Healthcheck, ic.Healthcheck),
+    Tty: Boolean(cfg.Tty),
+    OpenStdin: Boolean(cfg.OpenStdin),
+    StdinOnce: Boolean(cfg.StdinOnce),
   };
   checkExecSize([...(config.Entrypoint ?? []), ...config.Cmd], config.Env);
   return config;
@@ -117,6 +120,9 @@ function validateConfig(cfg: Partial<ContainerConfig>): void {
   }
   for (const k of ["WorkingDir", "User", "Hostname", "StopSignal"] as const) {
     if (!isNullish(cfg[k]) && typeof cfg[k] !== "string") throw invalid(`${k} must be a string`);
+  }
+  for (const k of ["Tty", "OpenStdin", "StdinOnce"] as const) {
+    if (!isNullish(cfg[k]) && typeof cfg[k] !== "boolean") throw invalid(`${k} must be a boolean`);
   }
   if (cfg.WorkingDir && !cfg.WorkingDir.startsWith("/")) {
     throw invalid(

@@ -55,6 +55,12 @@ export interface ContainerConfig {
   StopSignal: string;
   StopTimeout?: number;
   Healthcheck?: HealthConfig;
+  /** `-t`: the init runs on a terminal its shim holds. */
+  Tty?: boolean;
+  /** `-i`: the init's stdin stays open, held by its shim. */
+  OpenStdin?: boolean;
+  /** Close stdin when the first attached client's stdin ends (`docker run -i`). */
+  StdinOnce?: boolean;
 }
 
 /**

@@ -106,6 +106,8 @@ export interface SpecInput {
   cgroupsPath: string;
   /** The container's host options. */
   host: HostOptions;
+  /** The init runs on a terminal (runc sends its master to the shim). */
+  tty?: boolean;
   /** Files the engine wrote for the container, bound over the image's (/etc/hosts, ...). */
   files: { source: string; destination: string }[];
 }
@@ -195,7 +197,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   return {
     ociVersion: "1.0.2",
     process: {
-      terminal: false,
+      terminal: Boolean(input.tty),
       user: resolveUser(input.user, host.GroupAdd ?? [], input.rootfs),
       args: host.Init ? [INIT_IN_CONTAINER, "--", ...input.args] : input.args,
       env: input.env,
