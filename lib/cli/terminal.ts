@@ -77,7 +77,8 @@ export async function runSession(
   h: Hijacked,
   o: SessionOptions,
 ): Promise<SessionEnd> {
-  const scan = new DetachScanner(parseDetachKeys(o.detachKeys || DEFAULT_DETACH_KEYS));
+  // As Docker, detach keys apply only with a terminal: piped data passes whole.
+  const scan = new DetachScanner(o.tty ? parseDetachKeys(o.detachKeys || DEFAULT_DETACH_KEYS) : []);
   let detached = false;
   const raw = o.tty && o.stdin && Deno.stdin.isTerminal();
   if (raw) Deno.stdin.setRaw(true);

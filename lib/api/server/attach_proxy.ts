@@ -16,7 +16,7 @@ export interface ProxyOptions {
   session: Promise<ShimSession>;
   /** The client's stdin (a hijacked connection's), or null. */
   input: ReadableStream<Uint8Array> | null;
-  /** The detach sequence's bytes (empty: none). */
+  /** The detach sequence's bytes; as Docker, they apply only with a terminal. */
   detachKeys: number[];
   /**
    * Reads the session's output to its end (an exec's records its exit code);
@@ -62,7 +62,7 @@ export function proxyStreams(o: ProxyOptions): ReadableStream<Uint8Array> {
       const s = session;
       const raw = s.reply.ok && s.reply.tty;
       if (o.input) {
-        void sendInput(s, o.input, o.detachKeys, () => {
+        void sendInput(s, o.input, raw ? o.detachKeys : [], () => {
           end();
           try {
             ctrl.close();

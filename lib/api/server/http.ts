@@ -236,6 +236,9 @@ async function hijack(
   await pump(response.body, socket, () => socket.end());
 }
 
+/** Chunks of a client's stdin read ahead (a socket read each, at most 64 KiB). */
+const INPUT_CHUNKS = 16;
+
 /**
  * The client's bytes as a stream pulled one chunk at a time: the socket is
  * paused between pulls. It ends at the client's half-close (its end).
@@ -266,7 +269,7 @@ function socketInput(socket: Socket, early: Uint8Array): ReadableStream<Uint8Arr
       socket.on("data", () => {});
       socket.resume();
     },
-  }, { highWaterMark: 1 });
+  }, { highWaterMark: INPUT_CHUNKS });
 }
 
 interface Sink {
