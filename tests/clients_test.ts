@@ -297,7 +297,6 @@ Deno.test(
         ["GET", "/containers/x/changes", /docker diff/],
         ["PUT", "/containers/x/archive", /docker cp/],
         ["GET", "/containers/x/attach/ws", /docker attach/],
-        ["POST", "/exec/x/resize", /TTY/],
         ["POST", "/commit", /docker commit/],
         ["POST", "/build", /docker build/],
         ["GET", "/images/search?term=x", /docker search/],

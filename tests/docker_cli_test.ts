@@ -166,7 +166,6 @@ Deno.test(
           [["--network", "host"], /networks \(--network\) are not supported by corral/],
           [["--cpu-rt-runtime", "100"], /CpuRealtimeRuntime is not supported by corral/],
           [["-p", "8080:80"], /publishing ports \(-p\) is not supported by corral/],
-          [["-t"], /TTY \(-t\) is not supported by corral/],
         ] as const
       ) {
         const r = await docker.run("run", "--name", "bad", ...flags, "busybox", "true");

@@ -136,5 +136,7 @@ export async function runSession(
       // Closed already.
     }
   }
+  // The remote prompt was left mid-line: the local shell's starts on a line of its own.
+  if (detached && o.tty) await writeAll(Deno.stderr, new TextEncoder().encode("\r\n"));
   return { detached };
 }
