@@ -226,13 +226,35 @@ export async function interactiveRun(
     resizePath: o.tty ? `/containers/${enc(id)}/resize` : undefined,
     detachKeys: o.detachKeys,
   });
-  if (end.detached) {
-    await wait.body?.cancel();
+  const status = wait.json() as Promise<{ StatusCode: number }>;
+  // The stream also ends when stdin did without StdinOnce (as Docker): the container runs on.
+  if (end.detached || !await exitsSoon(c, id, status)) {
+    status.catch(() => {}); // Never answered: the process ends first.
     return 0;
   }
-  const res = await wait.json() as { StatusCode: number };
-  return res.StatusCode;
+  return (await status).StatusCode;
 }
+
+/** Whether the container's exit follows the end of its stream (else it runs on). */
+async function exitsSoon(
+  c: ApiClient,
+  id: string,
+  status: Promise<unknown>,
+): Promise<boolean> {
+  // An exit is recorded a few ms after the stream ends; a running container says so.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const exited = await Promise.race([
+    status.then(() => true, () => true),
+    new Promise<false>((r) => timer = setTimeout(() => r(false), STREAM_END_GRACE_MS)),
+  ]);
+  clearTimeout(timer);
+  if (exited) return true;
+  const info = await c.json<{ State: { Running: boolean } }>("GET", `/containers/${enc(id)}/json`);
+  return !info.State.Running;
+}
+
+/** How long after a stream's end an exit is waited for before the container is asked. */
+const STREAM_END_GRACE_MS = 1000;
 
 /**
  * Start the container; when that fails, remove it if it is `--rm`, say why and

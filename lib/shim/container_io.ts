@@ -289,8 +289,11 @@ export class ContainerIo {
       session: {
         stdin: (b) => sink && !this.#stdinEnded ? sink.write(b) : Promise.resolve(),
         end: async () => {
-          // StdinOnce: the first attach's end closes stdin (never a terminal's, as Docker).
-          if (!sink || !this.o.stdinOnce || this.o.tty || this.#stdinEnded) return;
+          if (!sink) return;
+          // As Docker: with StdinOnce (never a terminal's) the first attach's end closes
+          // stdin and the output goes on to the exit; otherwise the attach ends there.
+          if (!this.o.stdinOnce || this.o.tty) return this.#drop(client);
+          if (this.#stdinEnded) return;
           this.#stdinEnded = true;
           await sink.close();
         },
