@@ -129,7 +129,10 @@ Deno.test(
       } finally {
         clearInterval(sampler);
       }
-      assert.ok(peak - before < 50 * 1024, `the daemon's RSS grew ${peak - before} KiB`);
+      // Each socket read is a fresh buffer that V8 frees once ~64 MiB of them are garbage
+    // (its external memory limit), whatever the input's size (300 MB: the same peak).
+    // Holding the input would add its 100 MB.
+    assert.ok(peak - before < 90 * 1024, `the daemon's RSS grew ${peak - before} KiB`);
       await Deno.remove(big);
     }),
 );

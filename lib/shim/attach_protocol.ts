@@ -12,7 +12,7 @@
 // Only corral's own modules: the shim loads this (see main.ts).
 import { shortSocketPath } from "../sys/short_path.ts";
 import { attachSocketName } from "./contract.ts";
-import { CONTROL, decodeFrames, encodeFrame, STDIN } from "./frames.ts";
+import { CONTROL, decodeFrames, encodeFrame, frameHeader, STDIN } from "./frames.ts";
 import type { RuncExec } from "./runc_args.ts";
 
 /** Attach to the container's own streams. */
@@ -156,7 +156,11 @@ export async function connectShim(bundle: string, request: ShimRequest): Promise
         await Promise.race([reading, Promise.resolve()]);
       }
     },
-    stdin: (bytes) => writeAll(conn, encodeFrame(STDIN, bytes)),
+    // The header alone, then the bytes: no copy of a large input.
+    stdin: async (bytes) => {
+      await writeAll(conn, frameHeader(STDIN, bytes.length));
+      await writeAll(conn, bytes);
+    },
     endStdin: () => writeAll(conn, encodeFrame(STDIN, new Uint8Array(0))),
     close,
   };

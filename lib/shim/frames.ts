@@ -25,9 +25,23 @@ export const CONTROL = 3;
  */
 export function encodeFrame(stream: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + payload.length);
-  out[0] = stream;
-  new DataView(out.buffer).setUint32(4, payload.length, false);
+  out.set(frameHeader(stream, payload.length));
   out.set(payload, 8);
+  return out;
+}
+
+/**
+ * The 8-byte header of a frame whose payload is written separately.
+ *
+ * @example
+ * ```ts
+ * frameHeader(STDIN, 3); // [0, 0, 0, 0, 0, 0, 0, 3]
+ * ```
+ */
+export function frameHeader(stream: number, size: number): Uint8Array {
+  const out = new Uint8Array(8);
+  out[0] = stream;
+  new DataView(out.buffer).setUint32(4, size, false);
   return out;
 }
 
