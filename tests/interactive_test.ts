@@ -130,9 +130,9 @@ Deno.test(
         clearInterval(sampler);
       }
       // Each socket read is a fresh buffer that V8 frees once ~64 MiB of them are garbage
-    // (its external memory limit), whatever the input's size (300 MB: the same peak).
-    // Holding the input would add its 100 MB.
-    assert.ok(peak - before < 90 * 1024, `the daemon's RSS grew ${peak - before} KiB`);
+      // (its external memory limit), whatever the input's size (300 MB: the same peak).
+      // Holding the input would add its 100 MB.
+      assert.ok(peak - before < 90 * 1024, `the daemon's RSS grew ${peak - before} KiB`);
       await Deno.remove(big);
     }),
 );

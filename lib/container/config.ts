@@ -300,6 +300,13 @@ export function validateHostConfig(hc: HostConfig): void {
   if (typeof hc.OomScoreAdj === "number" && Math.abs(hc.OomScoreAdj) > 1000) {
     throw invalid(`Invalid value ${hc.OomScoreAdj}, range for oom score adj is [-1000, 1000]`);
   }
+  const size = hc.ConsoleSize as unknown;
+  if (
+    !isNullish(size) &&
+    !(Array.isArray(size) && size.length === 2 && size.every((n) => isIntegerIn(n, 0, 65535)))
+  ) {
+    throw invalid("ConsoleSize must be [height, width], whole numbers from 0 to 65535");
+  }
   const cpus = navigator.hardwareConcurrency;
   // 0.01 CPU is the smallest quota runc takes (1 ms per 100 ms period).
   if (

@@ -87,6 +87,8 @@ export interface HostConfig extends HostOptions {
   Dns?: string[] | null;
   DnsSearch?: string[] | null;
   DnsOptions?: string[] | null;
+  /** The terminal's size at start, `[height, width]` (`-t`; the client resizes it after). */
+  ConsoleSize?: [number, number] | null;
 }
 
 /** One health check run. */

@@ -190,6 +190,7 @@ export class RuncSystem implements ContainerSystem {
       // The persisted host config: every option holds again at each start.
       host: c.rec.HostConfig,
       tty: cfg.Tty,
+      consoleSize: c.rec.HostConfig.ConsoleSize,
       files,
     });
     await writeFileAtomic(res.bundle.spec, JSON.stringify(spec));

@@ -149,9 +149,8 @@ export class ContainerIo {
       this.#console.close();
       this.#console = null;
       if (fd === null) throw new Error("runc sent no terminal over the console socket");
+      // Its first size is the spec's (consoleSize); clients resize it.
       this.#pty = new PtyMaster(fd);
-      // A size until the client sends its own: what a terminal has by default.
-      this.#pty.resize(24, 80);
       const pty = this.#pty;
       this.#stdin = { write: (b) => pty.write(b), close: () => Promise.resolve() };
       this.copyOutput(pty.output, "stdout");

@@ -176,6 +176,8 @@ const SUPPORTED_HOST = new Set([
   "CpusetCpus",
   "MemoryReservation",
   "MemorySwap",
+  // The terminal's first size (-t).
+  "ConsoleSize",
 ]);
 
 /** Why a field is refused, in the docker CLI's words. */
