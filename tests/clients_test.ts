@@ -216,7 +216,7 @@ clientTest(
 );
 
 clientTest(
-  "docker-py: run detached, logs, exec_run, bind volumes, kill then remove ×10, images, prune",
+  "docker-py: run detached, logs, exec_run, attach_socket, bind volumes, kill then remove ×10, images, prune",
   DOCKER_PY,
   () =>
     withDaemon(async (d) => {
@@ -229,6 +229,7 @@ clientTest(
       assert.deepEqual(seen.exec_list_form, [0, "from host\n"]);
       assert.notEqual(seen.write_read_only, 0, "the bind mount is read-only");
       assert.equal(seen.logs, "ready\n");
+      assert.deepEqual(seen.attach_socket, [1, "via-socket\n"], "a stdout frame of what was sent");
       assert.equal(seen.after_kill_remove, 2, "every killed container removed at once");
       assert.match(seen.anonymous, /anonymous volumes \(-v \/cache\) are not supported by corral/);
       assert.match(seen.pull, /not supported by corral: alpine:3\.19; use "docker load"/);
