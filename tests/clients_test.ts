@@ -142,6 +142,8 @@ clientTest(
       assert.notEqual(seen.web.writeReadOnly, 0, "the bind mount is read-only");
       assert.equal(seen.web.logs, "ready\noops\n");
       assert.equal(seen.job.logs, "done\n");
+      assert.equal(seen.server.hostname, `${seen.server.id.slice(0, 12)}\n`);
+      assert.ok(d.net!.mentions(seen.server.ipAddress), seen.server.ipAddress);
       assert.match(seen.timeout, /never printed/);
       const health = await d.pastEvents(since, "type=container");
       assert.ok(health.some((e) => e.Action === "health_status: healthy"), "forHealthCheck");
@@ -154,7 +156,7 @@ clientTest(
         /pulling images from a registry is not supported by corral: testcontainers\/ryuk:[\d.]+; use "docker load"/,
       );
       await assertNoErrorLogged(d);
-    }),
+    }, { network: true }),
 );
 
 Deno.test(
@@ -162,28 +164,41 @@ Deno.test(
   integration,
   () =>
     withDaemon(async (d) => {
-      // Inside a container (/.dockerenv) testcontainers asks for IPAM.Config[].Gateway;
-      // none, so it uses localhost.
+      // Inside a container (/.dockerenv) testcontainers asks for IPAM.Config[].Gateway.
       // deno-lint-ignore no-explicit-any
       const bridge = await d.api.json<any>("GET", "/networks/bridge");
       assert.equal(bridge.Name, "bridge");
       assert.equal(bridge.Driver, "bridge");
-      assert.deepEqual(bridge.IPAM, { Driver: "default", Options: null, Config: [] });
+      const gateway = d.net!.subnets[0].replace(".0/24", ".1");
+      assert.deepEqual(bridge.IPAM.Config, [{ Subnet: d.net!.subnets[0], Gateway: gateway }]);
       assert.deepEqual(bridge.Containers, {});
       assert.deepEqual(await d.api.json("GET", `/networks/${bridge.Id.slice(0, 12)}`), bridge);
       const names = (await d.api.json<{ Name: string }[]>("GET", "/networks")).map((n) => n.Name);
-      assert.deepEqual(names, ["bridge", "none"]);
+      assert.deepEqual(names, ["bridge", "host", "none"]);
       assert.equal((await d.api.request("GET", "/networks/nope")).status, 404);
 
-      await d.ok("run", "-d", "--name", "web", "busybox", "sleep", "60");
+      await d.ok("run", "-d", "--name", "web", "-p", "80", "busybox", "sleep", "60");
       const ins = await d.inspect("web");
       // deno-lint-ignore no-explicit-any
       const net = ins.NetworkSettings as any;
-      assert.deepEqual(net.Ports, {});
-      assert.deepEqual(net.Networks, {});
-      assert.equal(net.IPAddress, "");
-      assert.equal(net.SandboxKey, `/proc/${ins.State.Pid}/ns/net`);
-    }),
+      const [binding] = net.Ports["80/tcp"];
+      assert.equal(binding.HostIp, "0.0.0.0");
+      assert.match(binding.HostPort, /^\d+$/);
+      assert.deepEqual(Object.keys(net.Networks), ["bridge"]);
+      assert.equal(net.Networks.bridge.IPAddress, net.IPAddress);
+      assert.equal(net.Gateway, gateway);
+      assert.equal(net.IPPrefixLen, 24);
+      assert.match(net.MacAddress, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+      assert.equal(net.SandboxKey, join(d.state, "netns", ins.Id));
+      // deno-lint-ignore no-explicit-any
+      const [summary] = await d.api.json<any[]>("GET", "/containers/json");
+      assert.deepEqual(summary.Ports, [{
+        IP: "0.0.0.0",
+        PrivatePort: 80,
+        PublicPort: Number(binding.HostPort),
+        Type: "tcp",
+      }]);
+    }, { network: true }),
 );
 
 clientTest(
@@ -212,11 +227,11 @@ clientTest(
       assert.deepEqual(seen.dangling, []);
       // The exec's output and the wait were closed early: normal, not logged as errors.
       await assertNoErrorLogged(d);
-    }),
+    }, { network: true }),
 );
 
 clientTest(
-  "docker-py: run detached, logs, exec_run, attach_socket, bind volumes, kill then remove ×10, images, prune",
+  "docker-py: run detached, logs, exec_run, attach_socket, bind mounts, volumes, kill then remove ×10, images, prune",
   DOCKER_PY,
   () =>
     withDaemon(async (d) => {
@@ -231,15 +246,21 @@ clientTest(
       assert.equal(seen.logs, "ready\n");
       assert.deepEqual(seen.attach_socket, [1, "via-socket\n"], "a stdout frame of what was sent");
       assert.equal(seen.after_kill_remove, 2, "every killed container removed at once");
-      assert.match(seen.anonymous, /anonymous volumes \(-v \/cache\) are not supported by corral/);
+      assert.equal(seen.volume_read, "persisted\n");
+      assert.deepEqual(seen.volume_labels, { suite: "docker-py" });
+      assert.deepEqual(seen.anonymous, [["volume", "/cache", "local"]]);
+      assert.equal(seen.in_use[0], 409);
+      assert.match(seen.in_use[1], /^remove py-data: volume is in use - \[[0-9a-f]{64}\]$/);
+      assert.equal(seen.volume_prune, 1, "the unused anonymous volume, not the one in use");
+      assert.deepEqual(seen.volumes_left, []);
       assert.match(seen.pull, /not supported by corral: alpine:3\.19; use "docker load"/);
       assert.deepEqual(seen.dangling, []);
       assert.deepEqual(seen.images, [["busybox:latest"]]);
       assert.deepEqual(seen.image_prune, { ImagesDeleted: [], SpaceReclaimed: 0 });
       assert.deepEqual(seen.container_prune, { ContainersDeleted: [], SpaceReclaimed: 0 });
-      assert.deepEqual(seen.networks, ["bridge", "none"]);
+      assert.deepEqual(seen.networks, ["bridge", "host", "none"]);
       assert.deepEqual(seen.df, ["BuildCache", "Containers", "Images", "LayersSize", "Volumes"]);
-    }),
+    }, { network: true }),
 );
 
 clientTest(
@@ -303,14 +324,12 @@ Deno.test(
         ["GET", "/images/search?term=x", /docker search/],
         ["GET", "/distribution/alpine/json", /docker pull/],
         ["POST", "/auth", /docker login/],
-        ["GET", "/volumes", /docker volume/],
-        ["POST", "/volumes/create", /docker volume/],
         ["GET", "/plugins", /docker plugin/],
         ["POST", "/swarm/init", /docker swarm/],
         ["GET", "/services", /docker service/],
         ["GET", "/nodes/x", /docker node/],
-        ["POST", "/networks/create", /docker network create/],
-        ["POST", "/networks/bridge/connect", /docker network connect/],
+        ["POST", "/networks/create", /network create: a name is required/],
+        ["POST", "/networks/host/connect", /network mode \(--network host\)/],
         ["DELETE", "/networks/none", /none is a pre-defined network/],
         ["PUT", "/containers/x/start", /method PUT not allowed .* it takes POST/],
       ];

@@ -12,8 +12,10 @@ import { addDaemonCommand } from "./daemon_cmd.ts";
 import { addEventsCommand } from "./events_cmd.ts";
 import { addExecCommand } from "./exec_cmd.ts";
 import { addImageCommands } from "./image_cmds.ts";
+import { addNetworkCommands } from "./network_cmds.ts";
 import { addRunCommands } from "./run_cmds.ts";
 import { addGcCommand, addVersionCommand } from "./system_cmds.ts";
+import { addVolumeCommands } from "./volume_cmds.ts";
 
 function client(program: Command): ApiClient {
   const host = (program.opts().host as string | undefined) ?? Deno.env.get("CORRAL_HOST") ??
@@ -45,6 +47,8 @@ export function buildProgram(): Command {
   addEventsCommand(program, api);
   addGcCommand(program, api);
   addImageCommands(program, api);
+  addVolumeCommands(program, api);
+  addNetworkCommands(program, api);
   addVersionCommand(program, api);
   return program;
 }

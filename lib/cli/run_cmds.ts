@@ -10,8 +10,9 @@ import { errorMessage, invalid } from "../errdefs/mod.ts";
 import { checkAutoRemove, parseRestartPolicy } from "../restart/mod.ts";
 import { type Api, enc, ExitCode, type Opts } from "./command.ts";
 import { addHostFlags, hostFlagsBody } from "./host_flags.ts";
+import { addNetworkFlags, networkFlagsBody } from "./network_flags.ts";
 import { pumpFrames } from "./output.ts";
-import { collect, parseBytes, parseCount, restartDelays } from "./parse.ts";
+import { collect, parseBytes, parseCount, parseKeyValues, restartDelays } from "./parse.ts";
 import { runSession } from "./terminal.ts";
 
 /** Options shared by `run` and `create`. */
@@ -23,7 +24,12 @@ function containerOptions(cmd: Command): Command {
     .option("--rm", "remove the container when it exits")
     .option("-e, --env <KEY=VALUE>", "environment variable (repeatable)", collect)
     .option("-l, --label <KEY=VALUE>", "label (repeatable)", collect)
-    .option("-v, --volume <HOST:CTR[:ro]>", "bind mount (repeatable)", collect)
+    .option(
+      "-v, --volume <SRC:CTR[:ro]>",
+      "bind mount (/host:/ctr), named volume (name:/ctr) or anonymous volume (/ctr) (repeatable)",
+      collect,
+    )
+    .option("--volumes-from <container[:ro|rw]>", "mount another container's volumes", collect)
     .option("-w, --workdir <dir>", "working directory inside the container")
     .option("-u, --user <user>", "user[:group] inside the container")
     .option("--hostname <name>", "container host name")
@@ -62,7 +68,7 @@ function containerOptions(cmd: Command): Command {
       "--health-exit-on-unhealthy",
       "kill the container when unhealthy (iSulad's name for kill)",
     );
-  return addHostFlags(cmd).argument("<image>").argument("[command...]");
+  return addNetworkFlags(addHostFlags(cmd)).argument("<image>").argument("[command...]");
 }
 
 /** Build the API's create body from CLI flags (validated here and again by the daemon). */
@@ -73,10 +79,13 @@ export function createBody(
 ): { name?: string; body: Record<string, unknown> } {
   const policy = parseRestartPolicy(String(o.restart ?? "no"));
   checkAutoRemove(policy, Boolean(o.rm));
+  const network = networkFlagsBody(o);
   const hc: Partial<HostConfig> = {
+    ...network.hostConfig,
     RestartPolicy: policy,
     AutoRemove: Boolean(o.rm),
     Binds: (o.volume as string[] | undefined) ?? [],
+    ...(o.volumesFrom ? { VolumesFrom: o.volumesFrom as string[] } : {}),
     Memory: o.memory ? parseBytes(String(o.memory)) : 0,
     NanoCpus: 0,
     PidsLimit: 0,
@@ -93,11 +102,7 @@ export function createBody(
   Object.assign(hc, restartDelays(o));
   if (o.healthOnFailure) hc.HealthOnFailure = o.healthOnFailure as HostConfig["HealthOnFailure"];
   if (o.healthExitOnUnhealthy) hc.HealthOnFailure = "kill";
-  const labels: Record<string, string> = {};
-  for (const l of (o.label as string[] | undefined) ?? []) {
-    const i = l.indexOf("=");
-    labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? "" : l.slice(i + 1);
-  }
+  const labels = parseKeyValues(o.label as string[] | undefined);
   const body: Record<string, unknown> = {
     Image: image,
     Cmd: command.length ? command : undefined,
@@ -113,7 +118,9 @@ export function createBody(
     // As docker run: a foreground -i closes stdin when its attach ends (run sets `stdinOnce`).
     StdinOnce: Boolean(o.interactive && o.stdinOnce),
     AttachStdin: Boolean(o.interactive && o.stdinOnce),
+    ...network.config,
     HostConfig: hc,
+    ...(network.networking ? { NetworkingConfig: network.networking } : {}),
   };
   if (o.entrypoint !== undefined) {
     body.Entrypoint = o.entrypoint === "" ? [] : [String(o.entrypoint)];

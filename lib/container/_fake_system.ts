@@ -4,6 +4,7 @@
  * test says, and an exit is delivered as the supervisor would deliver it.
  * @module
  */
+import { VolumeStore } from "../volume/mod.ts";
 import type { EventLog } from "../events/mod.ts";
 import type { Image, ImageStore } from "../image/mod.ts";
 import type { PidInfo } from "../supervisor/mod.ts";
@@ -108,6 +109,7 @@ export class FakeSystem implements ContainerSystem {
   hasStateDir(): boolean {
     return false;
   }
+  adopt(): void {}
 
   /** A SIGKILLed init: its shim reports the exit (137) as the real one would. */
   #killed(pid: number): void {
@@ -141,6 +143,7 @@ export async function fakeService(): Promise<
       cgroupParent: "corral-unit",
       backoff: { ...DEFAULT_BACKOFF, initialMs: 10 },
       images,
+      volumes: new VolumeStore(root),
       events,
       logMaxSize: 1 << 20,
       logMaxFiles: 1,

@@ -7,6 +7,7 @@
  */
 import { invalid } from "../errdefs/mod.ts";
 import type { Image } from "../image/mod.ts";
+import { parsePortKey } from "../network/mod.ts";
 import { checkHostOptions, type LiveLimits, memorySwapOf, parseBind } from "../runtime/mod.ts";
 import type { ContainerConfig, HealthConfig, HostConfig } from "./model.ts";
 
@@ -33,6 +34,7 @@ const MIN_MEMORY = 6 * 1024 * 1024;
  * @example
  * ```ts
  * import type { Image } from "../image/mod.ts";
+import { parsePortKey } from "../network/mod.ts";
  * declare const image: Image;
  * const cfg = buildConfig({ Image: "busybox", Cmd: ["true"], Env: ["A=1"] }, image);
  * cfg.Env; // the image's env, then A=1 (a key set twice keeps the last value)
@@ -64,8 +66,24 @@ export function buildConfig(
     OpenStdin: Boolean(cfg.OpenStdin),
     StdinOnce: Boolean(cfg.StdinOnce),
   };
+  const volumes = { ...(ic.Volumes ?? {}), ...(cfg.Volumes ?? {}) };
+  if (Object.keys(volumes).length) config.Volumes = volumes;
+  const exposed = { ...ic.ExposedPorts, ...exposedPorts(cfg.ExposedPorts) };
+  if (Object.keys(exposed).length > 0) config.ExposedPorts = exposed;
   checkExecSize([...(config.Entrypoint ?? []), ...config.Cmd], config.Env);
   return config;
+}
+
+/** A request's `ExposedPorts` (`--expose`, `-p`): `{"80/tcp": {}}`, keys checked. */
+function exposedPorts(v: unknown): Record<string, Record<string, never>> {
+  if (v === null || v === undefined) return {};
+  if (!isObject(v)) throw invalid("ExposedPorts must be an object whose keys are ports");
+  const out: Record<string, Record<string, never>> = {};
+  for (const key of Object.keys(v)) {
+    const { port, protocol } = parsePortKey(key);
+    out[`${port}/${protocol}`] = {};
+  }
+  return out;
 }
 
 /**
@@ -142,6 +160,9 @@ function validateConfig(cfg: Partial<ContainerConfig>): void {
     throw invalid(`invalid StopTimeout: ${cfg.StopTimeout} (whole seconds, -1 to wait forever)`);
   }
   if (!isNullish(cfg.Healthcheck)) validateHealthcheck(cfg.Healthcheck);
+  if (!isNullish(cfg.Volumes) && !isObject(cfg.Volumes)) {
+    throw invalid("Volumes must be an object whose keys are paths");
+  }
 }
 
 /** A numeric uid or gid must fit the kernel's; a name is looked up at start. */
@@ -273,9 +294,11 @@ const HOST_SHAPES: Record<string, [(v: unknown) => boolean, string]> = {
       ReadOnly: optional(isBoolean),
       BindOptions: optional(isObject),
       TmpfsOptions: optional(isObject),
+      VolumeOptions: optional(isObject),
     }),
-    "an array of {Type, Source, Target, ReadOnly, BindOptions, TmpfsOptions}",
+    "an array of {Type, Source, Target, ReadOnly, BindOptions, TmpfsOptions, VolumeOptions}",
   ],
+  VolumesFrom: [isStringArray, "an array of strings"],
 };
 
 /**
@@ -287,8 +310,11 @@ const HOST_SHAPES: Record<string, [(v: unknown) => boolean, string]> = {
  * import { defaultHostConfig } from "./model.ts";
  * validateHostConfig({ ...defaultHostConfig(), Memory: 64 << 20 });
  * ```
+ *
+ * `volumes` are the destinations of the container's volumes (none may be a
+ * bind's or a tmpfs's too).
  */
-export function validateHostConfig(hc: HostConfig): void {
+export function validateHostConfig(hc: HostConfig, volumes: string[] = []): void {
   for (const [k, [valid, what]] of Object.entries(HOST_SHAPES)) {
     const v = hc[k as keyof HostConfig];
     if (!isNullish(v) && !valid(v)) throw invalid(`${k} must be ${what}`);
@@ -336,7 +362,9 @@ export function validateHostConfig(hc: HostConfig): void {
   if (!Array.isArray(hc.Binds ?? [])) throw invalid("Binds must be an array");
   for (const b of hc.Binds ?? []) {
     if (typeof b !== "string") throw invalid("Binds must be an array of strings");
-    const { source } = parseBind(b);
+    const bind = parseBind(b);
+    if (bind.kind !== "bind") continue;
+    const { source } = bind;
     try {
       Deno.statSync(source);
     } catch {
@@ -349,7 +377,7 @@ export function validateHostConfig(hc: HostConfig): void {
     );
   }
   // What the OCI spec makes of the options, built now so a bad one never reaches runc.
-  checkHostOptions(hc);
+  checkHostOptions(hc, volumes);
 }
 
 /** Docker's checks of the memory limit, swap and reservation together. */

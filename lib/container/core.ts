@@ -10,14 +10,18 @@ import { conflict, errorMessage } from "../errdefs/mod.ts";
 import type { EventLog } from "../events/mod.ts";
 import type { GcEntry, GcHandler } from "../gc/mod.ts";
 import type { ImageStore } from "../image/mod.ts";
+import type { VolumeStore } from "../volume/mod.ts";
+import type { NetworkManager } from "../network/mod.ts";
 import type { Backoff } from "../restart/mod.ts";
 import { type ExitOutcome, handleExit, type PidInfo, reclaimRun } from "../supervisor/mod.ts";
 import { WriteRetry } from "../sys/mod.ts";
 import { Container, type LifecycleSink, type RunEnd } from "./container.ts";
 import type { ContainerRecord } from "./model.ts";
+import { ContainerNetworking } from "./networking.ts";
 import { ContainerDisk } from "./persist.ts";
 import { ContainerStore } from "./store.ts";
 import type { ContainerSystem } from "./system.ts";
+import { volumeUsers } from "./volumes.ts";
 import { getLogger } from "@logtape/logtape";
 
 const log = getLogger(["corral", "container"]);
@@ -34,11 +38,14 @@ export interface CoreOptions {
   cgroupParent: string;
   backoff: Backoff;
   images: ImageStore;
+  volumes: VolumeStore;
   events: EventLog;
   logMaxSize: number;
   logMaxFiles: number;
   /** Bound of the shim's create phase (ms). */
   createTimeoutMs: number;
+  /** Networks (CNI); without them containers have `none` or `host` networking only. */
+  networks?: NetworkManager | null;
 }
 
 /** How an exit's handling ended, for the restart flow. */
@@ -66,6 +73,7 @@ const ATTACH_CONNECT_MS = 3000;
  * @example
  * ```ts
  * import type { ContainerSystem } from "./system.ts";
+import { volumeUsers } from "./volumes.ts";
  * declare const opts: CoreOptions;
  * declare const sys: ContainerSystem;
  * const core = new ContainerCore(opts, () => sys);
@@ -74,6 +82,7 @@ const ATTACH_CONNECT_MS = 3000;
 export class ContainerCore implements LifecycleSink {
   readonly store = new ContainerStore();
   readonly disk: ContainerDisk;
+  readonly networking: ContainerNetworking;
   readonly sys: ContainerSystem;
   gc: GcHandler | null = null;
   hooks: CoreHooks = { started: () => {}, stopped: () => {} };
@@ -95,10 +104,14 @@ export class ContainerCore implements LifecycleSink {
 
   constructor(
     readonly opts: CoreOptions,
-    system: (disk: ContainerDisk) => ContainerSystem,
+    system: (disk: ContainerDisk, networking: ContainerNetworking) => ContainerSystem,
   ) {
     this.disk = new ContainerDisk(opts.root);
-    this.sys = system(this.disk);
+    this.networking = new ContainerNetworking(opts.networks ?? null, {
+      find: (ref) => this.store.find(ref)?.rec,
+      hostsPath: (id) => this.disk.etcFiles(id).hosts,
+    });
+    this.sys = system(this.disk, this.networking);
   }
 
   /**
@@ -293,8 +306,9 @@ export class ContainerCore implements LifecycleSink {
    * Remove a stopped container (its lock held). The record is deleted only
    * once what its runs held is released: a state dir still there is cleaned
    * now, and when that fails the gc owns the container and rm is refused.
+   * With `volumes` (`rm -v`, `--rm`), its anonymous volumes go too.
    */
-  async removeLocked(c: Container): Promise<void> {
+  async removeLocked(c: Container, volumes = false): Promise<void> {
     if (!this.store.find(c.id)) return;
     if (this.sys.hasStateDir(c.id)) {
       const { failure } = await reclaimRun(this.sys, c.id, c.runPids, false);
@@ -313,6 +327,22 @@ export class ContainerCore implements LifecycleSink {
     this.#removedExit.set(c.id, c.rec.State.ExitCode);
     setTimeout(() => this.#removedExit.delete(c.id), 60_000).unref?.();
     c.removedDone();
+    if (volumes) await this.#removeAnonymousVolumes(c);
+  }
+
+  /** Remove a removed container's anonymous volumes that no other container mounts. */
+  async #removeAnonymousVolumes(c: Container): Promise<void> {
+    const others = this.store.list().map((o) => o.rec);
+    for (const v of c.rec.MountPoints ?? []) {
+      if (!v.Anonymous || volumeUsers(others, v.Name).length > 0) continue;
+      await this.opts.volumes.remove(v.Name).catch((err) =>
+        log.warn("container {id}: removing its volume {name} failed: {error}", {
+          id: c.id,
+          name: v.Name,
+          error: errorMessage(err),
+        })
+      );
+    }
   }
 
   /** Exit codes of recently removed containers, for `wait --condition removed`. */

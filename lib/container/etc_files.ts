@@ -9,13 +9,29 @@ import { invalid } from "../errdefs/mod.ts";
 import type { HostConfig } from "./model.ts";
 
 /** What the files are made of. */
-export interface EtcFilesInput {
+export interface EtcFilesInput extends Partial<NetworkHosts> {
   hostname: string;
   /** `name:ip` entries (`--add-host`). */
   extraHosts: readonly string[];
   dns: readonly string[];
   dnsSearch: readonly string[];
   dnsOptions: readonly string[];
+  /** On the host's network: the host's loopback servers are reachable, and kept. */
+  hostNetwork?: boolean;
+}
+
+/** One line of a container's `/etc/hosts` beyond localhost: an address and its names. */
+export interface HostsEntry {
+  ip: string;
+  names: string[];
+}
+
+/** What a container's networks add to `/etc/hosts`. */
+export interface NetworkHosts {
+  /** The container's own address(es), then the members of its user-defined networks. */
+  entries: HostsEntry[];
+  /** What `host-gateway` in `--add-host` stands for ("": no network, the entry is left out). */
+  hostGateway: string;
 }
 
 /**
@@ -39,6 +55,7 @@ export function etcFilesInput(
     dns: hc.Dns ?? [],
     dnsSearch: hc.DnsSearch ?? [],
     dnsOptions: hc.DnsOptions ?? [],
+    hostNetwork: hc.NetworkMode === "host",
   };
 }
 
@@ -78,12 +95,9 @@ export function validateEtcFiles(input: EtcFilesInput): void {
   for (const entry of input.extraHosts) {
     const [name, ip] = splitExtraHost(entry);
     if (!name || !HOSTNAME.test(name)) throw invalid(`invalid argument "${entry}" for --add-host`);
-    if (ip === "host-gateway") {
-      throw invalid(
-        `--add-host ${entry}: host-gateway needs a network; corral containers have none`,
-      );
+    if (ip !== "host-gateway" && !isIpAddress(ip)) {
+      throw invalid(`invalid IP address in add-host: "${ip}"`);
     }
-    if (!isIpAddress(ip)) throw invalid(`invalid IP address in add-host: "${ip}"`);
   }
   for (const ip of input.dns) {
     if (!isIpAddress(ip)) throw invalid(`${ip} is not an ip address`);
@@ -102,7 +116,9 @@ function splitExtraHost(entry: string): [string, string] {
 }
 
 /**
- * `/etc/hosts`: localhost (v4 and v6), the `--add-host` entries.
+ * `/etc/hosts`: localhost (v4 and v6), the container's addresses and the
+ * members of its networks, the `--add-host` entries (`host-gateway`: the
+ * network's gateway).
  *
  * @example
  * ```ts
@@ -118,16 +134,19 @@ export function hostsFile(input: EtcFilesInput): string {
     "ff02::1\tip6-allnodes",
     "ff02::2\tip6-allrouters",
   ];
+  for (const entry of input.entries ?? []) lines.push(`${entry.ip}\t${entry.names.join(" ")}`);
   for (const entry of input.extraHosts) {
     const [name, ip] = splitExtraHost(entry);
-    lines.push(`${ip}\t${name}`);
+    const address = ip === "host-gateway" ? input.hostGateway ?? "" : ip;
+    if (address) lines.push(`${address}\t${name}`);
   }
   return lines.join("\n") + "\n";
 }
 
 /**
  * `/etc/resolv.conf`: `--dns*` when given, else the host's file without the
- * servers on its loopback (a container cannot reach them), Docker's way.
+ * servers on its loopback (a container cannot reach them, unless it is on the
+ * host's network), Docker's way.
  *
  * @example
  * ```ts
@@ -143,7 +162,7 @@ export function resolvConf(hostResolv: string, input: EtcFilesInput): string {
   const field = (key: string) =>
     hostLines.filter((l) => l.split(/\s+/)[0] === key).map((l) => l.split(/\s+/).slice(1));
   const upstream = field("nameserver").map((f) => f[0]).filter((ip) =>
-    ip && !ip.startsWith("127.") && ip !== "::1"
+    ip && (input.hostNetwork || (!ip.startsWith("127.") && ip !== "::1"))
   );
   const servers = input.dns.length ? input.dns : upstream.length ? upstream : FALLBACK_NAMESERVERS;
   const search = input.dnsSearch.length ? input.dnsSearch : field("search").flat();

@@ -4,6 +4,7 @@
  * @module
  */
 import type { RestartPolicy } from "../restart/mod.ts";
+import type { PortMap, PortMapping } from "../network/mod.ts";
 import type { HostOptions } from "../runtime/mod.ts";
 export type { RestartPolicy, RestartPolicyName } from "../restart/mod.ts";
 export type { DeviceMapping, HostOptions, MountSpec, Ulimit } from "../runtime/mod.ts";
@@ -61,6 +62,10 @@ export interface ContainerConfig {
   OpenStdin?: boolean;
   /** Close stdin when the first attached client's stdin ends (`docker run -i`). */
   StdinOnce?: boolean;
+  /** Paths that get an anonymous volume unless mounted otherwise: the image's and the request's. */
+  Volumes?: Record<string, Record<string, never>> | null;
+  /** The image's `EXPOSE` ports and `--expose`: `{"80/tcp": {}}`. */
+  ExposedPorts?: Record<string, Record<string, never>>;
 }
 
 /**
@@ -81,6 +86,8 @@ export interface HostConfig extends HostOptions {
   RestartMaxDelay?: number;
   /** What to do when the health check says unhealthy. */
   HealthOnFailure?: "none" | "kill" | "restart" | "stop";
+  /** `--volumes-from CONTAINER[:ro|rw]`: that container's volumes (and binds) too. */
+  VolumesFrom?: string[] | null;
   /** `--add-host name:ip` entries of /etc/hosts. */
   ExtraHosts?: string[] | null;
   /** `--dns`, `--dns-search`, `--dns-option` of /etc/resolv.conf. */
@@ -89,6 +96,23 @@ export interface HostConfig extends HostOptions {
   DnsOptions?: string[] | null;
   /** The terminal's size at start, `[height, width]` (`-t`; the client resizes it after). */
   ConsoleSize?: [number, number] | null;
+  /**
+   * `none`, `host`, `bridge` (the default network), a user-defined network's
+   * name, or `container:ID`; decided at create (Docker's `default` resolved).
+   */
+  NetworkMode?: string;
+  /** `-p`: container port → host bindings. */
+  PortBindings?: PortMap | null;
+  /** `-P`: every exposed port on an ephemeral host port. */
+  PublishAllPorts?: boolean;
+}
+
+/** What a container asks of one network (Docker's `EndpointsConfig[name]`). */
+export interface EndpointRequest {
+  /** `--network-alias`. */
+  Aliases?: string[] | null;
+  /** `--ip`. */
+  IPAMConfig?: { IPv4Address?: string } | null;
 }
 
 /** One health check run. */
@@ -144,6 +168,11 @@ export interface ContainerState {
   Health?: HealthState;
   /** Set while the gc retries the cleanup. */
   GC?: { LastError: string; Tries: number };
+  /**
+   * The host ports of the last run, every part decided: held again at
+   * restore, asked for again by the next start (a restart keeps its ports).
+   */
+  Ports?: PortMapping[];
 }
 
 /** Everything persisted about one container. */
@@ -158,6 +187,24 @@ export interface ContainerRecord {
   HostConfig: HostConfig;
   State: ContainerState;
   RestartCount: number;
+  /** The volumes mounted in the container, resolved at create (absent: none). */
+  MountPoints?: VolumeMount[];
+  /** The networks the container is on, by name, with what it asks of each. */
+  Networks?: Record<string, EndpointRequest>;
+}
+
+/** A volume mounted in a container (Docker's mount point of type volume). */
+export interface VolumeMount {
+  /** The volume's name. */
+  Name: string;
+  Destination: string;
+  RW: boolean;
+  /** The mode as given with `-v` ("" for `--mount` and the image's volumes). */
+  Mode: string;
+  /** Do not copy the image's content into an empty volume. */
+  NoCopy: boolean;
+  /** Created for this container: `rm -v` and `--rm` remove it with the container. */
+  Anonymous: boolean;
 }
 
 /** A fresh state for a container that was never started. */

@@ -15,10 +15,19 @@ import type { Container } from "./container.ts";
 import { etcFilesInput, validateEtcFiles } from "./etc_files.ts";
 import { ContainerCore, type CoreHooks, type CoreOptions } from "./core.ts";
 import { type RestorePort, restorePort } from "./restore_port.ts";
-import { type ContainerConfig, defaultHostConfig, type HostConfig, newState } from "./model.ts";
+import {
+  type ContainerConfig,
+  defaultHostConfig,
+  type EndpointRequest,
+  type HostConfig,
+  newState,
+} from "./model.ts";
 import { generateName, newId, validateName } from "./names.ts";
+import type { NetworkingRequest } from "./networking.ts";
+import { connectContainer, disconnectContainer } from "./network_ops.ts";
 import { RestartFlow } from "./restart_flow.ts";
 import { startContainer } from "./start.ts";
+import { createVolumes, planVolumes } from "./volumes.ts";
 import { type ContainerSystem, RuncSystem } from "./system.ts";
 import { getLogger } from "@logtape/logtape";
 
@@ -32,6 +41,8 @@ export interface CreateRequest {
   name?: string;
   config: Partial<ContainerConfig> & { Image: string };
   hostConfig?: Partial<HostConfig>;
+  /** Docker's `NetworkingConfig`: the networks to be on and what to ask of each. */
+  networkingConfig?: NetworkingRequest;
 }
 
 /** The answer of wait. */
@@ -70,7 +81,8 @@ export class ContainerService {
     const onExit = (id: string, pids: PidInfo) => void this.#onExit(id, pids);
     this.core = new ContainerCore(
       opts,
-      (disk) => system ? system(disk, onExit) : new RuncSystem(opts, opts.images, disk, onExit),
+      (disk, networking) =>
+        system ? system(disk, onExit) : new RuncSystem(opts, opts.images, disk, networking, onExit),
     );
     this.restarts = new RestartFlow(this.core);
   }
@@ -111,7 +123,7 @@ export class ContainerService {
 
   /** The interface restore works through. */
   restorePort(): RestorePort {
-    return restorePort(this.core, this.restarts, (c) => this.remove(c.id, true));
+    return restorePort(this.core, this.restarts, (c) => this.remove(c.id, true, true));
   }
 
   // ---- the exit path --------------------------------------------------------
@@ -167,19 +179,29 @@ export class ContainerService {
       hc.RestartPolicy ?? { Name: "no", MaximumRetryCount: 0 },
     );
     checkAutoRemove(hc.RestartPolicy, hc.AutoRemove);
-    validateHostConfig(hc);
     const name = req.name ? validateName(req.name) : generateName((n) => this.store.hasName(n));
     if (this.store.hasName(name)) {
       throw conflict(`Conflict. The container name "/${name}" is already in use`);
     }
     const config = buildConfig(cfg, image);
+    const volumes = planVolumes(config, hc, (ref) => this.store.find(ref)?.rec ?? null);
+    hc.Binds = [...(hc.Binds ?? []), ...volumes.binds];
+    validateHostConfig(hc, volumes.volumes.map((v) => v.Destination));
+    const networks = this.core.networking.decide(
+      hc,
+      config.ExposedPorts ?? {},
+      req.networkingConfig,
+    );
     validateEtcFiles(etcFilesInput({ Id: "", Config: config, HostConfig: hc }));
     // As Docker: refused here, not at start (an imported image has no command).
     if (!config.Entrypoint?.length && !config.Cmd.length) throw invalid("no command specified");
     if (config.StopSignal && parseSignal(config.StopSignal) === null) {
       throw invalid(`invalid stop signal: ${config.StopSignal}`);
     }
+    // Last, once everything else is checked: a refused create makes no volume.
+    const mountPoints = await createVolumes(this.opts.volumes, volumes);
     const c = this.core.container({
+      ...(mountPoints.length ? { MountPoints: mountPoints } : {}),
       Id: newId(),
       Name: name,
       Created: new Date().toISOString(),
@@ -189,12 +211,16 @@ export class ContainerService {
       HostConfig: hc,
       State: newState(),
       RestartCount: 0,
+      ...(networks ? { Networks: networks } : {}),
     });
     this.store.add(c);
     try {
       await this.disk.create(c.rec);
     } catch (err) {
       this.store.delete(c.id);
+      for (const v of mountPoints) {
+        if (v.Anonymous) await this.opts.volumes.remove(v.Name).catch(() => {});
+      }
       throw err;
     }
     this.core.emit(c, "create");
@@ -291,6 +317,35 @@ export class ContainerService {
     });
   }
 
+  /** Connect a container to a network (`docker network connect`). */
+  connect(ref: string, network: string, request: EndpointRequest = {}): Promise<void> {
+    const c = this.store.get(ref);
+    return c.exclusive(async () => {
+      await connectContainer(this.core, c, network, request);
+      this.#networkEvent("connect", c, network);
+    });
+  }
+
+  /** Disconnect a container from a network (`docker network disconnect`). */
+  disconnect(ref: string, network: string): Promise<void> {
+    const c = this.store.get(ref);
+    return c.exclusive(async () => {
+      await disconnectContainer(this.core, c, network);
+      this.#networkEvent("disconnect", c, network);
+    });
+  }
+
+  /** Docker's network event of a container joining or leaving a network. */
+  #networkEvent(action: string, c: Container, ref: string): void {
+    const network = this.core.networking.manager?.inspect(ref);
+    if (!network) return;
+    this.opts.events.emit("network", action, network.Id, {
+      container: c.id,
+      name: network.Name,
+      type: network.Driver,
+    });
+  }
+
   /**
    * The health monitor's kill: SIGKILL that is not a manual stop, so the
    * restart policy applies; with `restartAnyway`, a policy that would not
@@ -342,8 +397,11 @@ export class ContainerService {
 
   // ---- remove --------------------------------------------------------------
 
-  /** Remove a container; a running one only with `force` (SIGKILL first). */
-  remove(ref: string, force = false): Promise<void> {
+  /**
+   * Remove a container; a running one only with `force` (SIGKILL first).
+   * With `volumes` (`rm -v`), its anonymous volumes too.
+   */
+  remove(ref: string, force = false, volumes = false): Promise<void> {
     const c = this.store.get(ref);
     // rm -f interrupts a pending stop (as Docker's does) rather than wait out its timeout.
     if (force && c.stopping) this.#signal(c, signals.KILL);
@@ -363,7 +421,7 @@ export class ContainerService {
         await this.#stopLocked(c, 0);
         this.core.refuseInGc(c);
       }
-      await this.core.removeLocked(c);
+      await this.core.removeLocked(c, volumes);
     });
   }
 

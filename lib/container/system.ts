@@ -18,8 +18,10 @@ import {
   type LiveLimits,
   oomKillCount,
   Runc,
+  type SpecNetwork,
   StateDir,
   thawCgroup,
+  type VolumeBind,
 } from "../runtime/mod.ts";
 import { readExitFile } from "../shim/mod.ts";
 import { type ExitSystem, type PidInfo, Supervisor } from "../supervisor/mod.ts";
@@ -33,8 +35,11 @@ import {
   writeFileAtomic,
 } from "../sys/mod.ts";
 import type { Container } from "./container.ts";
-import { etcFilesInput, hostsFile, resolvConf } from "./etc_files.ts";
+import { etcFilesInput, resolvConf } from "./etc_files.ts";
+import type { ContainerNetworking } from "./networking.ts";
 import type { ContainerDisk } from "./persist.ts";
+import { takeVolumes } from "./volumes.ts";
+import type { VolumeStore } from "../volume/mod.ts";
 
 /** What the core needs from the system (a fake in unit tests). */
 export interface ContainerSystem extends ExitSystem {
@@ -62,6 +67,8 @@ export interface ContainerSystem extends ExitSystem {
   update(id: string, limits: LiveLimits): Promise<void>;
   /** Whether the container's state dir exists (a run, or a cleanup not finished). */
   hasStateDir(id: string): boolean;
+  /** Restore of a live run: hold again what it holds outside its state dir (host ports). */
+  adopt(c: Container): void;
 }
 
 /** Daemon settings the real system needs. */
@@ -72,6 +79,8 @@ export interface RuncSystemOptions {
   logMaxSize: number;
   logMaxFiles: number;
   createTimeoutMs: number;
+  /** The volumes runs take at start and release at cleanup. */
+  volumes: VolumeStore;
 }
 
 /**
@@ -83,8 +92,12 @@ export interface RuncSystemOptions {
  * import type { ContainerDisk } from "./persist.ts";
  * declare const images: ImageStore;
  * declare const disk: ContainerDisk;
+ * import type { ContainerNetworking } from "./networking.ts";
+ * import type { PidInfo } from "../supervisor/mod.ts";
+ * declare const networking: ContainerNetworking;
  * declare const opts: RuncSystemOptions;
- * const sys = new RuncSystem(opts, images, disk, (id, pids) => console.log(id, "exited", pids.pid));
+ * const onExit = (id: string, pids: PidInfo) => console.log(id, "exited", pids.pid);
+ * const sys = new RuncSystem(opts, images, disk, networking, onExit);
  * ```
  */
 export class RuncSystem implements ContainerSystem {
@@ -96,11 +109,17 @@ export class RuncSystem implements ContainerSystem {
     readonly opts: RuncSystemOptions,
     readonly images: ImageStore,
     readonly disk: ContainerDisk,
+    readonly networking: ContainerNetworking,
     onExit: (id: string, pids: PidInfo) => void,
   ) {
     this.#stateDir = new StateDir(opts.stateRoot);
     this.runc = new Runc(opts.runtime, this.#stateDir.runcRoot);
     this.supervisor = new Supervisor(onExit);
+  }
+
+  /** The volume store. */
+  get volumes(): VolumeStore {
+    return this.opts.volumes;
   }
 
   /** The state (bundle) dir of a container. */
@@ -110,7 +129,12 @@ export class RuncSystem implements ContainerSystem {
 
   /** What identifies a container's resources for the cleanup. */
   resources(id: string): ContainerResources {
-    return { id, bundle: this.bundle(id), cgroupsPath: `/${this.opts.cgroupParent}/${id}` };
+    return {
+      id,
+      bundle: this.bundle(id),
+      cgroupsPath: `/${this.opts.cgroupParent}/${id}`,
+      release: () => this.volumes.release(id),
+    };
   }
 
   async create(c: Container, image: Image): Promise<{ fifoFd: number; pids: PidInfo }> {
@@ -119,7 +143,11 @@ export class RuncSystem implements ContainerSystem {
     const fd = this.supervisor.openExitFifo(this.supervisor.createExitFifo(res.bundle.dir));
     try {
       await this.#mountRootfs(c, image, res.bundle);
-      await this.#writeSpec(c, res);
+      // After the rootfs: the image's content at a volume's path is copied from it.
+      const volumes = await takeVolumes(this.volumes, c.rec, res.bundle.rootfs);
+      const { network, ports } = await this.networking.setUp(c.rec);
+      c.portsHeld(ports);
+      await this.#writeSpec(c, res, network, volumes);
       const shim = await launchShim({
         id: c.id,
         bundle: res.bundle.dir,
@@ -154,7 +182,10 @@ export class RuncSystem implements ContainerSystem {
     mountOverlay(this.images.layerDirs(image), upper, work, bundle.rootfs);
   }
 
-  /** Write /etc/hostname, /etc/hosts and /etc/resolv.conf for a run; returns their binds. */
+  /**
+   * Write /etc/hostname, /etc/hosts and /etc/resolv.conf for a run, then
+   * tell the members of its networks it is there; returns their binds.
+   */
   async #writeEtcFiles(c: Container): Promise<{ source: string; destination: string }[]> {
     const paths = this.disk.etcFiles(c.id);
     const input = etcFilesInput(c.rec);
@@ -164,9 +195,10 @@ export class RuncSystem implements ContainerSystem {
     const write = (path: string, text: string) => Deno.writeTextFile(path, text, { mode: 0o644 });
     await Promise.all([
       write(paths.hostname, `${input.hostname}\n`),
-      write(paths.hosts, hostsFile(input)),
+      this.networking.writeHosts(c.rec),
       write(paths.resolvConf, resolvConf(hostResolv, input)),
     ]);
+    await this.networking.refreshMembers(Object.keys(c.rec.Networks ?? {}), c.id);
     return [
       { source: paths.hostname, destination: "/etc/hostname" },
       { source: paths.hosts, destination: "/etc/hosts" },
@@ -174,7 +206,12 @@ export class RuncSystem implements ContainerSystem {
     ];
   }
 
-  async #writeSpec(c: Container, res: ContainerResources): Promise<void> {
+  async #writeSpec(
+    c: Container,
+    res: ContainerResources,
+    network: SpecNetwork | undefined,
+    volumes: VolumeBind[],
+  ): Promise<void> {
     const cfg = c.rec.Config;
     const files = await this.#writeEtcFiles(c);
     const spec = buildSpec({
@@ -192,6 +229,8 @@ export class RuncSystem implements ContainerSystem {
       tty: cfg.Tty,
       consoleSize: c.rec.HostConfig.ConsoleSize,
       files,
+      volumes,
+      network,
     });
     await writeFileAtomic(res.bundle.spec, JSON.stringify(spec));
   }
@@ -237,8 +276,14 @@ export class RuncSystem implements ContainerSystem {
     return oomKillCount(this.resources(id).cgroupsPath) > 0;
   }
 
-  cleanup(id: string): Promise<void> {
-    return cleanupContainer(this.runc, this.resources(id));
+  /**
+   * The exit cleanup: the network torn down (CNI DEL, namespace, ports),
+   * then the run's own resources; both are tried, the first failure thrown.
+   */
+  async cleanup(id: string): Promise<void> {
+    const network = await this.networking.tearDown(id).then(() => null, (err) => err);
+    await cleanupContainer(this.runc, this.resources(id));
+    if (network) throw network;
   }
 
   async reclaim(id: string): Promise<void> {
@@ -260,6 +305,10 @@ export class RuncSystem implements ContainerSystem {
 
   hasStateDir(id: string): boolean {
     return existsSync(this.bundle(id).dir);
+  }
+
+  adopt(c: Container): void {
+    this.networking.adopt(c.rec);
   }
 }
 

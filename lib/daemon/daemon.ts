@@ -25,6 +25,8 @@ import {
 import { DEFAULT_HOST, socketPath } from "../api/mod.ts";
 import { DEFAULT_ROTATION, runcVersionArgs } from "../shim/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
+import { VolumeStore } from "../volume/mod.ts";
+import { type AddressPool, NetworkManager, parseBip } from "../network/mod.ts";
 
 /** Daemon flags. */
 export interface DaemonOptions {
@@ -41,6 +43,14 @@ export interface DaemonOptions {
   createTimeoutMs: number;
   /** Bytes one image import or load may decompress to. */
   maxImageSize: number;
+  /** The default network's Linux bridge; `none`: no default network (Docker's `--bridge`). */
+  bridge: string;
+  /** The default network's gateway address and prefix, e.g. `172.17.0.1/16` (Docker's `--bip`). */
+  bip?: string;
+  /** Where networks without a subnet of their own get one (Docker's `--default-address-pool`). */
+  addressPools?: AddressPool[];
+  /** Where the CNI plugins are. */
+  cniPath: string;
 }
 
 /** Defaults of the daemon flags. */
@@ -56,6 +66,8 @@ export const DEFAULT_DAEMON_OPTIONS: DaemonOptions = {
   logMaxFiles: DEFAULT_ROTATION.maxFiles,
   createTimeoutMs: 120_000,
   maxImageSize: DEFAULT_MAX_IMAGE_SIZE,
+  bridge: "corral0",
+  cniPath: "/usr/lib/cni",
 };
 
 /** A running daemon. */
@@ -89,12 +101,16 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     log.error("unhandled rejection: {error}", { error: errorMessage(e.reason) });
   });
   const images = await openImages(o);
+  const volumes = await openVolumes(o.root);
   const events = await EventLog.open(o.root);
-  const { service, execs, health, gc } = await wireServices(o, images, events);
+  const networks = await openNetworks(o);
+  const { service, execs, health, gc } = await wireServices(o, images, volumes, events, networks);
   await restore(service, o.state);
+  // Restore found the runs holding volumes: a mount no run holds is a crash's leftover.
+  for (const problem of volumes.sweep()) log.error("after restore: {problem}", { problem });
   gc.start();
   const memoryRelease = releaseMemoryPeriodically();
-  const ctx: ApiContext = { service, images, events, gc, execs, root: o.root };
+  const ctx: ApiContext = { service, images, volumes, events, gc, execs, networks, root: o.root };
   const server = await listen(sock, ctx);
   log.info("corral daemon listening on unix://{sock} (root {root}, state {state})", {
     sock,
@@ -156,8 +172,38 @@ async function openImages(o: DaemonOptions): Promise<ImageStore> {
   return images;
 }
 
+/** The volume store, loaded; a volume that cannot be loaded is logged and left on disk. */
+async function openVolumes(root: string): Promise<VolumeStore> {
+  const volumes = new VolumeStore(root);
+  for (const problem of await volumes.load()) log.error(problem);
+  return volumes;
+}
+
+/**
+ * The networks, loaded before restore: a default subnet that collides with
+ * the host's routes, or CNI plugins missing, stop the daemon here.
+ */
+async function openNetworks(o: DaemonOptions): Promise<NetworkManager> {
+  const bip = o.bip === undefined ? undefined : parseBip(o.bip);
+  const networks = new NetworkManager(o.root, o.state, {
+    cniPath: o.cniPath,
+    defaultNetwork: o.bridge !== "none",
+    bridgeName: o.bridge,
+    ...(bip ? { defaultSubnet: bip.subnet, defaultGateway: bip.gateway } : {}),
+    ...(o.addressPools ? { addressPools: o.addressPools } : {}),
+  });
+  await networks.load();
+  return networks;
+}
+
 /** The container service with its health checks, exec manager and gc (list loaded). */
-async function wireServices(o: DaemonOptions, images: ImageStore, events: EventLog) {
+async function wireServices(
+  o: DaemonOptions,
+  images: ImageStore,
+  volumes: VolumeStore,
+  events: EventLog,
+  networks: NetworkManager,
+) {
   const service = new ContainerService({
     root: o.root,
     stateRoot: o.state,
@@ -165,10 +211,12 @@ async function wireServices(o: DaemonOptions, images: ImageStore, events: EventL
     cgroupParent: o.cgroupParent,
     backoff: o.backoff,
     images,
+    volumes,
     events,
     logMaxSize: o.logMaxSize,
     logMaxFiles: o.logMaxFiles,
     createTimeoutMs: o.createTimeoutMs,
+    networks,
   });
   const execs = new ExecManager(service);
   const health = new HealthMonitor(service, execs);

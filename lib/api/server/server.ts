@@ -10,6 +10,8 @@ import { type ErrorKind, errorKind, errorMessage, invalid } from "../../errdefs/
 import type { EventLog } from "../../events/mod.ts";
 import type { GcHandler } from "../../gc/mod.ts";
 import type { ImageStore } from "../../image/mod.ts";
+import type { VolumeStore } from "../../volume/mod.ts";
+import type { NetworkManager } from "../../network/mod.ts";
 import { API_VERSION, MIN_API_VERSION } from "../version.ts";
 import { HttpError } from "./request.ts";
 import { json } from "./response.ts";
@@ -21,6 +23,7 @@ import { imageRoutes } from "./routes_images.ts";
 import { logRoutes } from "./routes_logs.ts";
 import { networkRoutes } from "./routes_networks.ts";
 import { systemRoutes } from "./routes_system.ts";
+import { volumeRoutes } from "./routes_volumes.ts";
 import { UNSUPPORTED_ENDPOINTS } from "./unsupported.ts";
 import { getLogger } from "@logtape/logtape";
 
@@ -30,9 +33,11 @@ const log = getLogger(["corral", "api"]);
 export interface ApiContext {
   service: ContainerService;
   images: ImageStore;
+  volumes: VolumeStore;
   events: EventLog;
   gc: GcHandler;
   execs: ExecManager;
+  networks: NetworkManager;
   root: string;
 }
 
@@ -85,7 +90,8 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   execRoutes(route, ctx);
   imageRoutes(route, ctx);
   eventRoutes(route, ctx);
-  networkRoutes(route);
+  networkRoutes(route, ctx);
+  volumeRoutes(route, ctx);
   for (const [method, path, message] of UNSUPPORTED_ENDPOINTS) {
     route(method, path, () => {
       throw invalid(message);

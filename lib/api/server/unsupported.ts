@@ -6,9 +6,7 @@
  * the `name` dockerode leaves in the body) is ignored, as Docker ignores it.
  * @module
  */
-import { posix } from "node:path";
 import { invalid } from "../../errdefs/mod.ts";
-import { parseBind } from "../../runtime/mod.ts";
 
 /** The keys of Docker's container `Config` (API 1.43): what Docker reads from a create body. */
 const DOCKER_CONFIG = new Set([
@@ -130,6 +128,9 @@ const SUPPORTED_CONFIG = new Set([
   "Tty",
   "OpenStdin",
   "StdinOnce",
+  // Anonymous volumes (lib/container/volumes.ts).
+  "Volumes",
+  "ExposedPorts",
   // What the client attaches to: only meaningful to the client.
   "AttachStdin",
   "AttachStdout",
@@ -157,6 +158,9 @@ const SUPPORTED_HOST = new Set([
   "Dns",
   "DnsSearch",
   "DnsOptions",
+  "NetworkMode",
+  "PortBindings",
+  "PublishAllPorts",
   // What the OCI spec is built from (lib/runtime/spec.ts).
   "Init",
   "ReadonlyRootfs",
@@ -176,19 +180,10 @@ const SUPPORTED_HOST = new Set([
   "CpusetCpus",
   "MemoryReservation",
   "MemorySwap",
+  "VolumesFrom",
   // The terminal's first size (-t).
   "ConsoleSize",
 ]);
-
-/** Why a field is refused, in the docker CLI's words. */
-const REASONS: Record<string, string> = {
-  ExposedPorts: "ports (--expose, -p) are not supported by corral: containers have no network",
-  PortBindings: "publishing ports (-p) is not supported by corral: containers have no network",
-  PublishAllPorts: "publishing ports (-P) is not supported by corral: containers have no network",
-  NetworkMode: "networks (--network) are not supported by corral: " +
-    "containers have no network (only --network none)",
-  VolumesFrom: "--volumes-from is not supported by corral",
-};
 
 /**
  * Refuse a create body that sets anything corral would ignore; keys Docker
@@ -208,32 +203,7 @@ export function checkCreateBody(
 ): void {
   checkHostConfig(hostConfig);
   for (const [k, v] of Object.entries(config)) {
-    if (k === "Volumes") checkVolumes(v, hostConfig.Binds);
-    else if (DOCKER_CONFIG.has(k) && !SUPPORTED_CONFIG.has(k) && !isZero(v)) refuse("Config", k);
-  }
-}
-
-/**
- * docker-py sends a bind mount both in `Binds` and as a `Volumes` entry for
- * its destination, which Docker mounts once, as the bind. A `Volumes` path no
- * bind covers is an anonymous volume, and so is a `Binds` entry that is a
- * path alone (docker-py's `volumes=["/data"]` sends both).
- */
-function checkVolumes(volumes: unknown, binds: unknown): void {
-  if (isZero(volumes)) return;
-  if (typeof volumes !== "object" || Array.isArray(volumes)) {
-    throw invalid("Config.Volumes must be an object whose keys are paths");
-  }
-  const specs = (Array.isArray(binds) ? binds : []).filter((b) => typeof b === "string");
-  const bound = new Set(
-    specs.filter((b) => b.includes(":")).map((b) => posix.resolve(parseBind(b).destination)),
-  );
-  const anonymous = Object.keys(volumes as object).find((p) => !bound.has(posix.resolve(p)));
-  if (anonymous !== undefined) {
-    throw invalid(
-      `anonymous volumes (-v ${anonymous}) are not supported by corral: ` +
-        `use a bind mount (-v /host/path:${anonymous})`,
-    );
+    if (DOCKER_CONFIG.has(k) && !SUPPORTED_CONFIG.has(k) && !isZero(v)) refuse("Config", k);
   }
 }
 
@@ -245,7 +215,7 @@ function checkVolumes(volumes: unknown, binds: unknown): void {
  * @example
  * ```ts
  * checkHostConfig({ Memory: 64 << 20, MemorySwappiness: -1 });
- * checkHostConfig({ PortBindings: { "80/tcp": [{ HostPort: "80" }] } }); // throws invalid
+ * checkHostConfig({ Links: ["db:db"] }); // throws invalid
  * checkHostConfig({ Privileged: true }, new Set(["Memory"])); // throws invalid: set at create
  * ```
  */
@@ -261,7 +231,7 @@ export function checkHostConfig(
 }
 
 function refuse(where: string, key: string): never {
-  throw invalid(REASONS[key] ?? `${where}.${key} is not supported by corral`);
+  throw invalid(`${where}.${key} is not supported by corral`);
 }
 
 /** The zero values a Go client sends for fields that were not set. */
@@ -274,8 +244,6 @@ function isZero(v: unknown): boolean {
 /** Values the docker CLI always sends that mean "the default". */
 function isDefaultHostValue(k: string, v: unknown): boolean {
   switch (k) {
-    case "NetworkMode":
-      return v === "default" || v === "none";
     case "LogConfig": {
       const { Type, Config } = v as { Type?: string; Config?: Record<string, unknown> };
       return (Type === "" || Type === "json-file") && isZero(Config);
@@ -358,10 +326,6 @@ export const UNSUPPORTED_ENDPOINTS: readonly [string, string, string][] = [
     "/auth",
     "logging in to a registry (docker login) is not supported by corral: it has no registry access",
   ],
-  ...wholeResource(
-    "/volumes",
-    "docker volume is not supported by corral: use a bind mount (-v /host/path:/path)",
-  ),
   ...wholeResource("/plugins", "docker plugin is not supported by corral"),
   ...SWARM_COMMANDS.flatMap(([path, command]) =>
     wholeResource(path, `${command} is not supported by corral: it has no swarm mode`)

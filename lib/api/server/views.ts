@@ -11,6 +11,13 @@ import {
   describeStatus,
 } from "../../container/mod.ts";
 import { hostArchitecture, type Image, type ImageStore } from "../../image/mod.ts";
+import { parseBind } from "../../runtime/mod.ts";
+import {
+  DEFAULT_NETWORK,
+  type EndpointSettings,
+  type PortMap,
+  publishedPorts,
+} from "../../network/mod.ts";
 import { treeSize } from "../../sys/mod.ts";
 
 /** What a container runs: its entrypoint, then its command. */
@@ -18,9 +25,15 @@ function commandLine(r: ContainerRecord): string[] {
   return [...(r.Config.Entrypoint ?? []), ...r.Config.Cmd];
 }
 
-/** Inspect's `Mounts`: `-v` binds, then `--mount` binds and tmpfs, in Docker's shape. */
-function mountPoints(r: Readonly<Omit<ContainerRecord, "State">>) {
-  const binds = (r.HostConfig.Binds ?? []).map((b) => {
+/**
+ * Inspect's `Mounts` in Docker's shape: `-v` binds, then `--mount` binds and
+ * tmpfs, then volumes (`mountpoint` says where a volume's data is).
+ */
+function mountPoints(
+  r: Readonly<Omit<ContainerRecord, "State">>,
+  mountpoint: (name: string) => string,
+) {
+  const binds = (r.HostConfig.Binds ?? []).filter((b) => parseBind(b).kind === "bind").map((b) => {
     const [src, dst, mode] = b.split(":");
     return {
       Type: "bind",
@@ -31,7 +44,7 @@ function mountPoints(r: Readonly<Omit<ContainerRecord, "State">>) {
       Propagation: "rprivate",
     };
   });
-  const mounts = (r.HostConfig.Mounts ?? []).map((m) => ({
+  const mounts = (r.HostConfig.Mounts ?? []).filter((m) => m.Type !== "volume").map((m) => ({
     Type: m.Type,
     Source: m.Source ?? "",
     Destination: m.Target,
@@ -39,7 +52,17 @@ function mountPoints(r: Readonly<Omit<ContainerRecord, "State">>) {
     RW: !m.ReadOnly,
     Propagation: m.Type === "bind" ? m.BindOptions?.Propagation || "rprivate" : "",
   }));
-  return [...binds, ...mounts];
+  const volumes = (r.MountPoints ?? []).map((v) => ({
+    Type: "volume",
+    Name: v.Name,
+    Source: mountpoint(v.Name),
+    Destination: v.Destination,
+    Driver: "local",
+    Mode: v.Mode,
+    RW: v.RW,
+    Propagation: "",
+  }));
+  return [...binds, ...mounts, ...volumes];
 }
 
 /**
@@ -60,7 +83,7 @@ export function containerInspect(svc: ContainerService, c: Container) {
     Created: r.Created,
     Path: args[0] ?? "",
     Args: args.slice(1),
-    State: { ...r.State, Error: c.loadError ?? r.State.Error },
+    State: stateView(r.State, c.loadError),
     Image: r.ImageID,
     ResolvConfPath: svc.disk.etcFiles(r.Id).resolvConf,
     HostnamePath: svc.disk.etcFiles(r.Id).hostname,
@@ -73,7 +96,8 @@ export function containerInspect(svc: ContainerService, c: Container) {
     HostConfig: {
       ...r.HostConfig,
       LogConfig: { Type: "json-file", Config: {} },
-      NetworkMode: "none",
+      NetworkMode: r.HostConfig.NetworkMode ?? "none",
+      PortBindings: r.HostConfig.PortBindings ?? {},
     },
     Config: {
       ...r.Config,
@@ -81,38 +105,91 @@ export function containerInspect(svc: ContainerService, c: Container) {
       Tty: Boolean(r.Config.Tty),
       OpenStdin: Boolean(r.Config.OpenStdin),
       StdinOnce: Boolean(r.Config.StdinOnce),
+      ExposedPorts: r.Config.ExposedPorts ?? null,
     },
-    Mounts: mountPoints(r),
-    NetworkSettings: networkSettings(r),
+    Mounts: mountPoints(r, (name) => svc.opts.volumes.mountpoint(name)),
+    NetworkSettings: networkSettings(r, svc.core.networking.endpoints(r.Id), sandboxKey(svc, r)),
     GraphDriver: { Name: "overlay", Data: { UpperDir: svc.disk.upperDir(r.Id) } },
   };
 }
 
+/** Inspect's `State`: corral's own bookkeeping (the run's host ports) left out. */
+function stateView(state: ContainerRecord["State"], loadError: string | null | undefined) {
+  const { Ports: _ports, ...shown } = state;
+  return { ...shown, Error: loadError ?? state.Error };
+}
+
+/** Where a running container's network namespace is: the one corral made, else its init's. */
+function sandboxKey(svc: ContainerService, r: ContainerRecord): string {
+  if (!r.State.Running) return "";
+  const own = Object.keys(r.Networks ?? {}).length > 0 || r.HostConfig.NetworkMode === "bridge";
+  return own && svc.core.networking.manager
+    ? svc.core.networking.manager.netnsPath(r.Id)
+    : `/proc/${r.State.Pid}/ns/net`;
+}
+
 /**
- * Docker's `NetworkSettings` of a container on no network, every field there
- * (clients read `Ports` and `Networks` without checking them). A running
- * container's network namespace is its init's.
+ * A container's ports as Docker shows them: every exposed port, with its
+ * host bindings while it runs (`null`: exposed, not published).
  */
-function networkSettings(r: ContainerRecord) {
+function portsOf(r: ContainerRecord): PortMap {
+  if (!r.State.Running) return {};
+  const ports: PortMap = {};
+  for (const key of Object.keys(r.Config.ExposedPorts ?? {})) ports[key] = null;
+  return { ...ports, ...publishedPorts(r.State.Ports ?? []) };
+}
+
+/**
+ * Docker's `NetworkSettings`, every field there (clients read `Ports` and
+ * `Networks` without checking them). The top-level address fields are the
+ * default network's, as in Docker; a stopped container lists its networks
+ * with no address.
+ */
+function networkSettings(
+  r: ContainerRecord,
+  endpoints: Record<string, EndpointSettings>,
+  sandbox: string,
+) {
+  const networks: Record<string, EndpointSettings> = {};
+  for (const [name, asked] of Object.entries(r.Networks ?? {})) {
+    networks[name] = endpoints[name] ?? {
+      IPAMConfig: asked.IPAMConfig?.IPv4Address
+        ? { IPv4Address: asked.IPAMConfig.IPv4Address }
+        : null,
+      Links: null,
+      Aliases: asked.Aliases ?? null,
+      NetworkID: "",
+      EndpointID: "",
+      Gateway: "",
+      IPAddress: "",
+      IPPrefixLen: 0,
+      IPv6Gateway: "",
+      GlobalIPv6Address: "",
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: "",
+      DriverOpts: null,
+    };
+  }
+  const main = endpoints[DEFAULT_NETWORK];
   return {
     Bridge: "",
-    SandboxID: "",
-    SandboxKey: r.State.Running ? `/proc/${r.State.Pid}/ns/net` : "",
+    SandboxID: sandbox ? r.Id : "",
+    SandboxKey: sandbox,
     HairpinMode: false,
     LinkLocalIPv6Address: "",
     LinkLocalIPv6PrefixLen: 0,
-    Ports: {},
+    Ports: portsOf(r),
     SecondaryIPAddresses: null,
     SecondaryIPv6Addresses: null,
-    EndpointID: "",
-    Gateway: "",
+    EndpointID: main?.EndpointID ?? "",
+    Gateway: main?.Gateway ?? "",
     GlobalIPv6Address: "",
     GlobalIPv6PrefixLen: 0,
-    IPAddress: "",
-    IPPrefixLen: 0,
+    IPAddress: main?.IPAddress ?? "",
+    IPPrefixLen: main?.IPPrefixLen ?? 0,
     IPv6Gateway: "",
-    MacAddress: "",
-    Networks: {},
+    MacAddress: main?.MacAddress ?? "",
+    Networks: networks,
   };
 }
 
@@ -148,7 +225,10 @@ export async function containerSizes(
  * containerSummary(r).Names; // ["/web"]
  * ```
  */
-export function containerSummary(r: ContainerRecord) {
+export function containerSummary(
+  r: ContainerRecord,
+  endpoints: Record<string, EndpointSettings> = {},
+) {
   return {
     Id: r.Id,
     Names: ["/" + r.Name],
@@ -159,9 +239,20 @@ export function containerSummary(r: ContainerRecord) {
     State: r.State.Status,
     Status: describeStatus(r),
     Labels: r.Config.Labels,
-    Ports: [],
+    Ports: Object.entries(portsOf(r)).flatMap(([key, bindings]) => {
+      const [port, type] = key.split("/");
+      const PrivatePort = Number(port);
+      if (!bindings) return [{ PrivatePort, Type: type }];
+      return bindings.map((b) => ({
+        IP: b.HostIp,
+        PrivatePort,
+        PublicPort: Number(b.HostPort),
+        Type: type,
+      }));
+    }),
     Mounts: [],
-    HostConfig: { NetworkMode: "none" },
+    HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? "none" },
+    NetworkSettings: { Networks: endpoints },
     RestartCount: r.RestartCount,
     GC: r.State.GC,
   };
