@@ -201,3 +201,57 @@ Deno.test(
       // The harness's leak check finds any socket file left in a state dir.
     }),
 );
+
+Deno.test(
+  "several clients attached at once all see the output; exec -i pipes stdin",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      await d.ok(
+        "run",
+        "-d",
+        "-i",
+        "--name",
+        "multi",
+        "busybox",
+        "sh",
+        "-c",
+        'while read l; do echo "seen $l"; done',
+      );
+      const watchers = [1, 2].map(() =>
+        new Deno.Command(CORRAL[0], {
+          args: [...CORRAL.slice(1), "-H", d.host, "attach", "--no-stdin", "multi"],
+          env: { RUST_BACKTRACE: "0" },
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn()
+      );
+      try {
+        // Both attached (their connections are made at once; give the CLIs time to start).
+        await sleep(2000);
+        const file = join(d.dir, "input");
+        await Deno.writeTextFile(file, "one\n");
+        const r = await corralWithStdin(d, file, "attach", "multi");
+        assert.equal(r.code, 0, r.stderr);
+        // Its stdin's end ends this attach (no StdinOnce), maybe before the answer came.
+        await d.until(
+          async () => (await d.ok("logs", "multi")).includes("seen one"),
+          5000,
+          "logged",
+        );
+      } finally {
+        await sleep(500);
+        for (const w of watchers) w.kill("SIGTERM");
+      }
+      for (const w of watchers) {
+        const out = new TextDecoder().decode((await w.output()).stdout);
+        assert.match(out, /seen one/, "every attached client saw the output");
+      }
+      const file = join(d.dir, "exec-in");
+      await Deno.writeTextFile(file, "through exec\n");
+      const ex = await corralWithStdin(d, file, "exec", "-i", "multi", "cat");
+      assert.equal(ex.code, 0, ex.stderr);
+      assert.equal(ex.stdout, "through exec\n");
+    }),
+);
