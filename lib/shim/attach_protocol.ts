@@ -67,6 +67,47 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void
   for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
 }
 
+/**
+ * Frames to one connection in the order they were queued (output of two
+ * streams, then the exit report), each written whole.
+ *
+ * @example
+ * ```ts
+ * declare const conn: Deno.Conn;
+ * const out = new FrameSender(conn);
+ * await out.send(controlFrame({ exitCode: 0 }));
+ * out.close();
+ * ```
+ */
+export class FrameSender {
+  #chain: Promise<void> = Promise.resolve();
+  #failed = false;
+
+  constructor(readonly conn: Deno.Conn) {}
+
+  /** Queue a frame; false once the connection failed (the client went away). */
+  send(frame: Uint8Array): Promise<boolean> {
+    this.#chain = this.#chain.then(async () => {
+      if (this.#failed) return;
+      try {
+        await writeAll(this.conn, frame);
+      } catch {
+        this.#failed = true;
+      }
+    });
+    return this.#chain.then(() => !this.#failed);
+  }
+
+  /** Close the connection. */
+  close(): void {
+    try {
+      this.conn.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}
+
 /** An open connection to a shim, after its reply. */
 export interface ShimSession {
   reply: ShimReply;

@@ -14,6 +14,7 @@ import {
   type AttachRequest,
   controlFrame,
   type ExitReport,
+  FrameSender,
   type ShimReply,
   type ShimRequest,
   writeAll,
@@ -46,23 +47,9 @@ export interface StdinSink {
 }
 
 /** An attached client: the output streams it wants, its frames sent in order. */
-class Client {
-  #chain: Promise<void> = Promise.resolve();
-  #failed = false;
-
-  constructor(readonly conn: Deno.Conn, readonly wants: AttachRequest) {}
-
-  /** Queue a frame; a client whose connection failed is dropped by the caller. */
-  send(frame: Uint8Array): Promise<boolean> {
-    this.#chain = this.#chain.then(async () => {
-      if (this.#failed) return;
-      try {
-        await writeAll(this.conn, frame);
-      } catch {
-        this.#failed = true;
-      }
-    });
-    return this.#chain.then(() => !this.#failed);
+class Client extends FrameSender {
+  constructor(conn: Deno.Conn, readonly wants: AttachRequest) {
+    super(conn);
   }
 }
 
@@ -220,12 +207,7 @@ export class ContainerIo {
   }
 
   #drop(c: Client): void {
-    if (!this.#clients.delete(c)) return;
-    try {
-      c.conn.close();
-    } catch {
-      // Closed already.
-    }
+    if (this.#clients.delete(c)) c.close();
   }
 
   async #serve(): Promise<void> {

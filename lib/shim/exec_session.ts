@@ -10,7 +10,13 @@ import { listenUnix, receiveFd } from "../sys/console.ts";
 import { closeFd } from "../sys/fd.ts";
 import { sleep } from "../sys/proc.ts";
 import { shortSocketPath } from "../sys/short_path.ts";
-import { controlFrame, type ExecRequest, type ShimReply, writeAll } from "./attach_protocol.ts";
+import {
+  controlFrame,
+  type ExecRequest,
+  FrameSender,
+  type ShimReply,
+  writeAll,
+} from "./attach_protocol.ts";
 import type { ChildReaper } from "./children.ts";
 import { consoleSocketName } from "./contract.ts";
 import { encodeFrame, STDERR, STDOUT } from "./frames.ts";
@@ -119,20 +125,11 @@ export async function runExec(
 }
 
 /** Frames to one connection, in order, and its end. */
-class Chain {
-  #chain: Promise<void> = Promise.resolve();
-
-  constructor(readonly conn: Deno.Conn) {}
-
-  #send(frame: Uint8Array): Promise<void> {
-    this.#chain = this.#chain.then(() => writeAll(this.conn, frame)).catch(() => {});
-    return this.#chain;
-  }
-
+class Chain extends FrameSender {
   /** Copy a stream as frames of `id`. */
   async copy(stream: ReadableStream<Uint8Array>, id: number): Promise<void> {
     try {
-      for await (const chunk of stream) await this.#send(encodeFrame(id, chunk));
+      for await (const chunk of stream) await this.send(encodeFrame(id, chunk));
     } catch {
       // A closed terminal: its end.
     }
@@ -140,11 +137,7 @@ class Chain {
 
   /** The exit report, then close. */
   async end(exitCode: number): Promise<void> {
-    await this.#send(controlFrame({ exitCode }));
-    try {
-      this.conn.close();
-    } catch {
-      // The client went away first.
-    }
+    await this.send(controlFrame({ exitCode }));
+    this.close();
   }
 }
