@@ -25,6 +25,9 @@ export function shellQuote(s: string): string {
  * ```
  */
 export class Tmux {
+  /** The server's socket file, which kill-server leaves behind. */
+  #socketPath = "";
+
   private constructor(readonly socket: string) {}
 
   /** Run `command` (a shell line) in a new `cols`×`rows` terminal. */
@@ -33,6 +36,7 @@ export class Tmux {
     // The shell stays after the command, so its exit code can be read on the screen.
     const line = `${command}; echo "EXIT=$?"; sleep 600`;
     await t.tmux("new-session", "-d", "-s", "main", "-x", String(cols), "-y", String(rows), line);
+    t.#socketPath = (await t.tmux("display-message", "-p", "#{socket_path}")).trim();
     return t;
   }
 
@@ -82,8 +86,9 @@ export class Tmux {
     await this.tmux("resize-window", "-t", "main", "-x", String(cols), "-y", String(rows));
   }
 
-  /** Kill the server and its sessions. */
+  /** Kill the server and its sessions, and remove its socket file. */
   async close(): Promise<void> {
     await this.tmux("kill-server").catch(() => "");
+    if (this.#socketPath) await Deno.remove(this.#socketPath).catch(() => {});
   }
 }
