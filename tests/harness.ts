@@ -282,6 +282,16 @@ export class TestDaemon {
     } catch {
       // No runc root.
     }
+    // Attach and console sockets live in the state dirs: none may outlive its container.
+    try {
+      for (const dir of Deno.readDirSync(join(this.state, "containers"))) {
+        for (const e of Deno.readDirSync(join(this.state, "containers", dir.name))) {
+          if (e.name.endsWith(".sock")) out.push(`socket ${dir.name}/${e.name}`);
+        }
+      }
+    } catch {
+      // No state dirs.
+    }
     for (const pid of processesMentioning(this.dir)) {
       // A group shim outlives its last container by its idle time: cleanup checks it.
       if (pid === this.proc?.pid || argvOf(pid).includes("--group")) continue;

@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { SHIM_CONTRACT_VERSION } from "../lib/shim/mod.ts";
 import { isAlive, sleep } from "../lib/sys/mod.ts";
 import { integration, processesMentioning, type TestDaemon, withDaemon } from "./harness.ts";
 
@@ -139,10 +140,12 @@ Deno.test(
       // says the version): after a crash and a restore it keeps its containers,
       // and a new container goes to a shim of the current version.
       const [socket] = [...Deno.readDirSync(`${d.state}/shims`)].map((e) => e.name);
-      assert.match(socket, /\.v1\.sock$/);
+      assert.match(socket, new RegExp(`\\.v${SHIM_CONTRACT_VERSION}\\.sock$`));
       Deno.renameSync(
         `${d.state}/shims/${socket}`,
-        `${d.state}/shims/${socket.replace(".v1.", ".v0.")}`,
+        `${d.state}/shims/${
+          socket.replace(`.v${SHIM_CONTRACT_VERSION}.`, `.v${SHIM_CONTRACT_VERSION - 1}.`)
+        }`,
       );
       await d.kill9();
       await d.start(GROUP);

@@ -10,7 +10,7 @@ import {
   groupShimArgs,
   groupSocketName,
   groupSocketVersion,
-  SHIM_GROUP_VERSION,
+  SHIM_CONTRACT_VERSION,
   shimArgs,
   type ShimHandshake,
   type ShimOptions,
@@ -155,7 +155,7 @@ export class ShimLauncher {
     } catch {
       return [];
     }
-    return names.filter((n) => groupSocketVersion(n) === SHIM_GROUP_VERSION).sort()
+    return names.filter((n) => groupSocketVersion(n) === SHIM_CONTRACT_VERSION).sort()
       .map((n) => join(this.dir, n));
   }
 

@@ -1,7 +1,8 @@
 /**
  * The shim's children: it is the subreaper of every container it serves, so
- * one SIGCHLD listener reaps them all and hands each container init's exit
- * code to whoever waits for it. Processes it spawns through `Deno.Command`
+ * one SIGCHLD listener reaps them all (inits, the processes of detached
+ * `runc exec`s, whatever they leave behind) and hands each awaited exit code
+ * to whoever waits for it. Processes it spawns through `Deno.Command`
  * (runc) are Deno's to reap, never ours (platform.md: stealing them makes
  * their `status` reject).
  * @module

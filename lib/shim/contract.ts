@@ -8,26 +8,33 @@
  *   daemon then finds the exit file, or none (137).
  * - `exit.json`: written durably by the shim once the container's init exited.
  * - `init.pid`: runc's pid file of the container init.
+ * - `attach.sock` (since v2): the shim's attach socket, through which the
+ *   daemon reaches the container's stdin, terminal and output and runs execs
+ *   with streams (attach_protocol.ts). The shim removes it when the run ends.
+ *   A run started by a v1 shim has none: the daemon then attaches to the log
+ *   alone (output, no stdin), as v1 did.
+ * - `console.sock`, `exec-ID.console.sock`: runc's console sockets, there
+ *   only while runc hands the shim a terminal.
  *
- * A group shim (`corral shim --group`) serves several containers, each with
- * exactly these files; the daemon asks it to take one more through its
- * control socket, `<state>/shims/NAME.vN.sock`, N the group protocol's
- * version: a daemon joins only shims of its own version, and a shim of an
- * older one keeps serving its containers through the files above.
+ * A group shim (`corral shim --group`, since v2) serves several containers,
+ * each with exactly these files; the daemon asks it to take one more through
+ * its control socket, `<state>/shims/NAME.vN.sock`, N the contract version
+ * the shim speaks (one version for files and socket alike): a daemon joins
+ * only shims of its own version, and a shim of another one keeps serving its
+ * containers through the files above, as a one-container shim does.
  * @module
  */
 // Only corral's own modules, no node: or npm ones: the shim loads this (see main.ts).
 import { readJson } from "../sys/atomic.ts";
 import type { ShimOptions } from "./run.ts";
 
-/** Version of the shim contract. */
-export const SHIM_CONTRACT_VERSION = 1;
-
 /**
- * Version of the group control protocol (`GroupRequest`/`GroupReply` lines
- * on the control socket); part of the socket's name.
+ * Version of the shim contract: the state dir's files, the attach socket and
+ * the group control protocol (`GroupRequest`/`GroupReply` lines on the
+ * control socket, whose name carries it). v1: files only; v2: `attach.sock`,
+ * group shims.
  */
-export const SHIM_GROUP_VERSION = 1;
+export const SHIM_CONTRACT_VERSION = 2;
 
 /** A line the daemon sends on a group shim's control socket. */
 export type GroupRequest =
@@ -53,11 +60,11 @@ export interface ShimIdentity {
  *
  * @example
  * ```ts
- * groupSocketName("g1a2b"); // "g1a2b.v1.sock"
+ * groupSocketName("g1a2b"); // "g1a2b.v2.sock"
  * ```
  */
 export function groupSocketName(name: string): string {
-  return `${name}.v${SHIM_GROUP_VERSION}.sock`;
+  return `${name}.v${SHIM_CONTRACT_VERSION}.sock`;
 }
 
 /**
@@ -65,7 +72,7 @@ export function groupSocketName(name: string): string {
  *
  * @example
  * ```ts
- * groupSocketVersion("g1a2b.v1.sock"); // 1
+ * groupSocketVersion("g1a2b.v2.sock"); // 2
  * ```
  */
 export function groupSocketVersion(file: string): number | null {
@@ -124,6 +131,29 @@ export function runcLogPath(bundle: string): string {
 /** runc's pid file for the container init. */
 export function initPidPath(bundle: string): string {
   return `${bundle}/init.pid`;
+}
+
+/** The attach socket's file name in the state dir (contract v2). */
+export function attachSocketName(): string {
+  return "attach.sock";
+}
+
+/**
+ * The attach socket of a run (it may be longer than a socket path may be:
+ * connect through `connectShim`).
+ *
+ * @example
+ * ```ts
+ * attachSocketPath("/run/corral/containers/ID"); // "/run/corral/containers/ID/attach.sock"
+ * ```
+ */
+export function attachSocketPath(bundle: string): string {
+  return `${bundle}/${attachSocketName()}`;
+}
+
+/** The file name of the console socket runc sends a terminal over: the init's, or an exec's. */
+export function consoleSocketName(execId?: string): string {
+  return execId === undefined ? "console.sock" : `exec-${execId}.console.sock`;
 }
 
 /** Read the exit file; null when the shim left none (it was killed). */

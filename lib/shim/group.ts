@@ -1,6 +1,8 @@
 /**
  * A group shim (`corral shim --group`): one process serving up to `max`
- * containers, each a {@linkcode ContainerRun} with its own files, so a
+ * containers, each a {@linkcode ContainerRun} with its own files, streams
+ * and attach socket (its terminal too: the console socket `runc create`
+ * sends it over is served by this process), so a
  * container's start costs no Deno start and a container far less memory. The
  * daemon hands it containers through a unix control socket (one JSON line
  * each way, `GroupRequest`/`GroupReply` in contract.ts). With no container
@@ -15,6 +17,7 @@
 import { processStartTime } from "../sys/proc.ts";
 import { Children } from "./children.ts";
 import type { GroupReply, GroupRequest } from "./contract.ts";
+import { stopPtyEpoll } from "./pty.ts";
 import { ContainerRun } from "./run.ts";
 import { handshake, protectFromOomKiller } from "./shim.ts";
 
@@ -133,6 +136,7 @@ export async function runShimGroup(o: GroupOptions): Promise<number> {
     }
   })();
   await stopped;
+  await stopPtyEpoll();
   children.close();
   return 0;
 }

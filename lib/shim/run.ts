@@ -1,14 +1,15 @@
 /**
  * One container served by a shim, whole: its exit fifo's write end, its
- * json-file log, `runc create`, its init's exit and its durable exit file
- * (behaviour.md §7). A shim serves one run (`corral shim --id`) or a group
+ * json-file log, its streams (a {@linkcode ContainerIo}: stdin, terminal,
+ * attach socket, execs), `runc create`, its init's exit and its durable exit
+ * file (behaviour.md §7). A shim serves one run (`corral shim --id`) or a group
  * of them (`corral shim --group`); everything per container is here, so a
  * run never touches another's files and one container's end leaves the others
  * of its shim alone.
  * @module
  */
 import { closeFd, O_CLOEXEC, O_NONBLOCK, O_WRONLY, openFd } from "../sys/fd.ts";
-import { processStartTime, sleep } from "../sys/proc.ts";
+import { processStartTime } from "../sys/proc.ts";
 import { writeFileAtomicSync } from "../sys/atomic.ts";
 import type { Children } from "./children.ts";
 import {
@@ -20,7 +21,8 @@ import {
   SHIM_CONTRACT_VERSION,
   type ShimHandshake,
 } from "./contract.ts";
-import { copyLines, JsonLogWriter } from "./logfile.ts";
+import { ContainerIo } from "./container_io.ts";
+import { JsonLogWriter } from "./logfile.ts";
 import { runcCreateArgs, runcDeleteArgs } from "./runc_args.ts";
 
 /** What the daemon tells a shim about one container. */
@@ -34,6 +36,12 @@ export interface ShimOptions {
   logMaxFiles: number;
   /** Bound of the create phase in ms (ref 120 s). */
   createTimeoutMs: number;
+  /** `-t`: the init gets a terminal (the spec says `process.terminal`). */
+  tty: boolean;
+  /** `-i`: the init's stdin is a pipe the shim holds open. */
+  openStdin: boolean;
+  /** Close stdin when the first attach's stdin ends. */
+  stdinOnce: boolean;
 }
 
 /**
@@ -58,14 +66,13 @@ export class ContainerRun {
     readonly pid: number,
     readonly fifoFd: number,
     exitCode: Promise<number>,
-    output: { copies: Promise<unknown>; chain: () => Promise<void>; log: JsonLogWriter },
+    output: { io: ContainerIo; log: JsonLogWriter },
   ) {
     this.finished = exitCode.then(async (code) => {
       try {
-        // The output may still be draining; never wait on it forever (a process
-        // that escaped the container could hold the pipe).
-        await Promise.race([output.copies, sleep(2000)]);
-        await output.chain();
+        // The output may still be draining (bounded: a process that escaped
+        // the container could hold the pipe); attached clients get the code.
+        await output.io.finish(code);
         output.log.close();
         if (this.#aborted) return;
         const exit: ExitFile = {
@@ -118,48 +125,73 @@ export class ContainerRun {
       maxSize: o.logMaxSize,
       maxFiles: o.logMaxFiles,
     });
+    let io: ContainerIo;
+    try {
+      // Listening before create: the daemon attaches a client before `runc start`.
+      io = ContainerIo.listen(o, log, children);
+    } catch (err) {
+      log.close();
+      throw err;
+    }
     const since = children.mark();
-    const create = children.spawn(o.runtime, {
-      args: runcCreateArgs(
-        { root: o.runtimeRoot, log: runcLogPath(o.bundle) },
-        { id: o.id, bundle: o.bundle, pidFile: initPidPath(o.bundle) },
-      ),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    });
-    // The init inherits runc's stdout/stderr pipes: copying them is the log.
-    let chain = Promise.resolve();
-    // A write that fails (a full disk) loses its lines, not the ones after it.
-    const writeLog = (stream: "stdout" | "stderr") => (lines: string[]) =>
-      chain = chain.then(() => log.writeLines(stream, lines)).catch(() => {});
+    let create: Deno.ChildProcess;
+    try {
+      create = children.spawn(o.runtime, {
+        args: runcCreateArgs(
+          { root: o.runtimeRoot, log: runcLogPath(o.bundle) },
+          {
+            id: o.id,
+            bundle: o.bundle,
+            pidFile: initPidPath(o.bundle),
+            // Served by this process, the one that runs `runc create`.
+            consoleSocket: o.tty ? io.consoleSocket() : undefined,
+          },
+        ),
+        stdin: o.openStdin && !o.tty ? "piped" : "null",
+        stdout: "piped",
+        stderr: "piped",
+      });
+    } catch (err) {
+      await ContainerRun.#release(io, log);
+      throw err;
+    }
+    // Without a terminal the init inherits runc's stdio pipes: copying them is the log.
     const stderrLines: string[] = [];
-    const copies = Promise.all([
-      copyLines(create.stdout, writeLog("stdout")),
-      copyLines(create.stderr, (lines) => {
-        stderrLines.push(...lines.slice(0, 20 - stderrLines.length));
-        return writeLog("stderr")(lines);
-      }),
-    ]).catch(() => {});
+    io.copyOutput(create.stdout, "stdout");
+    io.copyOutput(create.stderr, "stderr", (lines) => {
+      stderrLines.push(...lines.slice(0, 20 - stderrLines.length));
+    });
 
     const timer = setTimeout(() => create.kill("SIGKILL"), o.createTimeoutMs);
     const status = await create.status;
     clearTimeout(timer);
-    if (!status.success) {
-      const error = await runcError(o.bundle) ??
+    let error: string | null = null;
+    if (status.success) {
+      try {
+        io.created(o.openStdin && !o.tty ? create.stdin : null);
+      } catch (err) {
+        error = `shim: ${(err as Error).message}`;
+      }
+    } else {
+      await io.outputDone(500);
+      error = await runcError(o.bundle) ??
         (stderrLines.join("").trim() || `runc create exited ${status.code}`);
-      await Promise.race([copies, sleep(500)]);
-      log.close();
+    }
+    if (error !== null) {
+      await ContainerRun.#release(io, log);
       closeFd(fifoFd);
       return { handshake: { ok: false, error } };
     }
     const pid = Number((await Deno.readTextFile(initPidPath(o.bundle))).trim());
-    const run = new ContainerRun(o, pid, fifoFd, children.wait(pid, since), {
-      copies,
-      chain: () => chain,
-      log,
-    });
+    const run = new ContainerRun(o, pid, fifoFd, children.wait(pid, since), { io, log });
     return { run, handshake: { ok: true, pid, startTime: processStartTime(pid) } };
+  }
+
+  /** Close the streams and the log of a create that failed (nothing of it stays open). */
+  static async #release(io: ContainerIo, log: JsonLogWriter): Promise<void> {
+    io.abandon();
+    await io.finish(125);
+    log.close();
   }
 
   /**

@@ -2,8 +2,9 @@
  * The shim process (`corral shim`): one per container, started detached by
  * the daemon, so the container survives the daemon. It is the container's
  * subreaper, holds the exit fifo's write end, runs `runc create`, copies the
- * container's output into the json-file log, and on the init's exit writes
- * the exit file durably before it exits (behaviour.md §7).
+ * container's output into the json-file log, holds its stdin or terminal
+ * behind the attach socket, and on the init's exit writes the exit file
+ * durably before it exits (behaviour.md §7; a group shim: group.ts).
  * @module
  */
 // The sys modules one by one, not sys/mod.ts: the shim must not load the
@@ -11,6 +12,7 @@
 import { Children } from "./children.ts";
 import type { ShimHandshake } from "./contract.ts";
 import { DEFAULT_ROTATION } from "./logfile.ts";
+import { stopPtyEpoll } from "./pty.ts";
 import { ContainerRun, type ShimOptions } from "./run.ts";
 
 export type { ShimOptions };
@@ -35,6 +37,12 @@ export function shimArgs(o: ShimOptions): string[] {
     String(o.logMaxFiles),
     "--create-timeout",
     String(o.createTimeoutMs),
+    "--tty",
+    String(o.tty),
+    "--open-stdin",
+    String(o.openStdin),
+    "--stdin-once",
+    String(o.stdinOnce),
   ];
 }
 
@@ -56,6 +64,9 @@ export function parseShimArgs(args: string[]): ShimOptions {
     logMaxSize: Number(m.get("log-max-size") ?? DEFAULT_ROTATION.maxSize),
     logMaxFiles: Number(m.get("log-max-files") ?? DEFAULT_ROTATION.maxFiles),
     createTimeoutMs: Number(m.get("create-timeout") ?? 120_000),
+    tty: m.get("tty") === "true",
+    openStdin: m.get("open-stdin") === "true",
+    stdinOnce: m.get("stdin-once") === "true",
   };
 }
 
@@ -85,8 +96,13 @@ export async function runShim(o: ShimOptions): Promise<number> {
   const children = new Children();
   const { run, handshake: msg } = await ContainerRun.create(o, children);
   handshake(msg);
-  if (!run) return 1;
+  if (!run) {
+    await stopPtyEpoll();
+    children.close();
+    return 1;
+  }
   await run.finished;
+  await stopPtyEpoll();
   children.close();
   return 0;
 }
