@@ -24,6 +24,12 @@ export function addDaemonCommand(program: Command): void {
     .option("--restart-reset-after <duration>", "running this long resets the backoff", "10s")
     .option("--no-default-image", "do not create the embedded busybox image")
     .option("--max-image-size <size>", "cap on an import or load, uncompressed (default 32g)")
+    .option(
+      "--insecure-registry <host[:port]>",
+      "reach this registry over plain HTTP (loopback always is); repeatable",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option("--log-level <level>", "debug, info, warning, error", "info")
     .action(async (o: Opts) =>
       await runDaemonCommand({ ...o, host: o.host ?? program.opts().host })
@@ -68,6 +74,7 @@ async function runDaemonCommand(o: Opts): Promise<void> {
     backoff,
     defaultImage: o.defaultImage !== false,
     maxImageSize,
+    insecureRegistries: o.insecureRegistry as string[],
   });
   await daemon.finished;
 }

@@ -13,6 +13,7 @@ import { conflict, errorMessage, invalid } from "../errdefs/mod.ts";
 import { EventLog } from "../events/mod.ts";
 import { GcHandler } from "../gc/mod.ts";
 import { DEFAULT_MAX_IMAGE_SIZE, ImageStore } from "../image/mod.ts";
+import { RegistryService } from "../registry/mod.ts";
 import { gcEntriesFromStates, restoreContainers } from "../restore/mod.ts";
 import { type Backoff, DEFAULT_BACKOFF } from "../restart/mod.ts";
 import {
@@ -41,6 +42,8 @@ export interface DaemonOptions {
   createTimeoutMs: number;
   /** Bytes one image import or load may decompress to. */
   maxImageSize: number;
+  /** Registries reached over plain HTTP besides loopback. */
+  insecureRegistries: string[];
 }
 
 /** Defaults of the daemon flags. */
@@ -56,6 +59,7 @@ export const DEFAULT_DAEMON_OPTIONS: DaemonOptions = {
   logMaxFiles: DEFAULT_ROTATION.maxFiles,
   createTimeoutMs: 120_000,
   maxImageSize: DEFAULT_MAX_IMAGE_SIZE,
+  insecureRegistries: [],
 };
 
 /** A running daemon. */
@@ -94,7 +98,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   await restore(service, o.state);
   gc.start();
   const memoryRelease = releaseMemoryPeriodically();
-  const ctx: ApiContext = { service, images, events, gc, execs, root: o.root };
+  const registry = new RegistryService(images, { insecureRegistries: o.insecureRegistries });
+  const ctx: ApiContext = { service, images, registry, events, gc, execs, root: o.root };
   const server = await listen(sock, ctx);
   log.info("corral daemon listening on unix://{sock} (root {root}, state {state})", {
     sock,

@@ -10,6 +10,7 @@ import { type ErrorKind, errorKind, errorMessage, invalid } from "../../errdefs/
 import type { EventLog } from "../../events/mod.ts";
 import type { GcHandler } from "../../gc/mod.ts";
 import type { ImageStore } from "../../image/mod.ts";
+import type { RegistryService } from "../../registry/mod.ts";
 import { API_VERSION, MIN_API_VERSION } from "../version.ts";
 import { HttpError } from "./request.ts";
 import { json } from "./response.ts";
@@ -19,6 +20,7 @@ import { execRoutes } from "./routes_exec.ts";
 import { imageRoutes } from "./routes_images.ts";
 import { logRoutes } from "./routes_logs.ts";
 import { networkRoutes } from "./routes_networks.ts";
+import { registryRoutes } from "./routes_registry.ts";
 import { systemRoutes } from "./routes_system.ts";
 import { UNSUPPORTED_ENDPOINTS } from "./unsupported.ts";
 import { getLogger } from "@logtape/logtape";
@@ -29,6 +31,7 @@ const log = getLogger(["corral", "api"]);
 export interface ApiContext {
   service: ContainerService;
   images: ImageStore;
+  registry: RegistryService;
   events: EventLog;
   gc: GcHandler;
   execs: ExecManager;
@@ -65,6 +68,7 @@ const STATUS_OF_KIND: Record<ErrorKind, number> = {
   not_found: 404,
   conflict: 409,
   not_modified: 304,
+  unauthorized: 401,
   unavailable: 503,
   internal: 500,
 };
@@ -81,6 +85,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   containerRoutes(route, ctx);
   logRoutes(route, ctx);
   execRoutes(route, ctx);
+  registryRoutes(route, ctx);
   imageRoutes(route, ctx);
   eventRoutes(route, ctx);
   networkRoutes(route);
