@@ -372,3 +372,154 @@ Deno.test(
       }
     }),
 );
+
+Deno.test(
+  "push then pull round-trips with the same digests: one PUT when small, in chunks when large, mounts across repositories",
+  integration,
+  () =>
+    withRegistry(async (d, reg) => {
+      const proxy = new RegistryProxy(reg.host);
+      try {
+        // A layer larger than one upload chunk (16 MiB), from random content.
+        const rootfs = join(d.dir, "rootfs");
+        await Deno.mkdir(rootfs);
+        await Deno.writeFile(join(rootfs, "big"), randomBytes(17 << 20));
+        await ok(d, "image", "import", rootfs, "big:1");
+        for (const [local, remote] of [["busybox", "small"], ["big:1", "big"]]) {
+          const ref = `${proxy.host}/${remote}:v1`;
+          await ok(d, "tag", local, ref);
+          const out = await ok(d, "push", ref);
+          assert.ok(out.includes(`The push refers to repository [${proxy.host}/${remote}]\n`), out);
+          assert.match(out, /: Pushed\n/);
+          const pushed = /v1: digest: (sha256:[0-9a-f]{64}) size: \d+\n/.exec(out)?.[1];
+          assert.ok(pushed, out);
+          const { manifest, config } = await remoteDigests(ref);
+          assert.equal(manifest, pushed, "the digest push printed is the registry's");
+          // Pushed again: every blob is there already, and the manifest is the same.
+          const again = await ok(d, "push", ref);
+          assert.match(again, /Layer already exists/);
+          assert.ok(again.includes(`v1: digest: ${pushed} `), again);
+          // Pulled back: the same manifest, the id is the config's digest, and it runs.
+          await ok(d, "image", "rm", ref);
+          const pulled = await ok(d, "pull", ref);
+          assert.ok(pulled.includes(`Digest: ${pushed}\n`), pulled);
+          assert.equal((await inspectImage(d, ref)).Id, config);
+        }
+        const patches = proxy.seen.filter((s) => s.startsWith("PATCH ") && s.includes("/big/"));
+        assert.equal(patches.length, 2, "17 MiB in chunks of 16 MiB");
+        assert.equal(
+          proxy.seen.filter((s) => s.startsWith("PATCH ") && s.includes("/small/")).length,
+          0,
+          "small blobs go up in one PUT",
+        );
+        assert.equal(
+          await ok(d, "run", "--rm", `${proxy.host}/small:v1`, "echo", "pulled back"),
+          "pulled back\n",
+        );
+
+        // A pulled image pushed to another repository of the registry: its layers are mounted.
+        await ok(d, "tag", `${proxy.host}/small:v1`, `${proxy.host}/other/small:v1`);
+        const mounted = await ok(d, "push", `${proxy.host}/other/small:v1`);
+        assert.match(mounted, /: Mounted from small\n/);
+        assert.ok(proxy.seen.some((s) => s.startsWith("POST /v2/other/small/blobs/uploads/")));
+        const missing = await cli(d, ["push", `${proxy.host}/nothing:here`]);
+        assert.match(missing.stderr, /^corral: No such image: /);
+        assert.deepEqual(await entries(d, "tmp"), []);
+      } finally {
+        await proxy.close();
+      }
+    }),
+);
+
+Deno.test(
+  "run and create pull a missing image (--pull missing|always|never)",
+  integration,
+  () =>
+    withRegistry(async (d, reg) => {
+      await skopeoPush(await savedBusybox(d), `${reg.host}/box:1`);
+      const ref = `${reg.host}/box:1`;
+      const never = await cli(d, ["run", "--rm", "--pull", "never", ref, "true"]);
+      assert.equal(never.code, 1);
+      assert.match(never.stderr, /^corral: No such image: /);
+      const run = await cli(d, ["run", "--rm", ref, "echo", "pulled and ran"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, "pulled and ran\n");
+      assert.match(run.stderr, new RegExp(`^Unable to find image '${ref}' locally\n`));
+      assert.match(run.stderr, /Status: Downloaded newer image for /);
+      const always = await cli(d, ["create", "--pull", "always", ref, "true"]);
+      assert.equal(always.code, 0, always.stderr);
+      assert.match(always.stderr, /Status: Image is up to date for /);
+      await ok(d, "rm", always.stdout.trim());
+    }),
+);
+
+const USER = { username: "tester", password: "s3cret pass" };
+
+/** Login, pull, logout with the credentials file checked; `host` asks for USER. */
+async function loginRoundTrip(d: TestDaemon, host: string): Promise<void> {
+  const ref = `${host}/private:1`;
+  const anonymous = await cli(d, ["pull", ref]);
+  assert.equal(anonymous.code, 1);
+  assert.match(anonymous.stderr, /^corral: .*(unauthorized|pull access denied)/);
+  const wrong = await cli(
+    d,
+    ["login", "-u", USER.username, "--password-stdin", host],
+    {},
+    "nope\n",
+  );
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /^corral: unauthorized: /);
+  const config = join(d.dir, "cli-config", "config.json");
+  await assert.rejects(Deno.stat(config), Deno.errors.NotFound, "nothing saved");
+  const login = await cli(
+    d,
+    ["login", "-u", USER.username, "--password-stdin", host],
+    {},
+    `${USER.password}\n`,
+  );
+  assert.equal(login.code, 0, login.stderr);
+  assert.equal(login.stdout, "Login Succeeded\n");
+  assert.equal((await Deno.stat(config)).mode! & 0o777, 0o600);
+  const saved = JSON.parse(await Deno.readTextFile(config));
+  assert.equal(atob(saved.auths[host].auth), `${USER.username}:${USER.password}`);
+  assert.match(await ok(d, "pull", ref), /Status: Downloaded newer image/);
+  await ok(d, "tag", ref, `${host}/pushed:1`);
+  assert.match(await ok(d, "push", `${host}/pushed:1`), /digest: sha256:/);
+  assert.equal(await ok(d, "logout", host), `Removing login credentials for ${host}\n`);
+  assert.deepEqual(JSON.parse(await Deno.readTextFile(config)).auths, {});
+  await ok(d, "image", "rm", ref);
+  assert.equal((await cli(d, ["pull", ref])).code, 1, "logged out");
+}
+
+Deno.test(
+  "login, pull, push and logout with Basic auth (htpasswd) on the registry",
+  integration,
+  () =>
+    withRegistry(async (d, reg) => {
+      const src = await savedBusybox(d);
+      await skopeoPush(
+        src,
+        `${reg.host}/private:1`,
+        "--dest-creds",
+        `${USER.username}:${USER.password}`,
+      );
+      await loginRoundTrip(d, reg.host);
+    }, USER),
+);
+
+Deno.test(
+  "login, pull, push and logout with the Bearer token flow",
+  integration,
+  () =>
+    withRegistry(async (d, reg) => {
+      // A proxy that demands tokens from its own token server, in front of an open registry.
+      const proxy = new RegistryProxy(reg.host, { bearer: USER });
+      try {
+        await skopeoPush(await savedBusybox(d), `${reg.host}/private:1`);
+        await loginRoundTrip(d, proxy.host);
+        assert.ok(proxy.tokens > 0);
+      } finally {
+        await proxy.close();
+      }
+    }),
+);
