@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { invalid, notFound } from "../errdefs/mod.ts";
+import { CorralError, invalid, notFound } from "../errdefs/mod.ts";
 import {
   type BlobDescriptor,
   hostArchitecture,
@@ -129,19 +129,26 @@ async function fetchManifest(
   ref: RemoteReference,
   reference: string,
 ): Promise<FetchedDocument> {
-  const res = await client.request(`/v2/${ref.repository}/manifests/${reference}`, {
-    headers: { accept: ACCEPT },
-    scope: `repository:${ref.repository}:pull`,
-  });
+  // As Docker says it (a 404, so that clients do not ask for a password): the name may
+  // not exist, or may need a login.
+  const denied = (err: CorralError) =>
+    notFound(
+      `pull access denied for ${ref.name}, repository does not exist or may require ` +
+        `'docker login': ${err.message}`,
+    );
+  let res: Response;
+  try {
+    res = await client.request(`/v2/${ref.repository}/manifests/${reference}`, {
+      headers: { accept: ACCEPT },
+      scope: `repository:${ref.repository}:pull`,
+    });
+  } catch (err) {
+    if (err instanceof CorralError && err.kind === "unauthorized") throw denied(err);
+    throw err;
+  }
   if (res.status === 404 || res.status === 401 || res.status === 403) {
     const err = await answerError(res, `manifest for ${ref.name}:${reference} not found`);
-    // As Docker says it: the name may not exist, or may need a login.
-    if (err.kind === "unauthorized" || res.status === 404 && /name unknown/i.test(err.message)) {
-      throw notFound(
-        `pull access denied for ${ref.name}, repository does not exist or may require ` +
-          `'docker login': ${err.message}`,
-      );
-    }
+    if (err.kind === "unauthorized" || /name unknown/i.test(err.message)) throw denied(err);
     throw err;
   }
   if (!res.ok) throw await answerError(res, `manifest for ${ref.name}:${reference} not found`);

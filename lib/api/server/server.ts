@@ -150,8 +150,9 @@ function errorAnswer(err: unknown, method: string, path: string): Response {
   if (err instanceof HttpError) return errorResponse(err.status, err.message);
   const status = STATUS_OF_KIND[errorKind(err)];
   if (status === 304) return new Response(null, { status: 304 });
-  // The others are the caller's mistakes, answered to the caller.
-  if (status >= 500) {
+  // The others are the caller's mistakes, answered to the caller; 503 is a service
+  // (restore, a registry) that cannot answer now, not a failure of corral's.
+  if (status >= 500 && status !== 503) {
     log.error("{method} {path}: {error}", { method, path, error: errorMessage(err) });
   }
   return errorResponse(status, errorMessage(err));
