@@ -143,6 +143,8 @@ clientTest(
       assert.notEqual(seen.web.writeReadOnly, 0, "the bind mount is read-only");
       assert.equal(seen.web.logs, "ready\noops\n");
       assert.equal(seen.job.logs, "done\n");
+      assert.equal(seen.server.hostname, `${seen.server.id.slice(0, 12)}\n`);
+      assert.ok(d.net!.mentions(seen.server.ipAddress), seen.server.ipAddress);
       assert.match(seen.timeout, /never printed/);
       const health = await d.pastEvents(since, "type=container");
       assert.ok(health.some((e) => e.Action === "health_status: healthy"), "forHealthCheck");
@@ -153,7 +155,7 @@ clientTest(
       const reaper = await runClient(d, [...program, "ryuk"]);
       assert.match(reaper.error, /registry docker\.io unreachable/);
       await assertNoErrorLogged(d);
-    }),
+    }, { network: true }),
 );
 
 clientTest(
@@ -190,28 +192,41 @@ Deno.test(
   integration,
   () =>
     withDaemon(async (d) => {
-      // Inside a container (/.dockerenv) testcontainers asks for IPAM.Config[].Gateway;
-      // none, so it uses localhost.
+      // Inside a container (/.dockerenv) testcontainers asks for IPAM.Config[].Gateway.
       // deno-lint-ignore no-explicit-any
       const bridge = await d.api.json<any>("GET", "/networks/bridge");
       assert.equal(bridge.Name, "bridge");
       assert.equal(bridge.Driver, "bridge");
-      assert.deepEqual(bridge.IPAM, { Driver: "default", Options: null, Config: [] });
+      const gateway = d.net!.subnets[0].replace(".0/24", ".1");
+      assert.deepEqual(bridge.IPAM.Config, [{ Subnet: d.net!.subnets[0], Gateway: gateway }]);
       assert.deepEqual(bridge.Containers, {});
       assert.deepEqual(await d.api.json("GET", `/networks/${bridge.Id.slice(0, 12)}`), bridge);
       const names = (await d.api.json<{ Name: string }[]>("GET", "/networks")).map((n) => n.Name);
-      assert.deepEqual(names, ["bridge", "none"]);
+      assert.deepEqual(names, ["bridge", "host", "none"]);
       assert.equal((await d.api.request("GET", "/networks/nope")).status, 404);
 
-      await d.ok("run", "-d", "--name", "web", "busybox", "sleep", "60");
+      await d.ok("run", "-d", "--name", "web", "-p", "80", "busybox", "sleep", "60");
       const ins = await d.inspect("web");
       // deno-lint-ignore no-explicit-any
       const net = ins.NetworkSettings as any;
-      assert.deepEqual(net.Ports, {});
-      assert.deepEqual(net.Networks, {});
-      assert.equal(net.IPAddress, "");
-      assert.equal(net.SandboxKey, `/proc/${ins.State.Pid}/ns/net`);
-    }),
+      const [binding] = net.Ports["80/tcp"];
+      assert.equal(binding.HostIp, "0.0.0.0");
+      assert.match(binding.HostPort, /^\d+$/);
+      assert.deepEqual(Object.keys(net.Networks), ["bridge"]);
+      assert.equal(net.Networks.bridge.IPAddress, net.IPAddress);
+      assert.equal(net.Gateway, gateway);
+      assert.equal(net.IPPrefixLen, 24);
+      assert.match(net.MacAddress, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+      assert.equal(net.SandboxKey, join(d.state, "netns", ins.Id));
+      // deno-lint-ignore no-explicit-any
+      const [summary] = await d.api.json<any[]>("GET", "/containers/json");
+      assert.deepEqual(summary.Ports, [{
+        IP: "0.0.0.0",
+        PrivatePort: 80,
+        PublicPort: Number(binding.HostPort),
+        Type: "tcp",
+      }]);
+    }, { network: true }),
 );
 
 clientTest(

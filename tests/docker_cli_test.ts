@@ -163,9 +163,8 @@ Deno.test(
       // Refused, clearly, and nothing created.
       for (
         const [flags, words] of [
-          [["--network", "host"], /networks \(--network\) are not supported by corral/],
+          [["--link", "db:db"], /Links is not supported by corral/],
           [["--cpu-rt-runtime", "100"], /CpuRealtimeRuntime is not supported by corral/],
-          [["-p", "8080:80"], /publishing ports \(-p\) is not supported by corral/],
           [["-t"], /TTY \(-t\) is not supported by corral/],
         ] as const
       ) {
@@ -397,4 +396,98 @@ Deno.test(
         /invalid filter "bogus"/,
       );
     }),
+);
+
+Deno.test(
+  "docker CLI: run -p answers on 127.0.0.1, docker port, network create/ls/inspect/connect/disconnect/rm/prune",
+  cliTest,
+  () =>
+    withDaemon(async (d) => {
+      const docker = new Docker(d);
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = (listener.addr as Deno.NetAddr).port;
+      listener.close();
+      const web = (await docker.ok(
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        `${port}:80`,
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/etc",
+      )).trim();
+      let answer = "";
+      for (let i = 0; i < 200 && !answer; i++) {
+        answer = await fetch(`http://127.0.0.1:${port}/hostname`).then((r) => r.text(), () => "");
+        if (!answer) await sleep(50);
+      }
+      assert.equal(answer, `${web.slice(0, 12)}\n`);
+      assert.match(
+        await docker.ok("port", "web"),
+        new RegExp(`^80/tcp -> 0\\.0\\.0\\.0:${port}$`, "m"),
+      );
+      assert.match(await docker.ok("ps"), new RegExp(`0\\.0\\.0\\.0:${port}->80/tcp`));
+
+      const netId = (await docker.ok("network", "create", "--label", "suite=cli", "appnet")).trim();
+      assert.match(netId, /^[0-9a-f]{64}$/);
+      await docker.ok(
+        "run",
+        "-d",
+        "--name",
+        "db",
+        "--network",
+        "appnet",
+        "--network-alias",
+        "database",
+        "busybox",
+        "sleep",
+        "60",
+      );
+      await docker.ok(
+        "run",
+        "-d",
+        "--name",
+        "app",
+        "--network",
+        "appnet",
+        "busybox",
+        "sleep",
+        "60",
+      );
+      await docker.ok("exec", "app", "ping", "-c1", "-W2", "database");
+      await docker.ok("network", "connect", "appnet", "web");
+      await docker.ok("exec", "web", "ping", "-c1", "-W2", "db");
+      const [inspected] = await docker.json<
+        {
+          Name: string;
+          Labels: Record<string, string>;
+          Containers: Record<string, { Name: string }>;
+        }[]
+      >(
+        "network",
+        "inspect",
+        "appnet",
+      );
+      assert.equal(inspected.Labels.suite, "cli");
+      assert.deepEqual(Object.values(inspected.Containers).map((c) => c.Name).sort(), [
+        "app",
+        "db",
+        "web",
+      ]);
+      await docker.ok("network", "disconnect", "appnet", "web");
+      assert.match(
+        await docker.ok("network", "ls", "--filter", "label=suite=cli"),
+        /appnet\s+bridge\s+local/,
+      );
+      assertRefused(await docker.run("network", "rm", "appnet"), 1, /has active endpoints/);
+      await docker.ok("rm", "-f", "db", "app", "web");
+      assert.match(await docker.ok("network", "prune", "-f"), /appnet/);
+      assert.doesNotMatch(await docker.ok("network", "ls"), /appnet/);
+    }, { network: true }),
 );

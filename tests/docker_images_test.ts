@@ -187,7 +187,7 @@ Deno.test(
         [["pull", "alpine"], undefined, /use "docker load" or "docker import"/],
         [["load"], oci.subarray(0, oci.length - 4096), /unexpected end of archive/],
         [["load"], new TextEncoder().encode("not an archive\n"), /Error response from daemon/],
-        [["import", "--change", "EXPOSE 80", rootfsTar, "x:1"], undefined, /EXPOSE is not/],
+        [["import", "--change", "ONBUILD RUN x", rootfsTar, "x:1"], undefined, /ONBUILD is not/],
         [["save", "-o", join(d.dir, "x.tar"), "nope:1"], undefined, /No such image: nope:1/],
       ];
       for (const [args, stdin, message] of refusals) {

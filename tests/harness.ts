@@ -9,7 +9,18 @@ import { ApiClient } from "../lib/api/mod.ts";
 import type { ContainerRecord } from "../lib/container/mod.ts";
 import type { CorralEvent } from "../lib/events/mod.ts";
 import { cgroupDirs, cgroupMounts } from "../lib/runtime/mod.ts";
-import { mountsUnder } from "../lib/sys/mod.ts";
+import {
+  isAlive,
+  mountsUnder,
+  outputClean,
+  type ProcessIdentity,
+  signalProcess,
+  signals,
+  unmount,
+} from "../lib/sys/mod.ts";
+import { reserveTestBlock, type TestBlock } from "../lib/network/_test_net.ts";
+import { collectLeaks } from "../lib/network/leaks.ts";
+import { NetworkManager } from "../lib/network/mod.ts";
 
 export { sleep } from "../lib/sys/mod.ts";
 
@@ -61,11 +72,19 @@ export class TestDaemon {
   readonly host: string;
   readonly cgroupParent: string;
   readonly logFile: string;
+  /** The default network's bridge (networked daemons). */
+  readonly bridge: string;
 
+  /**
+   * `net`: the daemon's own block of test addresses: its default network
+   * (bridge `cr-XXXXXXXX`) on the block's first /24, user networks from the
+   * rest. Without one the daemon has no default network (`--bridge none`).
+   */
   constructor(
     readonly dir: string,
     readonly extraArgs: string[] = [],
     readonly program: string[] = CORRAL,
+    readonly net: TestBlock | null = null,
   ) {
     this.root = join(dir, "root");
     this.state = join(dir, "state");
@@ -73,7 +92,21 @@ export class TestDaemon {
     this.host = `unix://${this.sock}`;
     this.cgroupParent = `corral-test-${dir.split("-").at(-1)}`;
     this.logFile = join(dir, "daemon.log");
+    this.bridge = `cr-${dir.split("-").at(-1)!.toLowerCase().slice(0, 8)}`;
     this.api = new ApiClient(this.host);
+  }
+
+  /** The daemon's network flags. */
+  networkArgs(): string[] {
+    if (!this.net) return ["--bridge", "none"];
+    return [
+      "--bridge",
+      this.bridge,
+      "--bip",
+      this.net.subnets[0].replace(".0/24", ".1/24"),
+      "--default-address-pool",
+      `base=${this.net.cidr},size=24`,
+    ];
   }
 
   /** The daemon's argv. */
@@ -89,6 +122,7 @@ export class TestDaemon {
       this.host,
       "--cgroup-parent",
       this.cgroupParent,
+      ...this.networkArgs(),
       ...this.extraArgs,
     ];
   }
@@ -265,6 +299,45 @@ export class TestDaemon {
     return out;
   }
 
+  /**
+   * What networking holds: veths on the daemon's bridges, IPAM leases,
+   * namespaces, attachments, and iptables rules naming its addresses; with
+   * no container left, all of it is a leak.
+   */
+  async networkLeaks(): Promise<string[]> {
+    if (!this.net) return [];
+    const block = this.net;
+    const rules = (await iptablesSave()).filter((line) => block.mentions(line));
+    return [...await this.networkLeaksOf(), ...rules.map((r) => `iptables ${r}`)];
+  }
+
+  /** What networking holds of one container (all of them: every container's). */
+  async networkLeaksOf(containerId?: string): Promise<string[]> {
+    const left = await collectLeaks({
+      networks: this.#networks().map((n) => ({ id: n.Id, bridge: n.bridge })),
+      dataDir: join(this.state, "cni", "ipam"),
+      netnsDir: join(this.state, "netns"),
+      attached: namesIn(join(this.state, "cni", "attachments")).map((f) =>
+        f.replace(/\.json$/, "")
+      ),
+    }, containerId);
+    return [
+      ...(containerId === undefined ? left.veths.map((v) => `veth ${v}`) : []),
+      ...left.leases.map((l) => `IPAM lease ${l}`),
+      ...left.netns.map((n) => `netns ${n}`),
+      ...left.attachments.map((a) => `attachment ${a}`),
+      ...(containerId === undefined ? [] : left.iptablesRules.map((r) => `iptables ${r}`)),
+    ];
+  }
+
+  /** The daemon's networks as saved: id and bridge. */
+  #networks(): { Id: string; bridge: string }[] {
+    return namesIn(join(this.root, "networks")).filter((f) => f.endsWith(".json")).map((f) => {
+      const n = JSON.parse(Deno.readTextFileSync(join(this.root, "networks", f)));
+      return { Id: n.Id, bridge: n.Options["com.docker.network.bridge.name"] };
+    });
+  }
+
   /** Daemon fds still open on container files (exit fifos, logs, bundles). */
   containerFdsOfDaemon(): string[] {
     if (!this.proc) return [];
@@ -296,12 +369,35 @@ export class TestDaemon {
       }
       const held = this.containerFdsOfDaemon();
       await this.stop();
-      leaks = [...held, ...this.leaks()];
+      leaks = [...held, ...this.leaks(), ...await this.networkLeaks()];
     } finally {
       await forceClean(this);
     }
     if (leaks.length) throw new Error(`test leaked:\n${leaks.join("\n")}`);
   }
+}
+
+/**
+ * What a host reboot leaves: no daemon, no shims, no containers (of `ids`),
+ * nothing of their network in the kernel, an empty tmpfs state dir.
+ */
+export async function simulateReboot(d: TestDaemon, ids: string[]): Promise<void> {
+  const procs: ProcessIdentity[] = [];
+  for (const id of ids) {
+    const st = (await d.inspect(id)).State;
+    if (st.Pid > 0) {
+      procs.push({ pid: st.PPid, startTime: st.PStartTime }, {
+        pid: st.Pid,
+        startTime: st.StartTime,
+      });
+    }
+  }
+  await d.kill9();
+  for (const proc of procs) signalProcess(proc, signals.KILL);
+  await d.until(() => !procs.some(isAlive), 5000, "containers and shims dead");
+  await dropNetworkState(d);
+  for (const m of mountsUnder(d.state).reverse()) unmount(m);
+  await Deno.remove(d.state, { recursive: true });
 }
 
 /** Pids whose command line mentions `text` (shims and daemons of a test dir). */
@@ -334,6 +430,47 @@ function argvOf(pid: number): string[] {
   }
 }
 
+/** The names in a directory (none when it is missing). */
+function namesIn(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+/** The nat and filter tables' rules. */
+async function iptablesSave(): Promise<string[]> {
+  const lines: string[] = [];
+  for (const table of ["nat", "filter"]) {
+    const out = await outputClean("iptables-save", { args: ["-t", table] });
+    lines.push(...new TextDecoder().decode(out.stdout).split("\n"));
+  }
+  return lines;
+}
+
+/**
+ * Drop what a networked daemon's containers hold in the kernel (its daemon
+ * not running): every attachment DELeted (veth, lease, rules), namespaces
+ * unmounted, bridges deleted. A host reboot does as much; so does the
+ * last-resort cleanup.
+ */
+export async function dropNetworkState(d: TestDaemon): Promise<void> {
+  if (!d.net) return;
+  try {
+    const manager = new NetworkManager(d.root, d.state, { defaultNetwork: false });
+    await manager.load();
+    for (const id of namesIn(join(d.state, "cni", "attachments"))) {
+      await manager.detach(id.replace(/\.json$/, "")).catch(() => {});
+    }
+    for (const id of namesIn(join(d.state, "netns"))) await manager.removeNetns(id).catch(() => {});
+    await manager.removeBridges().catch(() => {});
+  } catch {
+    // No networks saved: nothing was made.
+  }
+  await outputClean("ip", { args: ["link", "del", d.bridge] }).catch(() => {});
+}
+
 /** Last-resort cleanup so one failed test does not break the next ones. */
 async function forceClean(d: TestDaemon): Promise<void> {
   d.api.close();
@@ -344,6 +481,8 @@ async function forceClean(d: TestDaemon): Promise<void> {
       // Gone.
     }
   }
+  await dropNetworkState(d);
+  d.net?.release();
   try {
     for (const e of Deno.readDirSync(join(d.state, "runc"))) {
       await new Deno.Command("runc", {
@@ -380,10 +519,11 @@ async function forceClean(d: TestDaemon): Promise<void> {
  */
 export async function withDaemon(
   fn: (d: TestDaemon) => Promise<void>,
-  opts: { args?: string[]; start?: boolean; program?: string[] } = {},
+  opts: { args?: string[]; start?: boolean; program?: string[]; network?: boolean } = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "corral-test-" });
-  const d = new TestDaemon(dir, opts.args ?? [], opts.program);
+  const net = opts.network ? reserveTestBlock() : null;
+  const d = new TestDaemon(dir, opts.args ?? [], opts.program, net);
   let failed: unknown = null;
   try {
     if (opts.start !== false) await d.start();

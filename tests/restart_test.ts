@@ -6,15 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { CorralEvent } from "../lib/events/mod.ts";
-import {
-  isAlive,
-  mountsUnder,
-  type ProcessIdentity,
-  signalProcess,
-  signals,
-  unmount,
-} from "../lib/sys/mod.ts";
-import { integration, sleep, type TestDaemon, withDaemon } from "./harness.ts";
+import { integration, simulateReboot, sleep, type TestDaemon, withDaemon } from "./harness.ts";
 
 /** The container's past events of the given actions, oldest first. */
 function history(d: TestDaemon, id: string, actions: string[]): Promise<CorralEvent[]> {
@@ -537,25 +529,6 @@ Deno.test(
     }),
 );
 
-/** What a host reboot leaves: no daemon, no shims, no containers, an empty tmpfs state dir. */
-async function reboot(d: TestDaemon, ids: string[]): Promise<void> {
-  const procs: ProcessIdentity[] = [];
-  for (const id of ids) {
-    const st = (await d.inspect(id)).State;
-    if (st.Pid > 0) {
-      procs.push({ pid: st.PPid, startTime: st.PStartTime }, {
-        pid: st.Pid,
-        startTime: st.StartTime,
-      });
-    }
-  }
-  await d.kill9();
-  for (const proc of procs) signalProcess(proc, signals.KILL);
-  await d.until(() => !procs.some(isAlive), 5000, "containers and shims dead");
-  for (const m of mountsUnder(d.state).reverse()) unmount(m);
-  await Deno.remove(d.state, { recursive: true });
-}
-
 Deno.test(
   "after a host reboot (state dir gone) always and unless-stopped containers start again, counted once",
   integration,
@@ -568,7 +541,7 @@ Deno.test(
       const plain = await run();
       await d.ok("stop", "-t", "0", stopped);
       const before = await d.inspect(always);
-      await reboot(d, [always, unless, plain]);
+      await simulateReboot(d, [always, unless, plain]);
       await d.start();
       for (const id of [always, unless]) {
         await settles(d, id, { status: "running", restarts: 1 });

@@ -9,7 +9,18 @@ import type { LogLevel } from "@logtape/logtape";
 import { invalid } from "../errdefs/mod.ts";
 import { parseDuration } from "../api/mod.ts";
 import type { Opts } from "./command.ts";
-import { parseBytes } from "./parse.ts";
+import { collect, parseBytes, parseKeyValues } from "./parse.ts";
+
+/** `--default-address-pool base=10.10.0.0/16,size=24` values. */
+function addressPools(values: string[]): { base: string; size: number }[] {
+  return values.map((v) => {
+    const { base, size } = parseKeyValues(v.split(","));
+    if (!base || !/^\d+$/.test(size ?? "")) {
+      throw invalid(`invalid --default-address-pool "${v}": base=CIDR,size=N expected`);
+    }
+    return { base, size: Number(size) };
+  });
+}
 
 /** Register `daemon`, whose `--host` defaults to the program's `-H`. */
 export function addDaemonCommand(program: Command): void {
@@ -31,6 +42,14 @@ export function addDaemonCommand(program: Command): void {
       [] as string[],
     )
     .option("--log-level <level>", "debug, info, warning, error", "info")
+    .option("-b, --bridge <name>", "the default network's bridge, or none", "corral0")
+    .option("--bip <CIDR>", "the default network's gateway and prefix, e.g. 172.17.0.1/16")
+    .option(
+      "--default-address-pool <base=CIDR,size=N>",
+      "where networks get their subnets (repeatable)",
+      collect,
+    )
+    .option("--cni-path <dir>", "where the CNI plugins are", "/usr/lib/cni")
     .action(async (o: Opts) =>
       await runDaemonCommand({ ...o, host: o.host ?? program.opts().host })
     );
@@ -75,6 +94,12 @@ async function runDaemonCommand(o: Opts): Promise<void> {
     defaultImage: o.defaultImage !== false,
     maxImageSize,
     insecureRegistries: o.insecureRegistry as string[],
+    bridge: String(o.bridge),
+    ...(o.bip === undefined ? {} : { bip: String(o.bip) }),
+    ...(o.defaultAddressPool
+      ? { addressPools: addressPools(o.defaultAddressPool as string[]) }
+      : {}),
+    cniPath: String(o.cniPath),
   });
   await daemon.finished;
 }

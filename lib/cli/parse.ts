@@ -85,6 +85,23 @@ export function parseFilterFlags(flags: string[] = []): Record<string, string[]>
   return filters;
 }
 
+/**
+ * `KEY=VALUE` flags (`--label`, `--opt`) as a record; a bare `KEY` is `""`.
+ *
+ * @example
+ * ```ts
+ * parseKeyValues(["a=1", "b"]); // { a: "1", b: "" }
+ * ```
+ */
+export function parseKeyValues(list: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const i = kv.indexOf("=");
+    out[i < 0 ? kv : kv.slice(0, i)] = i < 0 ? "" : kv.slice(i + 1);
+  }
+  return out;
+}
+
 /** Collect a repeatable option. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

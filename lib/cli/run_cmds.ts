@@ -10,9 +10,10 @@ import { errorKind, errorMessage, invalid } from "../errdefs/mod.ts";
 import { checkAutoRemove, parseRestartPolicy } from "../restart/mod.ts";
 import { type Api, enc, ExitCode, type Opts } from "./command.ts";
 import { addHostFlags, hostFlagsBody } from "./host_flags.ts";
+import { addNetworkFlags, networkFlagsBody } from "./network_flags.ts";
 import { pumpFrames } from "./output.ts";
 import { pullImage } from "./registry_cmds.ts";
-import { collect, parseBytes, parseCount, restartDelays } from "./parse.ts";
+import { collect, parseBytes, parseCount, parseKeyValues, restartDelays } from "./parse.ts";
 
 /** Options shared by `run` and `create`. */
 function containerOptions(cmd: Command): Command {
@@ -68,7 +69,7 @@ function containerOptions(cmd: Command): Command {
       ]).default("missing"),
     )
     .option("--platform <os/arch[/variant]>", "the platform to pull, for a multi-platform image");
-  return addHostFlags(cmd).argument("<image>").argument("[command...]");
+  return addNetworkFlags(addHostFlags(cmd)).argument("<image>").argument("[command...]");
 }
 
 /** Build the API's create body from CLI flags (validated here and again by the daemon). */
@@ -79,7 +80,9 @@ export function createBody(
 ): { name?: string; body: Record<string, unknown> } {
   const policy = parseRestartPolicy(String(o.restart ?? "no"));
   checkAutoRemove(policy, Boolean(o.rm));
+  const network = networkFlagsBody(o);
   const hc: Partial<HostConfig> = {
+    ...network.hostConfig,
     RestartPolicy: policy,
     AutoRemove: Boolean(o.rm),
     Binds: (o.volume as string[] | undefined) ?? [],
@@ -99,11 +102,7 @@ export function createBody(
   Object.assign(hc, restartDelays(o));
   if (o.healthOnFailure) hc.HealthOnFailure = o.healthOnFailure as HostConfig["HealthOnFailure"];
   if (o.healthExitOnUnhealthy) hc.HealthOnFailure = "kill";
-  const labels: Record<string, string> = {};
-  for (const l of (o.label as string[] | undefined) ?? []) {
-    const i = l.indexOf("=");
-    labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? "" : l.slice(i + 1);
-  }
+  const labels = parseKeyValues(o.label as string[] | undefined);
   const body: Record<string, unknown> = {
     Image: image,
     Cmd: command.length ? command : undefined,
@@ -114,7 +113,9 @@ export function createBody(
     Hostname: o.hostname ?? "",
     StopSignal: o.stopSignal,
     StopTimeout: o.stopTimeout,
+    ...network.config,
     HostConfig: hc,
+    ...(network.networking ? { NetworkingConfig: network.networking } : {}),
   };
   if (o.entrypoint !== undefined) {
     body.Entrypoint = o.entrypoint === "" ? [] : [String(o.entrypoint)];

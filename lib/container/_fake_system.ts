@@ -108,6 +108,7 @@ export class FakeSystem implements ContainerSystem {
   hasStateDir(): boolean {
     return false;
   }
+  adopt(): void {}
 
   /** A SIGKILLed init: its shim reports the exit (137) as the real one would. */
   #killed(pid: number): void {

@@ -7,6 +7,7 @@
  */
 import { invalid } from "../errdefs/mod.ts";
 import type { Image } from "../image/mod.ts";
+import { parsePortKey } from "../network/mod.ts";
 import { checkHostOptions, type LiveLimits, memorySwapOf, parseBind } from "../runtime/mod.ts";
 import type { ContainerConfig, HealthConfig, HostConfig } from "./model.ts";
 
@@ -33,6 +34,7 @@ const MIN_MEMORY = 6 * 1024 * 1024;
  * @example
  * ```ts
  * import type { Image } from "../image/mod.ts";
+import { parsePortKey } from "../network/mod.ts";
  * declare const image: Image;
  * const cfg = buildConfig({ Image: "busybox", Cmd: ["true"], Env: ["A=1"] }, image);
  * cfg.Env; // the image's env, then A=1 (a key set twice keeps the last value)
@@ -61,8 +63,22 @@ export function buildConfig(
     StopTimeout: cfg.StopTimeout,
     Healthcheck: mergeHealthcheck(cfg.Healthcheck, ic.Healthcheck),
   };
+  const exposed = { ...ic.ExposedPorts, ...exposedPorts(cfg.ExposedPorts) };
+  if (Object.keys(exposed).length > 0) config.ExposedPorts = exposed;
   checkExecSize([...(config.Entrypoint ?? []), ...config.Cmd], config.Env);
   return config;
+}
+
+/** A request's `ExposedPorts` (`--expose`, `-p`): `{"80/tcp": {}}`, keys checked. */
+function exposedPorts(v: unknown): Record<string, Record<string, never>> {
+  if (v === null || v === undefined) return {};
+  if (!isObject(v)) throw invalid("ExposedPorts must be an object whose keys are ports");
+  const out: Record<string, Record<string, never>> = {};
+  for (const key of Object.keys(v)) {
+    const { port, protocol } = parsePortKey(key);
+    out[`${port}/${protocol}`] = {};
+  }
+  return out;
 }
 
 /**

@@ -15,6 +15,7 @@
  * "exiting" is a run whose exit is being handled (`exitPending`).
  * @module
  */
+import type { PortMapping } from "../network/mod.ts";
 import type { RestartFacts } from "../restart/mod.ts";
 import type { PidInfo } from "../supervisor/mod.ts";
 import {
@@ -22,6 +23,7 @@ import {
   type ContainerRecord,
   type ContainerState,
   type ContainerStatus,
+  type EndpointRequest,
   type HealthLogEntry,
   type HostConfig,
   setStatus,
@@ -441,6 +443,17 @@ export class Container {
   /** A new host config (update). */
   async hostConfigChanged(hc: HostConfig): Promise<void> {
     this.#rec.HostConfig = hc;
+    await this.#sink.persistAll(this);
+  }
+
+  /** The host ports a run holds: persisted with the run's pids by `beginRun`. */
+  portsHeld(ports: PortMapping[]): void {
+    this.#rec.State.Ports = ports;
+  }
+
+  /** The networks the container is on changed (connect, disconnect). */
+  async networksChanged(networks: Record<string, EndpointRequest>): Promise<void> {
+    this.#rec.Networks = networks;
     await this.#sink.persistAll(this);
   }
 

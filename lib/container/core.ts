@@ -10,11 +10,13 @@ import { conflict, errorMessage } from "../errdefs/mod.ts";
 import type { EventLog } from "../events/mod.ts";
 import type { GcEntry, GcHandler } from "../gc/mod.ts";
 import type { ImageStore } from "../image/mod.ts";
+import type { NetworkManager } from "../network/mod.ts";
 import type { Backoff } from "../restart/mod.ts";
 import { type ExitOutcome, handleExit, type PidInfo, reclaimRun } from "../supervisor/mod.ts";
 import { WriteRetry } from "../sys/mod.ts";
 import { Container, type LifecycleSink, type RunEnd } from "./container.ts";
 import type { ContainerRecord } from "./model.ts";
+import { ContainerNetworking } from "./networking.ts";
 import { ContainerDisk } from "./persist.ts";
 import { ContainerStore } from "./store.ts";
 import type { ContainerSystem } from "./system.ts";
@@ -39,6 +41,8 @@ export interface CoreOptions {
   logMaxFiles: number;
   /** Bound of the shim's create phase (ms). */
   createTimeoutMs: number;
+  /** Networks (CNI); without them containers have `none` or `host` networking only. */
+  networks?: NetworkManager | null;
 }
 
 /** How an exit's handling ended, for the restart flow. */
@@ -71,6 +75,7 @@ export interface CoreHooks {
 export class ContainerCore implements LifecycleSink {
   readonly store = new ContainerStore();
   readonly disk: ContainerDisk;
+  readonly networking: ContainerNetworking;
   readonly sys: ContainerSystem;
   gc: GcHandler | null = null;
   hooks: CoreHooks = { started: () => {}, stopped: () => {} };
@@ -86,10 +91,14 @@ export class ContainerCore implements LifecycleSink {
 
   constructor(
     readonly opts: CoreOptions,
-    system: (disk: ContainerDisk) => ContainerSystem,
+    system: (disk: ContainerDisk, networking: ContainerNetworking) => ContainerSystem,
   ) {
     this.disk = new ContainerDisk(opts.root);
-    this.sys = system(this.disk);
+    this.networking = new ContainerNetworking(opts.networks ?? null, {
+      find: (ref) => this.store.find(ref)?.rec,
+      hostsPath: (id) => this.disk.etcFiles(id).hosts,
+    });
+    this.sys = system(this.disk, this.networking);
   }
 
   /** A container object for a record (not yet in the store). */

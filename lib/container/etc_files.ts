@@ -9,13 +9,27 @@ import { invalid } from "../errdefs/mod.ts";
 import type { HostConfig } from "./model.ts";
 
 /** What the files are made of. */
-export interface EtcFilesInput {
+export interface EtcFilesInput extends Partial<NetworkHosts> {
   hostname: string;
   /** `name:ip` entries (`--add-host`). */
   extraHosts: readonly string[];
   dns: readonly string[];
   dnsSearch: readonly string[];
   dnsOptions: readonly string[];
+}
+
+/** One line of a container's `/etc/hosts` beyond localhost: an address and its names. */
+export interface HostsEntry {
+  ip: string;
+  names: string[];
+}
+
+/** What a container's networks add to `/etc/hosts`. */
+export interface NetworkHosts {
+  /** The container's own address(es), then the members of its user-defined networks. */
+  entries: HostsEntry[];
+  /** What `host-gateway` in `--add-host` stands for ("": no network, the entry is left out). */
+  hostGateway: string;
 }
 
 /**
@@ -78,12 +92,9 @@ export function validateEtcFiles(input: EtcFilesInput): void {
   for (const entry of input.extraHosts) {
     const [name, ip] = splitExtraHost(entry);
     if (!name || !HOSTNAME.test(name)) throw invalid(`invalid argument "${entry}" for --add-host`);
-    if (ip === "host-gateway") {
-      throw invalid(
-        `--add-host ${entry}: host-gateway needs a network; corral containers have none`,
-      );
+    if (ip !== "host-gateway" && !isIpAddress(ip)) {
+      throw invalid(`invalid IP address in add-host: "${ip}"`);
     }
-    if (!isIpAddress(ip)) throw invalid(`invalid IP address in add-host: "${ip}"`);
   }
   for (const ip of input.dns) {
     if (!isIpAddress(ip)) throw invalid(`${ip} is not an ip address`);
@@ -102,7 +113,9 @@ function splitExtraHost(entry: string): [string, string] {
 }
 
 /**
- * `/etc/hosts`: localhost (v4 and v6), the `--add-host` entries.
+ * `/etc/hosts`: localhost (v4 and v6), the container's addresses and the
+ * members of its networks, the `--add-host` entries (`host-gateway`: the
+ * network's gateway).
  *
  * @example
  * ```ts
@@ -118,9 +131,11 @@ export function hostsFile(input: EtcFilesInput): string {
     "ff02::1\tip6-allnodes",
     "ff02::2\tip6-allrouters",
   ];
+  for (const entry of input.entries ?? []) lines.push(`${entry.ip}\t${entry.names.join(" ")}`);
   for (const entry of input.extraHosts) {
     const [name, ip] = splitExtraHost(entry);
-    lines.push(`${ip}\t${name}`);
+    const address = ip === "host-gateway" ? input.hostGateway ?? "" : ip;
+    if (address) lines.push(`${address}\t${name}`);
   }
   return lines.join("\n") + "\n";
 }

@@ -35,7 +35,6 @@ Deno.test("bad names, hosts and servers are refused with Docker's messages", () 
     [{ hostname: "-web" }, /invalid hostname format/],
     [{ extraHosts: ["db"] }, /invalid IP address in add-host/],
     [{ extraHosts: ["db:300.1.1.1"] }, /invalid IP address/],
-    [{ extraHosts: ["db:host-gateway"] }, /needs a network/],
     [{ dns: ["dns.example"] }, /is not an ip address/],
     [{ dnsSearch: ["a b"] }, /invalid DNS search/],
   ];
@@ -47,7 +46,25 @@ Deno.test("bad names, hosts and servers are refused with Docker's messages", () 
   }
   validateEtcFiles({
     ...none,
-    extraHosts: ["db:10.0.0.2", "v6:fd00::1"],
+    extraHosts: ["db:10.0.0.2", "v6:fd00::1", "gw:host-gateway"],
     dns: ["::1", "10.0.0.1"],
   });
+});
+
+Deno.test("hosts: the container's address, its network's members, host-gateway", () => {
+  const text = hostsFile({
+    ...none,
+    extraHosts: ["gw:host-gateway"],
+    entries: [
+      { ip: "198.18.0.2", names: ["web"] },
+      { ip: "198.18.0.3", names: ["db", "database", "0123456789ab"] },
+    ],
+    hostGateway: "198.18.0.1",
+  });
+  assert.match(
+    text,
+    /\n198\.18\.0\.2\tweb\n198\.18\.0\.3\tdb database 0123456789ab\n198\.18\.0\.1\tgw\n$/,
+  );
+  // No network: no gateway to name, the entry is left out.
+  assert.doesNotMatch(hostsFile({ ...none, extraHosts: ["gw:host-gateway"] }), /gw/);
 });

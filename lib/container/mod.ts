@@ -32,3 +32,4 @@ export * from "./system.ts";
 export * from "./restart_flow.ts";
 export * from "./restore_port.ts";
 export * from "./etc_files.ts";
+export * from "./networking.ts";

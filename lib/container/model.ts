@@ -4,6 +4,7 @@
  * @module
  */
 import type { RestartPolicy } from "../restart/mod.ts";
+import type { PortMap, PortMapping } from "../network/mod.ts";
 import type { HostOptions } from "../runtime/mod.ts";
 export type { RestartPolicy, RestartPolicyName } from "../restart/mod.ts";
 export type { DeviceMapping, HostOptions, MountSpec, Ulimit } from "../runtime/mod.ts";
@@ -55,6 +56,8 @@ export interface ContainerConfig {
   StopSignal: string;
   StopTimeout?: number;
   Healthcheck?: HealthConfig;
+  /** The image's `EXPOSE` ports and `--expose`: `{"80/tcp": {}}`. */
+  ExposedPorts?: Record<string, Record<string, never>>;
 }
 
 /**
@@ -81,6 +84,23 @@ export interface HostConfig extends HostOptions {
   Dns?: string[] | null;
   DnsSearch?: string[] | null;
   DnsOptions?: string[] | null;
+  /**
+   * `none`, `host`, `bridge` (the default network), a user-defined network's
+   * name, or `container:ID`; decided at create (Docker's `default` resolved).
+   */
+  NetworkMode?: string;
+  /** `-p`: container port → host bindings. */
+  PortBindings?: PortMap | null;
+  /** `-P`: every exposed port on an ephemeral host port. */
+  PublishAllPorts?: boolean;
+}
+
+/** What a container asks of one network (Docker's `EndpointsConfig[name]`). */
+export interface EndpointRequest {
+  /** `--network-alias`. */
+  Aliases?: string[] | null;
+  /** `--ip`. */
+  IPAMConfig?: { IPv4Address?: string } | null;
 }
 
 /** One health check run. */
@@ -136,6 +156,11 @@ export interface ContainerState {
   Health?: HealthState;
   /** Set while the gc retries the cleanup. */
   GC?: { LastError: string; Tries: number };
+  /**
+   * The host ports of the last run, every part decided: held again at
+   * restore, asked for again by the next start (a restart keeps its ports).
+   */
+  Ports?: PortMapping[];
 }
 
 /** Everything persisted about one container. */
@@ -150,6 +175,8 @@ export interface ContainerRecord {
   HostConfig: HostConfig;
   State: ContainerState;
   RestartCount: number;
+  /** The networks the container is on, by name, with what it asks of each. */
+  Networks?: Record<string, EndpointRequest>;
 }
 
 /** A fresh state for a container that was never started. */

@@ -97,6 +97,7 @@ export function restorePort(
     forgetGc: async (id) => await core.gc?.forget(id),
     adopt(c, fd, pids) {
       c.adoptRun();
+      sys.adopt(c);
       sys.watchExit(fd, c.id, pids);
     },
     resumeChecks(c) {

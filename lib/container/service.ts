@@ -15,8 +15,16 @@ import type { Container } from "./container.ts";
 import { etcFilesInput, validateEtcFiles } from "./etc_files.ts";
 import { ContainerCore, type CoreHooks, type CoreOptions } from "./core.ts";
 import { type RestorePort, restorePort } from "./restore_port.ts";
-import { type ContainerConfig, defaultHostConfig, type HostConfig, newState } from "./model.ts";
+import {
+  type ContainerConfig,
+  defaultHostConfig,
+  type EndpointRequest,
+  type HostConfig,
+  newState,
+} from "./model.ts";
 import { generateName, newId, validateName } from "./names.ts";
+import type { NetworkingRequest } from "./networking.ts";
+import { connectContainer, disconnectContainer } from "./network_ops.ts";
 import { RestartFlow } from "./restart_flow.ts";
 import { startContainer } from "./start.ts";
 import { type ContainerSystem, RuncSystem } from "./system.ts";
@@ -32,6 +40,8 @@ export interface CreateRequest {
   name?: string;
   config: Partial<ContainerConfig> & { Image: string };
   hostConfig?: Partial<HostConfig>;
+  /** Docker's `NetworkingConfig`: the networks to be on and what to ask of each. */
+  networkingConfig?: NetworkingRequest;
 }
 
 /** The answer of wait. */
@@ -70,7 +80,8 @@ export class ContainerService {
     const onExit = (id: string, pids: PidInfo) => void this.#onExit(id, pids);
     this.core = new ContainerCore(
       opts,
-      (disk) => system ? system(disk, onExit) : new RuncSystem(opts, opts.images, disk, onExit),
+      (disk, networking) =>
+        system ? system(disk, onExit) : new RuncSystem(opts, opts.images, disk, networking, onExit),
     );
     this.restarts = new RestartFlow(this.core);
   }
@@ -173,6 +184,11 @@ export class ContainerService {
       throw conflict(`Conflict. The container name "/${name}" is already in use`);
     }
     const config = buildConfig(cfg, image);
+    const networks = this.core.networking.decide(
+      hc,
+      config.ExposedPorts ?? {},
+      req.networkingConfig,
+    );
     validateEtcFiles(etcFilesInput({ Id: "", Config: config, HostConfig: hc }));
     // As Docker: refused here, not at start (an imported image has no command).
     if (!config.Entrypoint?.length && !config.Cmd.length) throw invalid("no command specified");
@@ -189,6 +205,7 @@ export class ContainerService {
       HostConfig: hc,
       State: newState(),
       RestartCount: 0,
+      ...(networks ? { Networks: networks } : {}),
     });
     this.store.add(c);
     try {
@@ -288,6 +305,35 @@ export class ContainerService {
       }
       this.#signal(c, sig);
       if (sig === signals.KILL) await this.#awaitKilled(c);
+    });
+  }
+
+  /** Connect a container to a network (`docker network connect`). */
+  connect(ref: string, network: string, request: EndpointRequest = {}): Promise<void> {
+    const c = this.store.get(ref);
+    return c.exclusive(async () => {
+      await connectContainer(this.core, c, network, request);
+      this.#networkEvent("connect", c, network);
+    });
+  }
+
+  /** Disconnect a container from a network (`docker network disconnect`). */
+  disconnect(ref: string, network: string): Promise<void> {
+    const c = this.store.get(ref);
+    return c.exclusive(async () => {
+      await disconnectContainer(this.core, c, network);
+      this.#networkEvent("disconnect", c, network);
+    });
+  }
+
+  /** Docker's network event of a container joining or leaving a network. */
+  #networkEvent(action: string, c: Container, ref: string): void {
+    const network = this.core.networking.manager?.inspect(ref);
+    if (!network) return;
+    this.opts.events.emit("network", action, network.Id, {
+      container: c.id,
+      name: network.Name,
+      type: network.Driver,
     });
   }
 

@@ -7,6 +7,7 @@
  */
 import { type BlkioEntry, hostCpuNs, onlineCpus, readCgroupStats } from "../runtime/mod.ts";
 import { waitOrCancel } from "../restart/mod.ts";
+import { type InterfaceCounters, readNetDev } from "../sys/mod.ts";
 import type { Container } from "./container.ts";
 import type { ContainerService } from "./service.ts";
 
@@ -54,6 +55,8 @@ export interface ContainerStats {
     failcnt?: number;
     limit?: number;
   };
+  /** Per interface, for a container on a network of its own (absent otherwise, as in Docker). */
+  networks?: Record<string, InterfaceCounters>;
 }
 
 /** How the stats are asked for (the query of `GET /containers/ID/stats`). */
@@ -157,6 +160,7 @@ function sample(c: Container, cgroupsPath: string, before: ContainerStats | null
       // Unlimited (or limited above the host's memory): the host's memory, as Docker shows it.
       limit: Math.min(cg.memory.limit ?? Infinity, hostMemory),
     },
+    ...(Object.keys(c.rec.Networks ?? {}).length ? { networks: readNetDev(c.rec.State.Pid) } : {}),
   };
 }
 

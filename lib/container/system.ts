@@ -18,6 +18,7 @@ import {
   type LiveLimits,
   oomKillCount,
   Runc,
+  type SpecNetwork,
   StateDir,
   thawCgroup,
 } from "../runtime/mod.ts";
@@ -33,7 +34,8 @@ import {
   writeFileAtomic,
 } from "../sys/mod.ts";
 import type { Container } from "./container.ts";
-import { etcFilesInput, hostsFile, resolvConf } from "./etc_files.ts";
+import { etcFilesInput, resolvConf } from "./etc_files.ts";
+import type { ContainerNetworking } from "./networking.ts";
 import type { ContainerDisk } from "./persist.ts";
 
 /** What the core needs from the system (a fake in unit tests). */
@@ -62,6 +64,8 @@ export interface ContainerSystem extends ExitSystem {
   update(id: string, limits: LiveLimits): Promise<void>;
   /** Whether the container's state dir exists (a run, or a cleanup not finished). */
   hasStateDir(id: string): boolean;
+  /** Restore of a live run: hold again what it holds outside its state dir (host ports). */
+  adopt(c: Container): void;
 }
 
 /** Daemon settings the real system needs. */
@@ -83,8 +87,12 @@ export interface RuncSystemOptions {
  * import type { ContainerDisk } from "./persist.ts";
  * declare const images: ImageStore;
  * declare const disk: ContainerDisk;
+ * import type { ContainerNetworking } from "./networking.ts";
+ * import type { PidInfo } from "../supervisor/mod.ts";
+ * declare const networking: ContainerNetworking;
  * declare const opts: RuncSystemOptions;
- * const sys = new RuncSystem(opts, images, disk, (id, pids) => console.log(id, "exited", pids.pid));
+ * const onExit = (id: string, pids: PidInfo) => console.log(id, "exited", pids.pid);
+ * const sys = new RuncSystem(opts, images, disk, networking, onExit);
  * ```
  */
 export class RuncSystem implements ContainerSystem {
@@ -96,6 +104,7 @@ export class RuncSystem implements ContainerSystem {
     readonly opts: RuncSystemOptions,
     readonly images: ImageStore,
     readonly disk: ContainerDisk,
+    readonly networking: ContainerNetworking,
     onExit: (id: string, pids: PidInfo) => void,
   ) {
     this.#stateDir = new StateDir(opts.stateRoot);
@@ -119,7 +128,9 @@ export class RuncSystem implements ContainerSystem {
     const fd = this.supervisor.openExitFifo(this.supervisor.createExitFifo(res.bundle.dir));
     try {
       await this.#mountRootfs(c, image, res.bundle);
-      await this.#writeSpec(c, res);
+      const { network, ports } = await this.networking.setUp(c.rec);
+      c.portsHeld(ports);
+      await this.#writeSpec(c, res, network);
       const shim = await launchShim({
         id: c.id,
         bundle: res.bundle.dir,
@@ -151,7 +162,10 @@ export class RuncSystem implements ContainerSystem {
     mountOverlay(this.images.layerDirs(image), upper, work, bundle.rootfs);
   }
 
-  /** Write /etc/hostname, /etc/hosts and /etc/resolv.conf for a run; returns their binds. */
+  /**
+   * Write /etc/hostname, /etc/hosts and /etc/resolv.conf for a run, then
+   * tell the members of its networks it is there; returns their binds.
+   */
   async #writeEtcFiles(c: Container): Promise<{ source: string; destination: string }[]> {
     const paths = this.disk.etcFiles(c.id);
     const input = etcFilesInput(c.rec);
@@ -161,9 +175,10 @@ export class RuncSystem implements ContainerSystem {
     const write = (path: string, text: string) => Deno.writeTextFile(path, text, { mode: 0o644 });
     await Promise.all([
       write(paths.hostname, `${input.hostname}\n`),
-      write(paths.hosts, hostsFile(input)),
+      this.networking.writeHosts(c.rec),
       write(paths.resolvConf, resolvConf(hostResolv, input)),
     ]);
+    await this.networking.refreshMembers(Object.keys(c.rec.Networks ?? {}), c.id);
     return [
       { source: paths.hostname, destination: "/etc/hostname" },
       { source: paths.hosts, destination: "/etc/hosts" },
@@ -171,7 +186,11 @@ export class RuncSystem implements ContainerSystem {
     ];
   }
 
-  async #writeSpec(c: Container, res: ContainerResources): Promise<void> {
+  async #writeSpec(
+    c: Container,
+    res: ContainerResources,
+    network: SpecNetwork | undefined,
+  ): Promise<void> {
     const cfg = c.rec.Config;
     const files = await this.#writeEtcFiles(c);
     const spec = buildSpec({
@@ -187,6 +206,7 @@ export class RuncSystem implements ContainerSystem {
       // The persisted host config: every option holds again at each start.
       host: c.rec.HostConfig,
       files,
+      network,
     });
     await writeFileAtomic(res.bundle.spec, JSON.stringify(spec));
   }
@@ -232,8 +252,14 @@ export class RuncSystem implements ContainerSystem {
     return oomKillCount(this.resources(id).cgroupsPath) > 0;
   }
 
-  cleanup(id: string): Promise<void> {
-    return cleanupContainer(this.runc, this.resources(id));
+  /**
+   * The exit cleanup: the network torn down (CNI DEL, namespace, ports),
+   * then the run's own resources; both are tried, the first failure thrown.
+   */
+  async cleanup(id: string): Promise<void> {
+    const network = await this.networking.tearDown(id).then(() => null, (err) => err);
+    await cleanupContainer(this.runc, this.resources(id));
+    if (network) throw network;
   }
 
   async reclaim(id: string): Promise<void> {
@@ -255,6 +281,10 @@ export class RuncSystem implements ContainerSystem {
 
   hasStateDir(id: string): boolean {
     return existsSync(this.bundle(id).dir);
+  }
+
+  adopt(c: Container): void {
+    this.networking.adopt(c.rec);
   }
 }
 

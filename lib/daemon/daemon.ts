@@ -26,6 +26,7 @@ import {
 import { DEFAULT_HOST, socketPath } from "../api/mod.ts";
 import { DEFAULT_ROTATION, runcVersionArgs } from "../shim/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
+import { type AddressPool, NetworkManager, parseBip } from "../network/mod.ts";
 
 /** Daemon flags. */
 export interface DaemonOptions {
@@ -44,6 +45,14 @@ export interface DaemonOptions {
   maxImageSize: number;
   /** Registries reached over plain HTTP besides loopback. */
   insecureRegistries: string[];
+  /** The default network's Linux bridge; `none`: no default network (Docker's `--bridge`). */
+  bridge: string;
+  /** The default network's gateway address and prefix, e.g. `172.17.0.1/16` (Docker's `--bip`). */
+  bip?: string;
+  /** Where networks without a subnet of their own get one (Docker's `--default-address-pool`). */
+  addressPools?: AddressPool[];
+  /** Where the CNI plugins are. */
+  cniPath: string;
 }
 
 /** Defaults of the daemon flags. */
@@ -60,6 +69,8 @@ export const DEFAULT_DAEMON_OPTIONS: DaemonOptions = {
   createTimeoutMs: 120_000,
   maxImageSize: DEFAULT_MAX_IMAGE_SIZE,
   insecureRegistries: [],
+  bridge: "corral0",
+  cniPath: "/usr/lib/cni",
 };
 
 /** A running daemon. */
@@ -94,12 +105,22 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   });
   const images = await openImages(o);
   const events = await EventLog.open(o.root);
-  const { service, execs, health, gc } = await wireServices(o, images, events);
+  const networks = await openNetworks(o);
+  const { service, execs, health, gc } = await wireServices(o, images, events, networks);
   await restore(service, o.state);
   gc.start();
   const memoryRelease = releaseMemoryPeriodically();
   const registry = new RegistryService(images, { insecureRegistries: o.insecureRegistries });
-  const ctx: ApiContext = { service, images, registry, events, gc, execs, root: o.root };
+  const ctx: ApiContext = {
+    service,
+    images,
+    registry,
+    events,
+    gc,
+    execs,
+    networks,
+    root: o.root,
+  };
   const server = await listen(sock, ctx);
   log.info("corral daemon listening on unix://{sock} (root {root}, state {state})", {
     sock,
@@ -161,8 +182,30 @@ async function openImages(o: DaemonOptions): Promise<ImageStore> {
   return images;
 }
 
+/**
+ * The networks, loaded before restore: a default subnet that collides with
+ * the host's routes, or CNI plugins missing, stop the daemon here.
+ */
+async function openNetworks(o: DaemonOptions): Promise<NetworkManager> {
+  const bip = o.bip === undefined ? undefined : parseBip(o.bip);
+  const networks = new NetworkManager(o.root, o.state, {
+    cniPath: o.cniPath,
+    defaultNetwork: o.bridge !== "none",
+    bridgeName: o.bridge,
+    ...(bip ? { defaultSubnet: bip.subnet, defaultGateway: bip.gateway } : {}),
+    ...(o.addressPools ? { addressPools: o.addressPools } : {}),
+  });
+  await networks.load();
+  return networks;
+}
+
 /** The container service with its health checks, exec manager and gc (list loaded). */
-async function wireServices(o: DaemonOptions, images: ImageStore, events: EventLog) {
+async function wireServices(
+  o: DaemonOptions,
+  images: ImageStore,
+  events: EventLog,
+  networks: NetworkManager,
+) {
   const service = new ContainerService({
     root: o.root,
     stateRoot: o.state,
@@ -174,6 +217,7 @@ async function wireServices(o: DaemonOptions, images: ImageStore, events: EventL
     logMaxSize: o.logMaxSize,
     logMaxFiles: o.logMaxFiles,
     createTimeoutMs: o.createTimeoutMs,
+    networks,
   });
   const execs = new ExecManager(service);
   const health = new HealthMonitor(service, execs);

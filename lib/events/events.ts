@@ -12,7 +12,7 @@ const log = getLogger(["corral", "events"]);
 
 /** A Docker-shaped event. */
 export interface CorralEvent {
-  Type: "container" | "image" | "daemon";
+  Type: "container" | "image" | "network" | "daemon";
   Action: string;
   Actor: { ID: string; Attributes: Record<string, string> };
   scope: "local";

@@ -1,14 +1,13 @@
 /**
  * `docker import --change`: Dockerfile instructions that set the config of
  * an imported image. The ones corral keeps in an image config are applied;
- * the others (ports, volumes, health checks, ONBUILD) are refused by name.
+ * the others (volumes, health checks, ONBUILD) are refused by name.
  * @module
  */
 import { invalid } from "../errdefs/mod.ts";
 import type { ImageConfig } from "./model.ts";
 
 const REFUSED: Record<string, string> = {
-  EXPOSE: "containers have no network",
   VOLUME: "corral has no volumes (use a bind mount at run time)",
   HEALTHCHECK: "use --health-cmd at run time (images loaded with one keep it)",
   ONBUILD: "corral builds no images",
@@ -68,6 +67,12 @@ export function parseImportChanges(changes: string[]): Partial<ImageConfig> {
         break;
       case "STOPSIGNAL":
         config.StopSignal = needArgument();
+        break;
+      case "EXPOSE":
+        for (const port of needArgument().split(/\s+/)) {
+          const key = port.includes("/") ? port.toLowerCase() : `${port}/tcp`;
+          config.ExposedPorts = { ...config.ExposedPorts, [key]: {} };
+        }
         break;
       default:
         throw invalid(`import --change: ${m[1]} is not a valid change command`);

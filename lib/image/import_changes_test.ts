@@ -27,11 +27,15 @@ Deno.test("parseImportChanges applies docker import --change instructions in ord
   // Not a JSON list of strings: the shell form, as Docker does.
   assert.deepEqual(parseImportChanges(["CMD [oops"]).Cmd, ["/bin/sh", "-c", "[oops"]);
   assert.deepEqual(parseImportChanges([]), {});
+  assert.deepEqual(parseImportChanges(["EXPOSE 80 53/UDP", "EXPOSE 443/tcp"]).ExposedPorts, {
+    "80/tcp": {},
+    "53/udp": {},
+    "443/tcp": {},
+  });
 });
 
 Deno.test("parseImportChanges refuses what corral does not keep, by name", () => {
   const cases: [string, RegExp][] = [
-    ["EXPOSE 80", /EXPOSE is not supported by corral: containers have no network/],
     ["VOLUME /data", /VOLUME is not supported/],
     ["HEALTHCHECK CMD true", /HEALTHCHECK is not supported/],
     ["ONBUILD RUN x", /ONBUILD is not supported/],

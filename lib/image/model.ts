@@ -17,6 +17,8 @@ export interface ImageConfig {
   StopSignal: string;
   /** The image's HEALTHCHECK; absent when it has none. */
   Healthcheck?: ImageHealthcheck;
+  /** The image's `EXPOSE` ports, Docker's `{"80/tcp": {}}`; absent when it has none. */
+  ExposedPorts?: Record<string, Record<string, never>>;
 }
 
 /** A health check an image carries (Docker's `Healthcheck`; durations in ns, 0: default). */
@@ -101,6 +103,9 @@ export function normalizeConfig(partial: Partial<ImageConfig> = {}): ImageConfig
     // Left out when absent, so the config (and the id hashed from it) of an
     // image without one is what it always was.
     ...(partial.Healthcheck == null ? {} : { Healthcheck: healthcheck(partial.Healthcheck) }),
+    ...(partial.ExposedPorts == null || Object.keys(partial.ExposedPorts).length === 0
+      ? {}
+      : { ExposedPorts: exposedPorts(partial.ExposedPorts) }),
   };
 }
 
@@ -123,6 +128,21 @@ function healthcheck(value: unknown): ImageHealthcheck {
     StartPeriod: count("StartPeriod"),
     Retries: count("Retries"),
   };
+}
+
+/** `EXPOSE` keys, `PORT[/tcp|udp|sctp]`, sorted so that equal sets hash equally. */
+function exposedPorts(value: unknown): Record<string, Record<string, never>> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid("image config: ExposedPorts must be an object");
+  }
+  const out: Record<string, Record<string, never>> = {};
+  for (const key of Object.keys(value).sort()) {
+    if (!/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(key)) {
+      throw invalid(`image config: invalid exposed port "${key}"`);
+    }
+    out[key] = {};
+  }
+  return out;
 }
 
 function stringList(field: string, value: unknown): string[] {

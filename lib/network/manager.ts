@@ -41,6 +41,11 @@ import {
 export interface NetworkManagerOptions extends DefaultNetworkOptions {
   /** Where the CNI plugins are (`/usr/lib/cni`, Debian's). */
   cniPath?: string;
+  /**
+   * false: no default network (Docker's `--bridge none`): containers without
+   * `--network` get none, user-defined networks still work.
+   */
+  defaultNetwork?: boolean;
 }
 
 /**
@@ -93,8 +98,13 @@ export class NetworkManager {
     }
     await this.#store.load();
     await this.#attachments.load();
-    await this.#ensureDefault();
+    if (this.hasDefaultNetwork) await this.#ensureDefault();
     for (const network of this.#store.list()) await ensureBridge(network);
+  }
+
+  /** Whether the daemon has a default network for containers without `--network`. */
+  get hasDefaultNetwork(): boolean {
+    return this.#options.defaultNetwork !== false;
   }
 
   /** Save the default network as the options want it; its old bridge goes when it changes. */

@@ -60,6 +60,12 @@ export * from "./model.ts";
 export { NetworkManager, type NetworkManagerOptions } from "./manager.ts";
 export type { NetworkSpec } from "./networks.ts";
 export type { NetworkLeaks } from "./leaks.ts";
-export { type AddressPool, DEFAULT_ADDRESS_POOLS } from "./subnet.ts";
-export { formatPortSpecs, parsePortKey, parsePortSpecs, publishedPorts } from "./ports.ts";
+export { type AddressPool, DEFAULT_ADDRESS_POOLS, parseBip } from "./subnet.ts";
+export {
+  checkPortBindings,
+  formatPortSpecs,
+  parsePortKey,
+  parsePortSpecs,
+  publishedPorts,
+} from "./ports.ts";
 export { CniError } from "./cni.ts";

@@ -5,7 +5,7 @@
  * it made.
  */
 import assert from "node:assert/strict";
-import { freeTestSubnet, inNetns, randomHex, withTestNet } from "./_test_net.ts";
+import { inNetns, randomHex, reserveTestBlock, withTestNet } from "./_test_net.ts";
 import { NetworkManager } from "./manager.ts";
 import { parsePortSpecs } from "./ports.ts";
 import { ipCommand } from "./networks.ts";
@@ -123,54 +123,65 @@ Deno.test("DEL removes the veth, the lease and the rules; detach twice is fine",
 });
 
 Deno.test("a network with an attached container cannot be removed; prune spares it", async () => {
-  await withTestNet(async ({ manager, newContainer }) => {
-    const used = await manager.createNetwork({ name: `used-${randomHex(6)}` });
-    const unused = await manager.createNetwork({ name: `unused-${randomHex(6)}` });
-    const c = await newContainer();
-    const endpoint = await manager.attach(c.id, c.netns, { network: used.Name, aliases: ["db"] });
-    assert.deepEqual(endpoint.Aliases, ["db"]);
-    await assert.rejects(
-      manager.removeNetwork(used.Name),
-      (err) => errorKind(err) === "conflict" && /has active endpoints/.test(String(err)),
-    );
-    assert.deepEqual(await manager.prune(), [unused.Name]);
-    await manager.detach(c.id, used.Id);
-    await manager.removeNetwork(used.Id.slice(0, 12));
-    assert.deepEqual(manager.list().map((n) => n.Name), ["bridge"]);
-  }, { addressPools: [{ base: "198.19.0.0/16", size: 28 }] });
+  await withTestNet(
+    async ({ manager, newContainer }) => {
+      const used = await manager.createNetwork({ name: `used-${randomHex(6)}` });
+      const unused = await manager.createNetwork({ name: `unused-${randomHex(6)}` });
+      const c = await newContainer();
+      const endpoint = await manager.attach(c.id, c.netns, { network: used.Name, aliases: ["db"] });
+      assert.deepEqual(endpoint.Aliases, ["db"]);
+      await assert.rejects(
+        manager.removeNetwork(used.Name),
+        (err) => errorKind(err) === "conflict" && /has active endpoints/.test(String(err)),
+      );
+      assert.deepEqual(await manager.prune(), [unused.Name]);
+      await manager.detach(c.id, used.Id);
+      await manager.removeNetwork(used.Id.slice(0, 12));
+      assert.deepEqual(manager.list().map((n) => n.Name), ["bridge"]);
+    },
+    (block) => ({
+      defaultSubnet: block.subnets[0],
+      addressPools: [{ base: block.cidr, size: 28 }],
+    }),
+  );
 });
 
 Deno.test("networks and attachments persist across a new manager, which can DEL", async () => {
-  await withTestNet(async ({ manager, newContainer, reopen }) => {
-    const created = await manager.createNetwork({
-      name: "backend",
-      internal: true,
-      labels: { app: "x" },
-    });
-    const c = await newContainer();
-    const endpoint = await manager.attach(c.id, c.netns, { network: "backend" });
-    const again = await reopen();
-    assert.deepEqual(again.inspect("backend"), manager.inspect("backend"));
-    assert.equal(again.inspect("bridge").Id, manager.inspect("bridge").Id);
-    assert.equal(again.inspect(created.Id).Labels.app, "x");
-    assert.equal(again.inspect("backend").Internal, true);
-    assert.deepEqual(again.endpoints(c.id), { backend: endpoint });
-    await again.check(c.id);
-    await again.detach(c.id);
-    assert.deepEqual((await again.leaks(c.id)).leases, []);
-    assert.deepEqual((await again.leaks(c.id)).iptablesRules, []);
-  }, { addressPools: [{ base: "198.19.0.0/16", size: 28 }] });
+  await withTestNet(
+    async ({ manager, newContainer, reopen }) => {
+      const created = await manager.createNetwork({
+        name: "backend",
+        internal: true,
+        labels: { app: "x" },
+      });
+      const c = await newContainer();
+      const endpoint = await manager.attach(c.id, c.netns, { network: "backend" });
+      const again = await reopen();
+      assert.deepEqual(again.inspect("backend"), manager.inspect("backend"));
+      assert.equal(again.inspect("bridge").Id, manager.inspect("bridge").Id);
+      assert.equal(again.inspect(created.Id).Labels.app, "x");
+      assert.equal(again.inspect("backend").Internal, true);
+      assert.deepEqual(again.endpoints(c.id), { backend: endpoint });
+      await again.check(c.id);
+      await again.detach(c.id);
+      assert.deepEqual((await again.leaks(c.id)).leases, []);
+      assert.deepEqual((await again.leaks(c.id)).iptablesRules, []);
+    },
+    (block) => ({
+      defaultSubnet: block.subnets[0],
+      addressPools: [{ base: block.cidr, size: 28 }],
+    }),
+  );
 });
 
 Deno.test("the default subnet avoids a host route; a configured colliding one is refused", async () => {
-  const taken = freeTestSubnet();
+  const block = reserveTestBlock();
+  const [taken, free] = block.subnets;
   const routed = `cr-${randomHex(8)}`;
   await ipCommand(["link", "add", "name", routed, "type", "bridge"]);
   try {
     await ipCommand(["addr", "add", taken.replace(".0/24", ".1/24"), "dev", routed]);
     await ipCommand(["link", "set", routed, "up"]);
-    let free = freeTestSubnet();
-    while (free === taken) free = freeTestSubnet();
     const pools = [{ base: taken, size: 24 }, { base: free, size: 24 }];
     await withTestNet(async ({ manager, newContainer }) => {
       assert.equal(manager.inspect("bridge").IPAM.Config[0].Subnet, free);
@@ -194,6 +205,7 @@ Deno.test("the default subnet avoids a host route; a configured colliding one is
     }
   } finally {
     await ipCommand(["link", "del", routed]);
+    block.release();
   }
 });
 
@@ -221,21 +233,30 @@ Deno.test("a static address; a taken one fails the attach and leaves nothing beh
 });
 
 Deno.test("network names: unique, Docker's rules, not a pre-defined one", async () => {
-  await withTestNet(async ({ manager }) => {
-    const internal = await manager.createNetwork({ name: "db.net_1", internal: true });
-    await assert.rejects(
-      manager.createNetwork({ name: "db.net_1" }),
-      (err) => errorKind(err) === "conflict" && /already exists/.test(String(err)),
-    );
-    for (const name of ["host", "none", "bridge", "-x", "a b", ""]) {
-      await assert.rejects(manager.createNetwork({ name }), (err) => errorKind(err) === "invalid");
-    }
-    await assert.rejects(manager.removeNetwork("bridge"), /pre-defined/);
-    await assert.rejects(manager.removeNetwork("nope"), (err) => errorKind(err) === "not_found");
-    const ports = [{ hostIp: "", hostPort: 1, containerPort: 1, protocol: "tcp" as const }];
-    await assert.rejects(
-      manager.attach(randomHex(64), "/nonexistent", { network: internal.Id, ports }),
-      /internal/,
-    );
-  }, { addressPools: [{ base: "198.19.0.0/16", size: 28 }] });
+  await withTestNet(
+    async ({ manager }) => {
+      const internal = await manager.createNetwork({ name: "db.net_1", internal: true });
+      await assert.rejects(
+        manager.createNetwork({ name: "db.net_1" }),
+        (err) => errorKind(err) === "conflict" && /already exists/.test(String(err)),
+      );
+      for (const name of ["host", "none", "bridge", "-x", "a b", ""]) {
+        await assert.rejects(
+          manager.createNetwork({ name }),
+          (err) => errorKind(err) === "invalid",
+        );
+      }
+      await assert.rejects(manager.removeNetwork("bridge"), /pre-defined/);
+      await assert.rejects(manager.removeNetwork("nope"), (err) => errorKind(err) === "not_found");
+      const ports = [{ hostIp: "", hostPort: 1, containerPort: 1, protocol: "tcp" as const }];
+      await assert.rejects(
+        manager.attach(randomHex(64), "/nonexistent", { network: internal.Id, ports }),
+        /internal/,
+      );
+    },
+    (block) => ({
+      defaultSubnet: block.subnets[0],
+      addressPools: [{ base: block.cidr, size: 28 }],
+    }),
+  );
 });

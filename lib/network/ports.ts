@@ -157,3 +157,40 @@ export function publishedPorts(mappings: readonly PortMapping[]): PortMap {
   }
   return ports;
 }
+
+/**
+ * Check a `PortBindings` from a client: keys are ports (`80/tcp`), each
+ * binding an address (or `""`) and a port, a range or `""`. Returns it in
+ * canonical form (`80` → `80/tcp`, `0.0.0.0` → `""`, port `0` → `""`).
+ *
+ * @example
+ * ```ts
+ * checkPortBindings({ "80": [{ HostIp: "0.0.0.0", HostPort: "8080" }] });
+ * // { "80/tcp": [{ HostIp: "", HostPort: "8080" }] }
+ * checkPortBindings({ "80/tcp": [{ HostPort: "99999" }] }); // throws invalid
+ * ```
+ */
+export function checkPortBindings(bindings: unknown): PortMap {
+  if (bindings === null || bindings === undefined) return {};
+  if (typeof bindings !== "object" || Array.isArray(bindings)) {
+    throw invalid("PortBindings must be an object of port → bindings");
+  }
+  const out: PortMap = {};
+  for (const [key, list] of Object.entries(bindings)) {
+    const { port, protocol } = parsePortKey(key);
+    if (list === null) continue;
+    if (!Array.isArray(list)) throw invalid(`PortBindings["${key}"] must be a list of bindings`);
+    out[`${port}/${protocol}`] = list.map((b: unknown) => {
+      const { HostIp = "", HostPort = "" } = (b ?? {}) as Record<string, unknown>;
+      if (typeof HostIp !== "string" || typeof HostPort !== "string") {
+        throw invalid(`PortBindings["${key}"]: HostIp and HostPort must be strings`);
+      }
+      const hostIp = checkHostIp(HostIp === "0.0.0.0" ? "" : HostIp, key);
+      // Port 0 asks for a free port, as "" does (what testcontainers sends).
+      const hostPort = HostPort === "0" ? "" : HostPort;
+      if (hostPort !== "") parsePortRange(hostPort, `${hostPort}:${key}`);
+      return { HostIp: hostIp, HostPort: hostPort };
+    });
+  }
+  return out;
+}

@@ -83,6 +83,27 @@ export function parseSubnet(text: string): Subnet {
   return { network, prefix };
 }
 
+/**
+ * Docker's `--bip`: the bridge's address with its prefix, as the default
+ * network's subnet and gateway.
+ *
+ * @example
+ * ```ts
+ * parseBip("198.18.7.1/24"); // { subnet: "198.18.7.0/24", gateway: "198.18.7.1" }
+ * ```
+ */
+export function parseBip(text: string): { subnet: string; gateway: string } {
+  const [addr, bits, extra] = text.split("/");
+  const ip = parseIpv4(addr);
+  const prefix = /^\d{1,2}$/.test(bits ?? "") ? Number(bits) : -1;
+  if (ip === null || extra !== undefined || prefix < 8 || prefix > 30) {
+    throw invalid(`invalid --bip ${text}: an address and prefix such as 172.17.0.1/16 expected`);
+  }
+  const subnet = { network: ip - ip % blockSize(prefix), prefix };
+  if (!isHostOf(subnet, ip)) throw invalid(`invalid --bip ${text}: not a host address`);
+  return { subnet: formatSubnet(subnet), gateway: addr };
+}
+
 /** `A.B.C.D/N`. */
 export function formatSubnet(subnet: Subnet): string {
   return `${formatIpv4(subnet.network)}/${subnet.prefix}`;

@@ -108,7 +108,15 @@ export interface SpecInput {
   host: HostOptions;
   /** Files the engine wrote for the container, bound over the image's (/etc/hosts, ...). */
   files: { source: string; destination: string }[];
+  /**
+   * The network namespace: a new one with only a loopback when absent, one
+   * the engine set up or another container's (`path`), or the host's.
+   */
+  network?: SpecNetwork;
 }
+
+/** Where a container's network lives (see `SpecInput.network`). */
+export type SpecNetwork = { path: string } | { host: true };
 
 /** The fields of the image's /etc/passwd or /etc/group entry named `name`. */
 function etcEntry(rootfs: string, file: "passwd" | "group", name: string): string[] | undefined {
@@ -150,8 +158,13 @@ function resolveUser(
   return { uid, gid, additionalGids: groupAdd.map((group) => groupId(group, rootfs)) };
 }
 
-/** The namespaces of a container: all its own. */
-const NAMESPACES = ["pid", "network", "ipc", "uts", "mount"].map((type) => ({ type }));
+/** The namespaces of a container: all its own, but the network one as `network` says. */
+function namespacesOf(network: SpecNetwork | undefined): { type: string; path?: string }[] {
+  const own = ["pid", "ipc", "uts", "mount"].map((type) => ({ type }));
+  if (network === undefined) return [...own, { type: "network" }];
+  if ("host" in network) return own;
+  return [...own, { type: "network", path: network.path }];
+}
 
 /**
  * What the host options make of the spec, built at each start and, to check
@@ -212,7 +225,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     linux: {
       cgroupsPath: input.cgroupsPath,
       resources: parts.resources,
-      namespaces: NAMESPACES,
+      namespaces: namespacesOf(input.network),
       devices: parts.devices,
       sysctl: parts.sysctl,
       // A privileged container sees and writes all of /proc, as in Docker.

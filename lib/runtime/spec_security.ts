@@ -213,8 +213,8 @@ const IPC_NAMESPACED_SYSCTLS = new Set([
  */
 const NAMESPACED_SYSCTL_PREFIXES = ["net.", "fs.mqueue."];
 
-/** The interfaces a corral container has: no network but its loopback. */
-const CONTAINER_INTERFACES = new Set(["all", "default", "lo"]);
+/** The interfaces a corral container has: its loopback, and eth0 on a network. */
+const CONTAINER_INTERFACES = new Set(["all", "default", "lo", "eth0"]);
 
 /**
  * The container's sysctls, checked with Docker's rule (only sysctls of the
@@ -234,7 +234,7 @@ export function sysctlsOf(sysctls: Record<string, string>): Record<string, strin
     if (!namespaced) throw invalid(`sysctl '${key}=${value}' is not allowed`);
     const iface = key.match(/^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\./)?.[1];
     if (iface !== undefined && !CONTAINER_INTERFACES.has(iface)) {
-      throw invalid(`sysctl '${key}': the container has no interface ${iface}, only lo`);
+      throw invalid(`sysctl '${key}': the container has no interface ${iface}, only lo and eth0`);
     }
     if (!/^[\w.-]+$/.test(key) || !existsSync(`/proc/sys/${key.replaceAll(".", "/")}`)) {
       throw invalid(`sysctl '${key}' does not exist on this kernel`);

@@ -174,3 +174,55 @@ export function killProcessTree(root: ProcessIdentity): number {
   }
   return tree.size;
 }
+
+/** One interface's counters from `/proc/PID/net/dev`, Docker's stats names. */
+export interface InterfaceCounters {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
+}
+
+/**
+ * The counters of every interface but the loopback in `/proc/net/dev`'s text.
+ *
+ * @example
+ * ```ts
+ * const text = "Inter-|...\n face |...\n" +
+ *   "    lo: 10 1 0 0 0 0 0 0 10 1 0 0 0 0 0 0\n" +
+ *   "  eth0: 500 5 0 1 0 0 0 0 300 3 0 0 0 0 0 0\n";
+ * parseNetDev(text).eth0.rx_bytes; // 500
+ * ```
+ */
+export function parseNetDev(text: string): Record<string, InterfaceCounters> {
+  const out: Record<string, InterfaceCounters> = {};
+  for (const line of text.split("\n").slice(2)) {
+    const m = /^\s*([^:\s]+):\s*(.*)$/.exec(line);
+    if (!m || m[1] === "lo") continue;
+    const f = m[2].trim().split(/\s+/).map(Number);
+    out[m[1]] = {
+      rx_bytes: f[0],
+      rx_packets: f[1],
+      rx_errors: f[2],
+      rx_dropped: f[3],
+      tx_bytes: f[8],
+      tx_packets: f[9],
+      tx_errors: f[10],
+      tx_dropped: f[11],
+    };
+  }
+  return out;
+}
+
+/** The network counters of a process's network namespace (none once it is gone). */
+export function readNetDev(pid: number): Record<string, InterfaceCounters> {
+  try {
+    return parseNetDev(Deno.readTextFileSync(`/proc/${pid}/net/dev`));
+  } catch {
+    return {};
+  }
+}

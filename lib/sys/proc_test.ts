@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { identify, isAlive, parseSignal, readProcStat, signalProcess } from "./mod.ts";
+import { identify, isAlive, parseNetDev, parseSignal, readProcStat, signalProcess } from "./mod.ts";
 
 Deno.test("process identity is (pid, start time); a wrong start time is another process", async () => {
   const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
@@ -37,4 +37,22 @@ Deno.test("signal names and numbers", () => {
   assert.equal(parseSignal("SIGNOPE"), null);
   assert.equal(parseSignal("0"), null);
   assert.equal(parseSignal("99"), null);
+});
+
+Deno.test("parseNetDev: every interface's counters but the loopback's", () => {
+  const text = "Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n" +
+    "    lo:    10    1    0    0    0     0          0         0       10       1    0    0    0     0       0          0\n" +
+    "  eth0:  1500   12    1    2    0     0          0         0      900       7    3    4    0     0       0          0\n";
+  assert.deepEqual(parseNetDev(text), {
+    eth0: {
+      rx_bytes: 1500,
+      rx_packets: 12,
+      rx_errors: 1,
+      rx_dropped: 2,
+      tx_bytes: 900,
+      tx_packets: 7,
+      tx_errors: 3,
+      tx_dropped: 4,
+    },
+  });
 });

@@ -62,6 +62,18 @@ async function use(hostDir: string): Promise<Record<string, unknown>> {
     })
     .withWaitStrategy(Wait.forHealthCheck())
     .start();
+  // A server on an exposed port, reached from the host as testcontainers users do.
+  const server = await new GenericContainer("busybox")
+    .withExposedPorts(80)
+    .withCommand(["httpd", "-f", "-p", "80", "-h", "/etc"])
+    .withWaitStrategy(Wait.forHttp("/hostname", 80))
+    .start();
+  const url = `http://${server.getHost()}:${server.getMappedPort(80)}/hostname`;
+  report.server = {
+    id: server.getId(),
+    hostname: await (await fetch(url)).text(),
+    ipAddress: server.getIpAddress("bridge"),
+  };
   const job = await new GenericContainer("busybox")
     .withCommand(["sh", "-c", "echo done"])
     .withWaitStrategy(Wait.forOneShotStartup())
@@ -76,7 +88,7 @@ async function use(hostDir: string): Promise<Record<string, unknown>> {
     .start()
     .then(() => null, (err: Error) => err.message);
   // stop() removes the container too.
-  for (const c of [job, healthy, web]) await c.stop();
+  for (const c of [job, healthy, web, server]) await c.stop();
   return report;
 }
 

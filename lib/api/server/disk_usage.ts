@@ -65,7 +65,7 @@ async function imageUsage({ service: svc, images }: ApiContext) {
 async function containerUsage({ service: svc, images }: ApiContext) {
   return await Promise.all(
     svc.store.list().map(async (c) => ({
-      ...containerSummary(c.rec),
+      ...containerSummary(c.rec, svc.core.networking.endpoints(c.id)),
       ...await containerSizes(svc, images, c.rec),
     })),
   );

@@ -10,6 +10,7 @@ import {
   containerTop,
   type HostConfig,
   matchesLabel,
+  type NetworkingRequest,
   pruneContainers,
 } from "../../container/mod.ts";
 import { invalid } from "../../errdefs/mod.ts";
@@ -25,14 +26,15 @@ export function containerRoutes(route: AddRoute, ctx: ApiContext): void {
   const { service: svc, images } = ctx;
   route("POST", "/containers/create", async (req, url) => {
     const body = await readBody<Record<string, unknown>>(req);
-    const { HostConfig: hc, ...config } = body as
-      & { HostConfig?: Partial<HostConfig> }
+    const { HostConfig: hc, NetworkingConfig: networking, ...config } = body as
+      & { HostConfig?: Partial<HostConfig>; NetworkingConfig?: NetworkingRequest }
       & Record<string, unknown>;
     checkCreateBody(config, (hc ?? {}) as Record<string, unknown>);
     const id = await svc.create({
       name: url.searchParams.get("name") ?? undefined,
       config: config as { Image: string },
       hostConfig: hc,
+      networkingConfig: networking,
     });
     return json({ Id: id, Warnings: [] }, 201);
   });

@@ -11,6 +11,7 @@ import type { EventLog } from "../../events/mod.ts";
 import type { GcHandler } from "../../gc/mod.ts";
 import type { ImageStore } from "../../image/mod.ts";
 import type { RegistryService } from "../../registry/mod.ts";
+import type { NetworkManager } from "../../network/mod.ts";
 import { API_VERSION, MIN_API_VERSION } from "../version.ts";
 import { HttpError } from "./request.ts";
 import { json } from "./response.ts";
@@ -35,6 +36,7 @@ export interface ApiContext {
   events: EventLog;
   gc: GcHandler;
   execs: ExecManager;
+  networks: NetworkManager;
   root: string;
 }
 
@@ -88,7 +90,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   registryRoutes(route, ctx);
   imageRoutes(route, ctx);
   eventRoutes(route, ctx);
-  networkRoutes(route);
+  networkRoutes(route, ctx);
   for (const [method, path, message] of UNSUPPORTED_ENDPOINTS) {
     route(method, path, () => {
       throw invalid(message);

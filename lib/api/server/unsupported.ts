@@ -127,6 +127,7 @@ const SUPPORTED_CONFIG = new Set([
   "StopSignal",
   "StopTimeout",
   "Healthcheck",
+  "ExposedPorts",
   // What the client attaches to: only meaningful to the client.
   "AttachStdout",
   "AttachStderr",
@@ -153,6 +154,9 @@ const SUPPORTED_HOST = new Set([
   "Dns",
   "DnsSearch",
   "DnsOptions",
+  "NetworkMode",
+  "PortBindings",
+  "PublishAllPorts",
   // What the OCI spec is built from (lib/runtime/spec.ts).
   "Init",
   "ReadonlyRootfs",
@@ -180,11 +184,6 @@ const REASONS: Record<string, string> = {
   OpenStdin: "stdin (-i) is not supported by corral",
   AttachStdin: "stdin (-i) is not supported by corral",
   StdinOnce: "stdin (-i) is not supported by corral",
-  ExposedPorts: "ports (--expose, -p) are not supported by corral: containers have no network",
-  PortBindings: "publishing ports (-p) is not supported by corral: containers have no network",
-  PublishAllPorts: "publishing ports (-P) is not supported by corral: containers have no network",
-  NetworkMode: "networks (--network) are not supported by corral: " +
-    "containers have no network (only --network none)",
   VolumesFrom: "--volumes-from is not supported by corral",
 };
 
@@ -243,7 +242,7 @@ function checkVolumes(volumes: unknown, binds: unknown): void {
  * @example
  * ```ts
  * checkHostConfig({ Memory: 64 << 20, MemorySwappiness: -1 });
- * checkHostConfig({ PortBindings: { "80/tcp": [{ HostPort: "80" }] } }); // throws invalid
+ * checkHostConfig({ Links: ["db:db"] }); // throws invalid
  * checkHostConfig({ Privileged: true }, new Set(["Memory"])); // throws invalid: set at create
  * ```
  */
@@ -272,8 +271,6 @@ function isZero(v: unknown): boolean {
 /** Values the docker CLI always sends that mean "the default". */
 function isDefaultHostValue(k: string, v: unknown): boolean {
   switch (k) {
-    case "NetworkMode":
-      return v === "default" || v === "none";
     case "LogConfig": {
       const { Type, Config } = v as { Type?: string; Config?: Record<string, unknown> };
       return (Type === "" || Type === "json-file") && isZero(Config);

@@ -11,6 +11,12 @@ import {
   describeStatus,
 } from "../../container/mod.ts";
 import { hostArchitecture, type Image, type ImageStore } from "../../image/mod.ts";
+import {
+  DEFAULT_NETWORK,
+  type EndpointSettings,
+  type PortMap,
+  publishedPorts,
+} from "../../network/mod.ts";
 import { treeSize } from "../../sys/mod.ts";
 
 /** What a container runs: its entrypoint, then its command. */
@@ -60,7 +66,7 @@ export function containerInspect(svc: ContainerService, c: Container) {
     Created: r.Created,
     Path: args[0] ?? "",
     Args: args.slice(1),
-    State: { ...r.State, Error: c.loadError ?? r.State.Error },
+    State: stateView(r.State, c.loadError),
     Image: r.ImageID,
     ResolvConfPath: svc.disk.etcFiles(r.Id).resolvConf,
     HostnamePath: svc.disk.etcFiles(r.Id).hostname,
@@ -73,40 +79,98 @@ export function containerInspect(svc: ContainerService, c: Container) {
     HostConfig: {
       ...r.HostConfig,
       LogConfig: { Type: "json-file", Config: {} },
-      NetworkMode: "none",
+      NetworkMode: r.HostConfig.NetworkMode ?? "none",
+      PortBindings: r.HostConfig.PortBindings ?? {},
     },
-    Config: { ...r.Config, Hostname: r.Config.Hostname || r.Id.slice(0, 12), Tty: false },
+    Config: {
+      ...r.Config,
+      Hostname: r.Config.Hostname || r.Id.slice(0, 12),
+      Tty: false,
+      ExposedPorts: r.Config.ExposedPorts ?? null,
+    },
     Mounts: mountPoints(r),
-    NetworkSettings: networkSettings(r),
+    NetworkSettings: networkSettings(r, svc.core.networking.endpoints(r.Id), sandboxKey(svc, r)),
     GraphDriver: { Name: "overlay", Data: { UpperDir: svc.disk.upperDir(r.Id) } },
   };
 }
 
+/** Inspect's `State`: corral's own bookkeeping (the run's host ports) left out. */
+function stateView(state: ContainerRecord["State"], loadError: string | null | undefined) {
+  const { Ports: _ports, ...shown } = state;
+  return { ...shown, Error: loadError ?? state.Error };
+}
+
+/** Where a running container's network namespace is: the one corral made, else its init's. */
+function sandboxKey(svc: ContainerService, r: ContainerRecord): string {
+  if (!r.State.Running) return "";
+  const own = Object.keys(r.Networks ?? {}).length > 0 || r.HostConfig.NetworkMode === "bridge";
+  return own && svc.core.networking.manager
+    ? svc.core.networking.manager.netnsPath(r.Id)
+    : `/proc/${r.State.Pid}/ns/net`;
+}
+
 /**
- * Docker's `NetworkSettings` of a container on no network, every field there
- * (clients read `Ports` and `Networks` without checking them). A running
- * container's network namespace is its init's.
+ * A container's ports as Docker shows them: every exposed port, with its
+ * host bindings while it runs (`null`: exposed, not published).
  */
-function networkSettings(r: ContainerRecord) {
+function portsOf(r: ContainerRecord): PortMap {
+  if (!r.State.Running) return {};
+  const ports: PortMap = {};
+  for (const key of Object.keys(r.Config.ExposedPorts ?? {})) ports[key] = null;
+  return { ...ports, ...publishedPorts(r.State.Ports ?? []) };
+}
+
+/**
+ * Docker's `NetworkSettings`, every field there (clients read `Ports` and
+ * `Networks` without checking them). The top-level address fields are the
+ * default network's, as in Docker; a stopped container lists its networks
+ * with no address.
+ */
+function networkSettings(
+  r: ContainerRecord,
+  endpoints: Record<string, EndpointSettings>,
+  sandbox: string,
+) {
+  const networks: Record<string, EndpointSettings> = {};
+  for (const [name, asked] of Object.entries(r.Networks ?? {})) {
+    networks[name] = endpoints[name] ?? {
+      IPAMConfig: asked.IPAMConfig?.IPv4Address
+        ? { IPv4Address: asked.IPAMConfig.IPv4Address }
+        : null,
+      Links: null,
+      Aliases: asked.Aliases ?? null,
+      NetworkID: "",
+      EndpointID: "",
+      Gateway: "",
+      IPAddress: "",
+      IPPrefixLen: 0,
+      IPv6Gateway: "",
+      GlobalIPv6Address: "",
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: "",
+      DriverOpts: null,
+    };
+  }
+  const main = endpoints[DEFAULT_NETWORK];
   return {
     Bridge: "",
-    SandboxID: "",
-    SandboxKey: r.State.Running ? `/proc/${r.State.Pid}/ns/net` : "",
+    SandboxID: sandbox ? r.Id : "",
+    SandboxKey: sandbox,
     HairpinMode: false,
     LinkLocalIPv6Address: "",
     LinkLocalIPv6PrefixLen: 0,
-    Ports: {},
+    Ports: portsOf(r),
     SecondaryIPAddresses: null,
     SecondaryIPv6Addresses: null,
-    EndpointID: "",
-    Gateway: "",
+    EndpointID: main?.EndpointID ?? "",
+    Gateway: main?.Gateway ?? "",
     GlobalIPv6Address: "",
     GlobalIPv6PrefixLen: 0,
-    IPAddress: "",
-    IPPrefixLen: 0,
+    IPAddress: main?.IPAddress ?? "",
+    IPPrefixLen: main?.IPPrefixLen ?? 0,
     IPv6Gateway: "",
-    MacAddress: "",
-    Networks: {},
+    MacAddress: main?.MacAddress ?? "",
+    Networks: networks,
   };
 }
 
@@ -142,7 +206,10 @@ export async function containerSizes(
  * containerSummary(r).Names; // ["/web"]
  * ```
  */
-export function containerSummary(r: ContainerRecord) {
+export function containerSummary(
+  r: ContainerRecord,
+  endpoints: Record<string, EndpointSettings> = {},
+) {
   return {
     Id: r.Id,
     Names: ["/" + r.Name],
@@ -153,9 +220,20 @@ export function containerSummary(r: ContainerRecord) {
     State: r.State.Status,
     Status: describeStatus(r),
     Labels: r.Config.Labels,
-    Ports: [],
+    Ports: Object.entries(portsOf(r)).flatMap(([key, bindings]) => {
+      const [port, type] = key.split("/");
+      const PrivatePort = Number(port);
+      if (!bindings) return [{ PrivatePort, Type: type }];
+      return bindings.map((b) => ({
+        IP: b.HostIp,
+        PrivatePort,
+        PublicPort: Number(b.HostPort),
+        Type: type,
+      }));
+    }),
     Mounts: [],
-    HostConfig: { NetworkMode: "none" },
+    HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? "none" },
+    NetworkSettings: { Networks: endpoints },
     RestartCount: r.RestartCount,
     GC: r.State.GC,
   };
