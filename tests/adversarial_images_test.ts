@@ -117,7 +117,7 @@ Deno.test(
         assert.equal(
           res.stderr,
           `Error response from daemon: unsupported archive compression: ${format} ` +
-            "(use a plain or gzip tar)\n",
+            "(use a plain, gzip or zstd tar)\n",
         );
         await assertServing(d);
       }
