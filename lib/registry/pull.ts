@@ -149,6 +149,13 @@ export async function runPull(
       sink(layerStatus(shortId(layer.digest), "Pulling fs layer"));
     }
   }
+  // The registry says how large the blobs are; they are cut off there, so this bounds the disk.
+  const download = missing.reduce((n, l) => n + l.size, 0);
+  if (download > images.maxImageSize) {
+    throw invalid(
+      `${ref.name}: its layers are ${download} bytes, more than the daemon's --max-image-size`,
+    );
+  }
   const hexes = missing.map((l) => l.digest.slice(7));
   users.hold(hexes);
   let stored = false;
