@@ -255,7 +255,7 @@ clientTest(
       assert.deepEqual(seen.dangling, []);
       // The exec's output and the wait were closed early: normal, not logged as errors.
       await assertNoErrorLogged(d);
-    }),
+    }, { network: true }),
 );
 
 clientTest(
@@ -279,9 +279,9 @@ clientTest(
       assert.deepEqual(seen.images, [["busybox:latest"]]);
       assert.deepEqual(seen.image_prune, { ImagesDeleted: [], SpaceReclaimed: 0 });
       assert.deepEqual(seen.container_prune, { ContainersDeleted: [], SpaceReclaimed: 0 });
-      assert.deepEqual(seen.networks, ["bridge", "none"]);
+      assert.deepEqual(seen.networks, ["bridge", "host", "none"]);
       assert.deepEqual(seen.df, ["BuildCache", "Containers", "Images", "LayersSize", "Volumes"]);
-    }),
+    }, { network: true }),
 );
 
 clientTest(
@@ -351,8 +351,8 @@ Deno.test(
         ["POST", "/swarm/init", /docker swarm/],
         ["GET", "/services", /docker service/],
         ["GET", "/nodes/x", /docker node/],
-        ["POST", "/networks/create", /docker network create/],
-        ["POST", "/networks/bridge/connect", /docker network connect/],
+        ["POST", "/networks/create", /network create: a name is required/],
+        ["POST", "/networks/host/connect", /network mode \(--network host\)/],
         ["DELETE", "/networks/none", /none is a pre-defined network/],
         ["PUT", "/containers/x/start", /method PUT not allowed .* it takes POST/],
       ];

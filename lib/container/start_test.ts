@@ -98,7 +98,10 @@ Deno.test("stop: a manual stop holds the policy; kill during a stop interrupts i
     await svc.start(id);
     // The fake init ignores SIGTERM: the stop waits out its timeout, kill cuts it short.
     const stop = svc.stop(id, 3600);
-    await new Promise((r) => setTimeout(r, 10));
+    // Under load the stop may take a while to reach its wait: poll, bounded.
+    for (let i = 0; i < 500 && !svc.store.get(id).stopping; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     assert.equal(svc.store.get(id).stopping, true);
     await svc.kill(id);
     await stop;
