@@ -180,7 +180,8 @@ clientTest(
         );
         assert.deepEqual(pulled.RepoTags, [image]);
         await assertNoErrorLogged(d);
-      });
+        // In a container (/.dockerenv) testcontainers looks up the bridge network.
+      }, { network: true });
     } finally {
       await reg.stop();
     }
