@@ -523,3 +523,47 @@ Deno.test(
       }
     }),
 );
+
+Deno.test(
+  "a pull that fills the disk leaves no layer, no image and no temp file",
+  integration,
+  () =>
+    startRegistry().then(async (reg) => {
+      try {
+        await withDaemon(async (d) => {
+          // The daemon's root on a small tmpfs: the busybox image fits, the pulled image does not.
+          await Deno.mkdir(d.root, { recursive: true });
+          await run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", d.root]);
+          try {
+            await d.start();
+            const layout = await pushLayout(d, reg, "huge", [
+              { layers: randomLayers(3, 6 << 20), architecture: hostArchitecture() },
+            ]);
+            assert.equal(layout.layerDigests[0].length, 3);
+            const layersBefore = await entries(d, "layers");
+            const r = await cli(d, ["pull", `${reg.host}/huge:latest`]);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /^corral: .*[Nn]o space left on device/);
+            assert.deepEqual(await entries(d, "layers"), layersBefore);
+            assert.deepEqual(await entries(d, "tmp"), []);
+            const list = await d.api.json<{ RepoTags: string[] }[]>("GET", "/images/json");
+            assert.deepEqual(list.map((i) => i.RepoTags), [["busybox:latest"]]);
+            assert.equal(
+              await ok(d, "run", "--rm", "busybox", "echo", "still serving"),
+              "still serving\n",
+            );
+          } finally {
+            await d.stop();
+            await run(["umount", d.root]);
+          }
+        }, { start: false });
+      } finally {
+        await reg.stop();
+      }
+    }),
+);
+
+async function run(argv: string[]): Promise<void> {
+  const out = await new Deno.Command(argv[0], { args: argv.slice(1) }).output();
+  if (!out.success) throw new Error(`${argv.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+}
