@@ -260,7 +260,7 @@ clientTest(
 );
 
 clientTest(
-  "docker-py: run detached, logs, exec_run, bind volumes, kill then remove ×10, images, prune",
+  "docker-py: run detached, logs, exec_run, bind mounts, volumes, kill then remove ×10, images, prune",
   DOCKER_PY,
   () =>
     withDaemon(async (d) => {
@@ -274,7 +274,13 @@ clientTest(
       assert.notEqual(seen.write_read_only, 0, "the bind mount is read-only");
       assert.equal(seen.logs, "ready\n");
       assert.equal(seen.after_kill_remove, 2, "every killed container removed at once");
-      assert.match(seen.anonymous, /anonymous volumes \(-v \/cache\) are not supported by corral/);
+      assert.equal(seen.volume_read, "persisted\n");
+      assert.deepEqual(seen.volume_labels, { suite: "docker-py" });
+      assert.deepEqual(seen.anonymous, [["volume", "/cache", "local"]]);
+      assert.equal(seen.in_use[0], 409);
+      assert.match(seen.in_use[1], /^remove py-data: volume is in use - \[[0-9a-f]{64}\]$/);
+      assert.equal(seen.volume_prune, 1, "the unused anonymous volume, not the one in use");
+      assert.deepEqual(seen.volumes_left, []);
       assert.match(seen.pull, /registry docker\.io unreachable/, "Docker Hub is never reached");
       assert.deepEqual(seen.dangling, []);
       assert.deepEqual(seen.images, [["busybox:latest"]]);
@@ -346,8 +352,6 @@ Deno.test(
         ["POST", "/build", /docker build/],
         ["GET", "/images/search?term=x", /docker search/],
         ["GET", "/distribution/alpine/json", /docker manifest/],
-        ["GET", "/volumes", /docker volume/],
-        ["POST", "/volumes/create", /docker volume/],
         ["GET", "/plugins", /docker plugin/],
         ["POST", "/swarm/init", /docker swarm/],
         ["GET", "/services", /docker service/],

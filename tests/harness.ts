@@ -270,7 +270,10 @@ export class TestDaemon {
   /** Leaks of this daemon: mounts, cgroup dirs, runc state, processes. */
   leaks(): string[] {
     const out: string[] = [];
-    for (const m of mountsUnder(this.dir)) out.push(`mount ${m}`);
+    const volumes = join(this.root, "volumes");
+    for (const m of mountsUnder(this.dir)) {
+      out.push(m.startsWith(`${volumes}/`) ? `volume mount ${m}` : `mount ${m}`);
+    }
     for (const mnt of cgroupMounts()) {
       try {
         for (const e of Deno.readDirSync(join(mnt, this.cgroupParent))) {
@@ -379,7 +382,8 @@ export class TestDaemon {
 
 /**
  * What a host reboot leaves: no daemon, no shims, no containers (of `ids`),
- * nothing of their network in the kernel, an empty tmpfs state dir.
+ * nothing of their network in the kernel, no mounts (volumes' too), an empty tmpfs
+ * state dir; the root stays.
  */
 export async function simulateReboot(d: TestDaemon, ids: string[]): Promise<void> {
   const procs: ProcessIdentity[] = [];
@@ -396,7 +400,8 @@ export async function simulateReboot(d: TestDaemon, ids: string[]): Promise<void
   for (const proc of procs) signalProcess(proc, signals.KILL);
   await d.until(() => !procs.some(isAlive), 5000, "containers and shims dead");
   await dropNetworkState(d);
-  for (const m of mountsUnder(d.state).reverse()) unmount(m);
+  // A reboot unmounts everything: the rootfs mounts in the state dir, the volumes' in the root.
+  for (const m of mountsUnder(d.dir).reverse()) unmount(m);
   await Deno.remove(d.state, { recursive: true });
 }
 

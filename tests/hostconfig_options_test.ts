@@ -369,7 +369,10 @@ Deno.test(
         [{ ShmSize: -1 }, /SHM size can not be less than 0/],
         [{ Tmpfs: { "run": "" } }, /'run' mount path must be absolute/],
         [{ Tmpfs: { "/run": "bogus" } }, /invalid tmpfs option "bogus"/],
-        [{ Mounts: [{ Type: "volume", Target: "/v" }] }, /volumes are not supported by corral/],
+        [
+          { Mounts: [{ Type: "volume", Source: "../v", Target: "/v" }] },
+          /"..\/v" includes invalid characters for a local volume name/,
+        ],
         [
           { Mounts: [{ Type: "bind", Source: "/nosuch", Target: "/x" }] },
           /invalid mount config for type "bind": bind source path does not exist: \/nosuch/,
@@ -422,7 +425,7 @@ Deno.test(
           [["--ulimit", "nofile"], /invalid ulimit argument: nofile/],
           [["--mount", "type=bind,src=/nosuch,dst=/x"], /bind source path does not exist/],
           [["--mount", "type=bind,bogus=1"], /unexpected key 'bogus'/],
-          [["--mount", "target=/v"], /volumes are not supported by corral/],
+          [["--mount", "target=/v,volume-opt=type=ext4"], /volume type "ext4" is not supported/],
           [["--oom-score-adj", "x"], /invalid --oom-score-adj "x"/],
         ] as const
       ) {

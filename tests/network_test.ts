@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { integration, simulateReboot, sleep, withDaemon } from "./harness.ts";
+import { integration, simulateReboot, sleep, TestDaemon, withDaemon } from "./harness.ts";
 
 const net = { network: true } as const;
 
@@ -47,6 +47,7 @@ Deno.test(
       const web = await d.ok("run", "-d", "--name", "web", "-p", `127.0.0.1:${port}:80`, ...HTTPD);
       assert.equal(await httpGet(port, "hostname"), `${web.slice(0, 12)}\n`);
       assert.equal(await d.ok("port", "web"), `80/tcp -> 127.0.0.1:${port}`);
+      assert.match(await d.ok("ps"), new RegExp(`127\\.0\\.0\\.1:${port}->80/tcp\\s+web`));
 
       const info = await d.inspect("web") as unknown as {
         NetworkSettings: {
@@ -406,5 +407,25 @@ Deno.test(
         );
       }
       assert.deepEqual(await d.networkLeaks(), []);
+    }, net),
+);
+
+Deno.test(
+  "a daemon whose --bip collides with a route of the host does not start, and says which",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      // d's bridge routes its subnet: a second daemon asking for it must refuse.
+      const taken = d.net!.subnets[0].replace(".0/24", ".1/24");
+      const dir = await Deno.makeTempDir({ prefix: "corral-test-" });
+      const other = new TestDaemon(dir, ["--bridge", `cr-x${dir.slice(-6)}`, "--bip", taken]);
+      try {
+        await assert.rejects(other.start(), (err: Error) => {
+          assert.match(err.message, new RegExp(`${d.net!.subnets[0]}.*${d.bridge}|${d.bridge}`));
+          return true;
+        });
+      } finally {
+        await other.cleanup().catch(() => {});
+      }
     }, net),
 );

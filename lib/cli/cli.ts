@@ -16,6 +16,7 @@ import { addRegistryCommands } from "./registry_cmds.ts";
 import { addNetworkCommands } from "./network_cmds.ts";
 import { addRunCommands } from "./run_cmds.ts";
 import { addGcCommand, addVersionCommand } from "./system_cmds.ts";
+import { addVolumeCommands } from "./volume_cmds.ts";
 
 function client(program: Command): ApiClient {
   const host = (program.opts().host as string | undefined) ?? Deno.env.get("CORRAL_HOST") ??
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   addGcCommand(program, api);
   addImageCommands(program, api);
   addRegistryCommands(program, api);
+  addVolumeCommands(program, api);
   addNetworkCommands(program, api);
   addVersionCommand(program, api);
   return program;

@@ -53,14 +53,15 @@ export function addLifecycleCommands(program: Command, api: Api): void {
     );
   program.command("rm").description("remove containers")
     .option("-f, --force", "kill a running container first")
+    .option("-v, --volumes", "remove the container's anonymous volumes too")
     .argument("<container...>")
-    .action((refs: string[], o: Opts) =>
-      eachContainer(
-        api,
-        refs,
-        (r) => ["DELETE", `/containers/${enc(r)}${o.force ? "?force=1" : ""}`],
-      )
-    );
+    .action((refs: string[], o: Opts) => {
+      const query = new URLSearchParams();
+      if (o.force) query.set("force", "1");
+      if (o.volumes) query.set("v", "1");
+      const q = query.size ? `?${query}` : "";
+      return eachContainer(api, refs, (r) => ["DELETE", `/containers/${enc(r)}${q}`]);
+    });
 }
 
 /** stop's and restart's `-t`, as the query that passes it on. */
@@ -144,6 +145,32 @@ export function addQueryCommands(program: Command, api: Api): void {
     });
 }
 
+/** One of a `ps` entry's `Ports`. */
+interface PsPort {
+  IP?: string;
+  PrivatePort: number;
+  PublicPort?: number;
+  Type: string;
+}
+
+/**
+ * docker ps's PORTS column: `0.0.0.0:8080->80/tcp` when published, `80/tcp`
+ * when only exposed.
+ *
+ * @example
+ * ```ts
+ * portsColumn([{ IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Type: "tcp" }]);
+ * // "0.0.0.0:8080->80/tcp"
+ * ```
+ */
+export function portsColumn(ports: PsPort[] = []): string {
+  return ports.map((p) =>
+    p.PublicPort
+      ? `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`
+      : `${p.PrivatePort}/${p.Type}`
+  ).join(", ");
+}
+
 /** ps's answer as ids, JSON lines or docker's table. */
 function printContainers(list: Record<string, unknown>[], o: Opts): void {
   if (o.quiet) return list.forEach((c) => console.log(String(c.Id).slice(0, 12)));
@@ -157,6 +184,7 @@ function printContainers(list: Record<string, unknown>[], o: Opts): void {
       "COMMAND",
       "CREATED",
       "STATUS",
+      "PORTS",
       "NAMES",
       ...o.size ? ["SIZE"] : [],
     ],
@@ -166,6 +194,7 @@ function printContainers(list: Record<string, unknown>[], o: Opts): void {
       JSON.stringify(String(c.Command).slice(0, 20)),
       ago(Number(c.Created)),
       String(c.Status),
+      portsColumn(c.Ports as PsPort[] | undefined),
       (c.Names as string[]).map((n) => n.slice(1)).join(","),
       ...o.size ? [size(c)] : [],
     ]),

@@ -147,10 +147,18 @@ function parseFlagBool(key: string, value: string | undefined): boolean {
   throw invalid(`invalid value for ${key}: ${value}`);
 }
 
+/** `k=v` of a `volume-opt` or `volume-label` (a value may hold `=`: `o=size=64m`). */
+function splitKeyValue(kv: string, what: string): [string, string] {
+  const i = kv.indexOf("=");
+  if (i <= 0) throw invalid(`invalid ${what}: expected key=value`);
+  return [kv.slice(0, i), kv.slice(i + 1)];
+}
+
 /**
  * `--mount type=bind,source=/a,target=/b[,readonly][,bind-propagation=...]`
- * or `type=tmpfs,target=/t[,tmpfs-size=64m][,tmpfs-mode=1777]`; the type
- * defaults to volume, as with docker (the daemon refuses volumes).
+ * or `type=tmpfs,target=/t[,tmpfs-size=64m][,tmpfs-mode=1777]` or
+ * `type=volume,src=NAME,dst=/d[,volume-nocopy][,volume-opt=k=v][,volume-label=k=v]`;
+ * the type defaults to volume, as with docker.
  */
 function parseMount(value: string): MountSpec {
   const m: MountSpec = { Type: "volume", Target: "" };
@@ -181,6 +189,28 @@ function parseMount(value: string): MountSpec {
       case "bind-nonrecursive":
         m.BindOptions = { ...m.BindOptions, NonRecursive: parseFlagBool(key, val) };
         break;
+      case "volume-nocopy":
+        m.VolumeOptions = { ...m.VolumeOptions, NoCopy: parseFlagBool(key, val) };
+        break;
+      case "volume-driver":
+        m.VolumeOptions = {
+          ...m.VolumeOptions,
+          DriverConfig: { ...m.VolumeOptions?.DriverConfig, Name: val ?? "" },
+        };
+        break;
+      case "volume-opt":
+      case "volume-label": {
+        const [k, v] = splitKeyValue(val ?? "", `${key}=${val ?? ""}`);
+        const vo = m.VolumeOptions ?? {};
+        m.VolumeOptions = key === "volume-label" ? { ...vo, Labels: { ...vo.Labels, [k]: v } } : {
+          ...vo,
+          DriverConfig: {
+            ...vo.DriverConfig,
+            Options: { ...vo.DriverConfig?.Options, [k]: v },
+          },
+        };
+        break;
+      }
       case "tmpfs-size":
         m.TmpfsOptions = { ...m.TmpfsOptions, SizeBytes: parseBytes(val ?? "") };
         break;

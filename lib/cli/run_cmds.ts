@@ -22,7 +22,12 @@ function containerOptions(cmd: Command): Command {
     .option("--rm", "remove the container when it exits")
     .option("-e, --env <KEY=VALUE>", "environment variable (repeatable)", collect)
     .option("-l, --label <KEY=VALUE>", "label (repeatable)", collect)
-    .option("-v, --volume <HOST:CTR[:ro]>", "bind mount (repeatable)", collect)
+    .option(
+      "-v, --volume <SRC:CTR[:ro]>",
+      "bind mount (/host:/ctr), named volume (name:/ctr) or anonymous volume (/ctr) (repeatable)",
+      collect,
+    )
+    .option("--volumes-from <container[:ro|rw]>", "mount another container's volumes", collect)
     .option("-w, --workdir <dir>", "working directory inside the container")
     .option("-u, --user <user>", "user[:group] inside the container")
     .option("--hostname <name>", "container host name")
@@ -86,6 +91,7 @@ export function createBody(
     RestartPolicy: policy,
     AutoRemove: Boolean(o.rm),
     Binds: (o.volume as string[] | undefined) ?? [],
+    ...(o.volumesFrom ? { VolumesFrom: o.volumesFrom as string[] } : {}),
     Memory: o.memory ? parseBytes(String(o.memory)) : 0,
     NanoCpus: 0,
     PidsLimit: 0,

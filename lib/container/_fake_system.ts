@@ -4,6 +4,7 @@
  * test says, and an exit is delivered as the supervisor would deliver it.
  * @module
  */
+import { VolumeStore } from "../volume/mod.ts";
 import type { EventLog } from "../events/mod.ts";
 import type { Image, ImageStore } from "../image/mod.ts";
 import type { PidInfo } from "../supervisor/mod.ts";
@@ -142,6 +143,7 @@ export async function fakeService(): Promise<
       cgroupParent: "corral-unit",
       backoff: { ...DEFAULT_BACKOFF, initialMs: 10 },
       images,
+      volumes: new VolumeStore(root),
       events,
       logMaxSize: 1 << 20,
       logMaxFiles: 1,

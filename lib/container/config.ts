@@ -63,6 +63,8 @@ export function buildConfig(
     StopTimeout: cfg.StopTimeout,
     Healthcheck: mergeHealthcheck(cfg.Healthcheck, ic.Healthcheck),
   };
+  const volumes = { ...(ic.Volumes ?? {}), ...(cfg.Volumes ?? {}) };
+  if (Object.keys(volumes).length) config.Volumes = volumes;
   const exposed = { ...ic.ExposedPorts, ...exposedPorts(cfg.ExposedPorts) };
   if (Object.keys(exposed).length > 0) config.ExposedPorts = exposed;
   checkExecSize([...(config.Entrypoint ?? []), ...config.Cmd], config.Env);
@@ -152,6 +154,9 @@ function validateConfig(cfg: Partial<ContainerConfig>): void {
     throw invalid(`invalid StopTimeout: ${cfg.StopTimeout} (whole seconds, -1 to wait forever)`);
   }
   if (!isNullish(cfg.Healthcheck)) validateHealthcheck(cfg.Healthcheck);
+  if (!isNullish(cfg.Volumes) && !isObject(cfg.Volumes)) {
+    throw invalid("Volumes must be an object whose keys are paths");
+  }
 }
 
 /** A numeric uid or gid must fit the kernel's; a name is looked up at start. */
@@ -283,9 +288,11 @@ const HOST_SHAPES: Record<string, [(v: unknown) => boolean, string]> = {
       ReadOnly: optional(isBoolean),
       BindOptions: optional(isObject),
       TmpfsOptions: optional(isObject),
+      VolumeOptions: optional(isObject),
     }),
-    "an array of {Type, Source, Target, ReadOnly, BindOptions, TmpfsOptions}",
+    "an array of {Type, Source, Target, ReadOnly, BindOptions, TmpfsOptions, VolumeOptions}",
   ],
+  VolumesFrom: [isStringArray, "an array of strings"],
 };
 
 /**
@@ -297,8 +304,11 @@ const HOST_SHAPES: Record<string, [(v: unknown) => boolean, string]> = {
  * import { defaultHostConfig } from "./model.ts";
  * validateHostConfig({ ...defaultHostConfig(), Memory: 64 << 20 });
  * ```
+ *
+ * `volumes` are the destinations of the container's volumes (none may be a
+ * bind's or a tmpfs's too).
  */
-export function validateHostConfig(hc: HostConfig): void {
+export function validateHostConfig(hc: HostConfig, volumes: string[] = []): void {
   for (const [k, [valid, what]] of Object.entries(HOST_SHAPES)) {
     const v = hc[k as keyof HostConfig];
     if (!isNullish(v) && !valid(v)) throw invalid(`${k} must be ${what}`);
@@ -339,7 +349,9 @@ export function validateHostConfig(hc: HostConfig): void {
   if (!Array.isArray(hc.Binds ?? [])) throw invalid("Binds must be an array");
   for (const b of hc.Binds ?? []) {
     if (typeof b !== "string") throw invalid("Binds must be an array of strings");
-    const { source } = parseBind(b);
+    const bind = parseBind(b);
+    if (bind.kind !== "bind") continue;
+    const { source } = bind;
     try {
       Deno.statSync(source);
     } catch {
@@ -352,7 +364,7 @@ export function validateHostConfig(hc: HostConfig): void {
     );
   }
   // What the OCI spec makes of the options, built now so a bad one never reaches runc.
-  checkHostOptions(hc);
+  checkHostOptions(hc, volumes);
 }
 
 /** Docker's checks of the memory limit, swap and reservation together. */

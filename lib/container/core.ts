@@ -10,6 +10,7 @@ import { conflict, errorMessage } from "../errdefs/mod.ts";
 import type { EventLog } from "../events/mod.ts";
 import type { GcEntry, GcHandler } from "../gc/mod.ts";
 import type { ImageStore } from "../image/mod.ts";
+import type { VolumeStore } from "../volume/mod.ts";
 import type { NetworkManager } from "../network/mod.ts";
 import type { Backoff } from "../restart/mod.ts";
 import { type ExitOutcome, handleExit, type PidInfo, reclaimRun } from "../supervisor/mod.ts";
@@ -20,6 +21,7 @@ import { ContainerNetworking } from "./networking.ts";
 import { ContainerDisk } from "./persist.ts";
 import { ContainerStore } from "./store.ts";
 import type { ContainerSystem } from "./system.ts";
+import { volumeUsers } from "./volumes.ts";
 import { getLogger } from "@logtape/logtape";
 
 const log = getLogger(["corral", "container"]);
@@ -36,6 +38,7 @@ export interface CoreOptions {
   cgroupParent: string;
   backoff: Backoff;
   images: ImageStore;
+  volumes: VolumeStore;
   events: EventLog;
   logMaxSize: number;
   logMaxFiles: number;
@@ -67,6 +70,7 @@ export interface CoreHooks {
  * @example
  * ```ts
  * import type { ContainerSystem } from "./system.ts";
+import { volumeUsers } from "./volumes.ts";
  * declare const opts: CoreOptions;
  * declare const sys: ContainerSystem;
  * const core = new ContainerCore(opts, () => sys);
@@ -277,8 +281,9 @@ export class ContainerCore implements LifecycleSink {
    * Remove a stopped container (its lock held). The record is deleted only
    * once what its runs held is released: a state dir still there is cleaned
    * now, and when that fails the gc owns the container and rm is refused.
+   * With `volumes` (`rm -v`, `--rm`), its anonymous volumes go too.
    */
-  async removeLocked(c: Container): Promise<void> {
+  async removeLocked(c: Container, volumes = false): Promise<void> {
     if (!this.store.find(c.id)) return;
     if (this.sys.hasStateDir(c.id)) {
       const { failure } = await reclaimRun(this.sys, c.id, c.runPids, false);
@@ -297,6 +302,22 @@ export class ContainerCore implements LifecycleSink {
     this.#removedExit.set(c.id, c.rec.State.ExitCode);
     setTimeout(() => this.#removedExit.delete(c.id), 60_000).unref?.();
     c.removedDone();
+    if (volumes) await this.#removeAnonymousVolumes(c);
+  }
+
+  /** Remove a removed container's anonymous volumes that no other container mounts. */
+  async #removeAnonymousVolumes(c: Container): Promise<void> {
+    const others = this.store.list().map((o) => o.rec);
+    for (const v of c.rec.MountPoints ?? []) {
+      if (!v.Anonymous || volumeUsers(others, v.Name).length > 0) continue;
+      await this.opts.volumes.remove(v.Name).catch((err) =>
+        log.warn("container {id}: removing its volume {name} failed: {error}", {
+          id: c.id,
+          name: v.Name,
+          error: errorMessage(err),
+        })
+      );
+    }
   }
 
   /** Exit codes of recently removed containers, for `wait --condition removed`. */

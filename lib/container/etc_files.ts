@@ -16,6 +16,8 @@ export interface EtcFilesInput extends Partial<NetworkHosts> {
   dns: readonly string[];
   dnsSearch: readonly string[];
   dnsOptions: readonly string[];
+  /** On the host's network: the host's loopback servers are reachable, and kept. */
+  hostNetwork?: boolean;
 }
 
 /** One line of a container's `/etc/hosts` beyond localhost: an address and its names. */
@@ -53,6 +55,7 @@ export function etcFilesInput(
     dns: hc.Dns ?? [],
     dnsSearch: hc.DnsSearch ?? [],
     dnsOptions: hc.DnsOptions ?? [],
+    hostNetwork: hc.NetworkMode === "host",
   };
 }
 
@@ -142,7 +145,8 @@ export function hostsFile(input: EtcFilesInput): string {
 
 /**
  * `/etc/resolv.conf`: `--dns*` when given, else the host's file without the
- * servers on its loopback (a container cannot reach them), Docker's way.
+ * servers on its loopback (a container cannot reach them, unless it is on the
+ * host's network), Docker's way.
  *
  * @example
  * ```ts
@@ -158,7 +162,7 @@ export function resolvConf(hostResolv: string, input: EtcFilesInput): string {
   const field = (key: string) =>
     hostLines.filter((l) => l.split(/\s+/)[0] === key).map((l) => l.split(/\s+/).slice(1));
   const upstream = field("nameserver").map((f) => f[0]).filter((ip) =>
-    ip && !ip.startsWith("127.") && ip !== "::1"
+    ip && (input.hostNetwork || (!ip.startsWith("127.") && ip !== "::1"))
   );
   const servers = input.dns.length ? input.dns : upstream.length ? upstream : FALLBACK_NAMESERVERS;
   const search = input.dnsSearch.length ? input.dnsSearch : field("search").flat();

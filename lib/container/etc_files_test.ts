@@ -28,6 +28,10 @@ Deno.test("resolv.conf: the host's reachable servers, or --dns, --dns-search, --
     resolvConf("nameserver 127.0.0.1\n", none),
     "nameserver 8.8.8.8\nnameserver 8.8.4.4\n",
   );
+  assert.equal(
+    resolvConf("nameserver 127.0.0.53\n", { ...none, hostNetwork: true }),
+    "nameserver 127.0.0.53\n",
+  );
 });
 
 Deno.test("bad names, hosts and servers are refused with Docker's messages", () => {

@@ -32,4 +32,6 @@ export * from "./system.ts";
 export * from "./restart_flow.ts";
 export * from "./restore_port.ts";
 export * from "./etc_files.ts";
+export * from "./volumes.ts";
+export * from "./volume_admin.ts";
 export * from "./networking.ts";

@@ -56,6 +56,8 @@ export interface ContainerConfig {
   StopSignal: string;
   StopTimeout?: number;
   Healthcheck?: HealthConfig;
+  /** Paths that get an anonymous volume unless mounted otherwise: the image's and the request's. */
+  Volumes?: Record<string, Record<string, never>> | null;
   /** The image's `EXPOSE` ports and `--expose`: `{"80/tcp": {}}`. */
   ExposedPorts?: Record<string, Record<string, never>>;
 }
@@ -78,6 +80,8 @@ export interface HostConfig extends HostOptions {
   RestartMaxDelay?: number;
   /** What to do when the health check says unhealthy. */
   HealthOnFailure?: "none" | "kill" | "restart" | "stop";
+  /** `--volumes-from CONTAINER[:ro|rw]`: that container's volumes (and binds) too. */
+  VolumesFrom?: string[] | null;
   /** `--add-host name:ip` entries of /etc/hosts. */
   ExtraHosts?: string[] | null;
   /** `--dns`, `--dns-search`, `--dns-option` of /etc/resolv.conf. */
@@ -175,8 +179,24 @@ export interface ContainerRecord {
   HostConfig: HostConfig;
   State: ContainerState;
   RestartCount: number;
+  /** The volumes mounted in the container, resolved at create (absent: none). */
+  MountPoints?: VolumeMount[];
   /** The networks the container is on, by name, with what it asks of each. */
   Networks?: Record<string, EndpointRequest>;
+}
+
+/** A volume mounted in a container (Docker's mount point of type volume). */
+export interface VolumeMount {
+  /** The volume's name. */
+  Name: string;
+  Destination: string;
+  RW: boolean;
+  /** The mode as given with `-v` ("" for `--mount` and the image's volumes). */
+  Mode: string;
+  /** Do not copy the image's content into an empty volume. */
+  NoCopy: boolean;
+  /** Created for this container: `rm -v` and `--rm` remove it with the container. */
+  Anonymous: boolean;
 }
 
 /** A fresh state for a container that was never started. */

@@ -198,6 +198,8 @@ export class ContainerDisk {
       ImageID: typeof config?.ImageID === "string" ? config.ImageID : "",
       Config: emptyConfig(),
       HostConfig: defaultHostConfig(),
+      // Its volumes stay in use (never pruned) while it is listed.
+      ...(Array.isArray(config?.MountPoints) ? { MountPoints: config.MountPoints } : {}),
       ...(await this.#loadState(id)),
     };
   }

@@ -111,7 +111,8 @@ export class RestartFlow {
   }
 
   async #autoRemove(c: Container): Promise<void> {
-    await c.lock.run(() => this.core.removeLocked(c)).catch((err) =>
+    // As Docker's --rm: its anonymous volumes go with it.
+    await c.lock.run(() => this.core.removeLocked(c, true)).catch((err) =>
       log.error("container {id}: auto-remove failed: {error}", {
         id: c.id,
         error: errorMessage(err),
@@ -121,7 +122,7 @@ export class RestartFlow {
 
   /** Remove a --rm container (under its lock) whose start failed. */
   autoRemoveAfterFailedStart(c: Container): Promise<void> {
-    return this.core.removeLocked(c).catch((e) =>
+    return this.core.removeLocked(c, true).catch((e) =>
       log.error("container {id}: auto-remove after a failed start: {error}", {
         id: c.id,
         error: errorMessage(e),

@@ -174,7 +174,13 @@ async function loadAll(
   };
   // Oldest first: of two with one name, the one that had it first keeps it.
   loaded.sort((a, b) => a.Created.localeCompare(b.Created));
-  for (const rec of loaded) await add(core.container(rec));
+  for (const rec of loaded) {
+    // A run not cleaned up yet holds its volumes: found again before its cleanup releases them.
+    if (core.sys.hasStateDir(rec.Id)) {
+      for (const v of rec.MountPoints ?? []) core.opts.volumes.adopt(v.Name, rec.Id);
+    }
+    await add(core.container(rec));
+  }
   // A container whose config cannot be loaded stays visible (inspect, rm -f)
   // and a run of it stays supervised; it is never started or restarted.
   for (const f of failed) {

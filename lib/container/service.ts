@@ -27,6 +27,7 @@ import type { NetworkingRequest } from "./networking.ts";
 import { connectContainer, disconnectContainer } from "./network_ops.ts";
 import { RestartFlow } from "./restart_flow.ts";
 import { startContainer } from "./start.ts";
+import { createVolumes, planVolumes } from "./volumes.ts";
 import { type ContainerSystem, RuncSystem } from "./system.ts";
 import { getLogger } from "@logtape/logtape";
 
@@ -122,7 +123,7 @@ export class ContainerService {
 
   /** The interface restore works through. */
   restorePort(): RestorePort {
-    return restorePort(this.core, this.restarts, (c) => this.remove(c.id, true));
+    return restorePort(this.core, this.restarts, (c) => this.remove(c.id, true, true));
   }
 
   // ---- the exit path --------------------------------------------------------
@@ -178,12 +179,14 @@ export class ContainerService {
       hc.RestartPolicy ?? { Name: "no", MaximumRetryCount: 0 },
     );
     checkAutoRemove(hc.RestartPolicy, hc.AutoRemove);
-    validateHostConfig(hc);
     const name = req.name ? validateName(req.name) : generateName((n) => this.store.hasName(n));
     if (this.store.hasName(name)) {
       throw conflict(`Conflict. The container name "/${name}" is already in use`);
     }
     const config = buildConfig(cfg, image);
+    const volumes = planVolumes(config, hc, (ref) => this.store.find(ref)?.rec ?? null);
+    hc.Binds = [...(hc.Binds ?? []), ...volumes.binds];
+    validateHostConfig(hc, volumes.volumes.map((v) => v.Destination));
     const networks = this.core.networking.decide(
       hc,
       config.ExposedPorts ?? {},
@@ -195,7 +198,10 @@ export class ContainerService {
     if (config.StopSignal && parseSignal(config.StopSignal) === null) {
       throw invalid(`invalid stop signal: ${config.StopSignal}`);
     }
+    // Last, once everything else is checked: a refused create makes no volume.
+    const mountPoints = await createVolumes(this.opts.volumes, volumes);
     const c = this.core.container({
+      ...(mountPoints.length ? { MountPoints: mountPoints } : {}),
       Id: newId(),
       Name: name,
       Created: new Date().toISOString(),
@@ -212,6 +218,9 @@ export class ContainerService {
       await this.disk.create(c.rec);
     } catch (err) {
       this.store.delete(c.id);
+      for (const v of mountPoints) {
+        if (v.Anonymous) await this.opts.volumes.remove(v.Name).catch(() => {});
+      }
       throw err;
     }
     this.core.emit(c, "create");
@@ -388,8 +397,11 @@ export class ContainerService {
 
   // ---- remove --------------------------------------------------------------
 
-  /** Remove a container; a running one only with `force` (SIGKILL first). */
-  remove(ref: string, force = false): Promise<void> {
+  /**
+   * Remove a container; a running one only with `force` (SIGKILL first).
+   * With `volumes` (`rm -v`), its anonymous volumes too.
+   */
+  remove(ref: string, force = false, volumes = false): Promise<void> {
     const c = this.store.get(ref);
     // rm -f interrupts a pending stop (as Docker's does) rather than wait out its timeout.
     if (force && c.stopping) this.#signal(c, signals.KILL);
@@ -409,7 +421,7 @@ export class ContainerService {
         await this.#stopLocked(c, 0);
         this.core.refuseInGc(c);
       }
-      await this.core.removeLocked(c);
+      await this.core.removeLocked(c, volumes);
     });
   }
 

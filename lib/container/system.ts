@@ -21,6 +21,7 @@ import {
   type SpecNetwork,
   StateDir,
   thawCgroup,
+  type VolumeBind,
 } from "../runtime/mod.ts";
 import { readExitFile } from "../shim/mod.ts";
 import { type ExitSystem, type PidInfo, Supervisor } from "../supervisor/mod.ts";
@@ -37,6 +38,8 @@ import type { Container } from "./container.ts";
 import { etcFilesInput, resolvConf } from "./etc_files.ts";
 import type { ContainerNetworking } from "./networking.ts";
 import type { ContainerDisk } from "./persist.ts";
+import { takeVolumes } from "./volumes.ts";
+import type { VolumeStore } from "../volume/mod.ts";
 
 /** What the core needs from the system (a fake in unit tests). */
 export interface ContainerSystem extends ExitSystem {
@@ -76,6 +79,8 @@ export interface RuncSystemOptions {
   logMaxSize: number;
   logMaxFiles: number;
   createTimeoutMs: number;
+  /** The volumes runs take at start and release at cleanup. */
+  volumes: VolumeStore;
 }
 
 /**
@@ -112,6 +117,11 @@ export class RuncSystem implements ContainerSystem {
     this.supervisor = new Supervisor(onExit);
   }
 
+  /** The volume store. */
+  get volumes(): VolumeStore {
+    return this.opts.volumes;
+  }
+
   /** The state (bundle) dir of a container. */
   bundle(id: string): Bundle {
     return this.#stateDir.bundle(id);
@@ -119,7 +129,12 @@ export class RuncSystem implements ContainerSystem {
 
   /** What identifies a container's resources for the cleanup. */
   resources(id: string): ContainerResources {
-    return { id, bundle: this.bundle(id), cgroupsPath: `/${this.opts.cgroupParent}/${id}` };
+    return {
+      id,
+      bundle: this.bundle(id),
+      cgroupsPath: `/${this.opts.cgroupParent}/${id}`,
+      release: () => this.volumes.release(id),
+    };
   }
 
   async create(c: Container, image: Image): Promise<{ fifoFd: number; pids: PidInfo }> {
@@ -128,9 +143,11 @@ export class RuncSystem implements ContainerSystem {
     const fd = this.supervisor.openExitFifo(this.supervisor.createExitFifo(res.bundle.dir));
     try {
       await this.#mountRootfs(c, image, res.bundle);
+      // After the rootfs: the image's content at a volume's path is copied from it.
+      const volumes = await takeVolumes(this.volumes, c.rec, res.bundle.rootfs);
       const { network, ports } = await this.networking.setUp(c.rec);
       c.portsHeld(ports);
-      await this.#writeSpec(c, res, network);
+      await this.#writeSpec(c, res, network, volumes);
       const shim = await launchShim({
         id: c.id,
         bundle: res.bundle.dir,
@@ -190,6 +207,7 @@ export class RuncSystem implements ContainerSystem {
     c: Container,
     res: ContainerResources,
     network: SpecNetwork | undefined,
+    volumes: VolumeBind[],
   ): Promise<void> {
     const cfg = c.rec.Config;
     const files = await this.#writeEtcFiles(c);
@@ -206,6 +224,7 @@ export class RuncSystem implements ContainerSystem {
       // The persisted host config: every option holds again at each start.
       host: c.rec.HostConfig,
       files,
+      volumes,
       network,
     });
     await writeFileAtomic(res.bundle.spec, JSON.stringify(spec));

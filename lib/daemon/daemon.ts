@@ -26,6 +26,7 @@ import {
 import { DEFAULT_HOST, socketPath } from "../api/mod.ts";
 import { DEFAULT_ROTATION, runcVersionArgs } from "../shim/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
+import { VolumeStore } from "../volume/mod.ts";
 import { type AddressPool, NetworkManager, parseBip } from "../network/mod.ts";
 
 /** Daemon flags. */
@@ -104,10 +105,13 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     log.error("unhandled rejection: {error}", { error: errorMessage(e.reason) });
   });
   const images = await openImages(o);
+  const volumes = await openVolumes(o.root);
   const events = await EventLog.open(o.root);
   const networks = await openNetworks(o);
-  const { service, execs, health, gc } = await wireServices(o, images, events, networks);
+  const { service, execs, health, gc } = await wireServices(o, images, volumes, events, networks);
   await restore(service, o.state);
+  // Restore found the runs holding volumes: a mount no run holds is a crash's leftover.
+  for (const problem of volumes.sweep()) log.error("after restore: {problem}", { problem });
   gc.start();
   const memoryRelease = releaseMemoryPeriodically();
   const registry = new RegistryService(images, { insecureRegistries: o.insecureRegistries });
@@ -115,6 +119,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     service,
     images,
     registry,
+    volumes,
     events,
     gc,
     execs,
@@ -182,6 +187,13 @@ async function openImages(o: DaemonOptions): Promise<ImageStore> {
   return images;
 }
 
+/** The volume store, loaded; a volume that cannot be loaded is logged and left on disk. */
+async function openVolumes(root: string): Promise<VolumeStore> {
+  const volumes = new VolumeStore(root);
+  for (const problem of await volumes.load()) log.error(problem);
+  return volumes;
+}
+
 /**
  * The networks, loaded before restore: a default subnet that collides with
  * the host's routes, or CNI plugins missing, stop the daemon here.
@@ -203,6 +215,7 @@ async function openNetworks(o: DaemonOptions): Promise<NetworkManager> {
 async function wireServices(
   o: DaemonOptions,
   images: ImageStore,
+  volumes: VolumeStore,
   events: EventLog,
   networks: NetworkManager,
 ) {
@@ -213,6 +226,7 @@ async function wireServices(
     cgroupParent: o.cgroupParent,
     backoff: o.backoff,
     images,
+    volumes,
     events,
     logMaxSize: o.logMaxSize,
     logMaxFiles: o.logMaxFiles,

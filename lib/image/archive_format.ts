@@ -198,7 +198,7 @@ export function parseImageConfig(doc: unknown, what: string): ParsedImageConfig 
   const config: Partial<ImageConfig> = {};
   // Docker writes null for unset fields; the model's defaults apply to them.
   const keys = ["Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Labels", "StopSignal"];
-  for (const key of [...keys, "Healthcheck", "ExposedPorts"]) {
+  for (const key of [...keys, "Healthcheck", "Volumes", "ExposedPorts"]) {
     if (run[key] != null) (config as Record<string, unknown>)[key] = run[key];
   }
   const time = typeof doc.created === "string" ? Date.parse(doc.created) : NaN;

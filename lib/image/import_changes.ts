@@ -1,14 +1,13 @@
 /**
  * `docker import --change`: Dockerfile instructions that set the config of
  * an imported image. The ones corral keeps in an image config are applied;
- * the others (volumes, health checks, ONBUILD) are refused by name.
+ * the others (health checks, ONBUILD) are refused by name.
  * @module
  */
 import { invalid } from "../errdefs/mod.ts";
 import type { ImageConfig } from "./model.ts";
 
 const REFUSED: Record<string, string> = {
-  VOLUME: "corral has no volumes (use a bind mount at run time)",
   HEALTHCHECK: "use --health-cmd at run time (images loaded with one keep it)",
   ONBUILD: "corral builds no images",
 };
@@ -65,6 +64,14 @@ export function parseImportChanges(changes: string[]): Partial<ImageConfig> {
       case "USER":
         config.User = needArgument();
         break;
+      case "VOLUME":
+        for (const path of volumePaths(needArgument())) {
+          if (!path.startsWith("/")) {
+            throw invalid(`import --change VOLUME: ${path} is not an absolute path`);
+          }
+          config.Volumes = { ...config.Volumes, [path]: {} };
+        }
+        break;
       case "STOPSIGNAL":
         config.StopSignal = needArgument();
         break;
@@ -79,6 +86,23 @@ export function parseImportChanges(changes: string[]): Partial<ImageConfig> {
     }
   }
   return config;
+}
+
+/** VOLUME's paths: a JSON list of strings, or words. */
+function volumePaths(arg: string): string[] {
+  if (arg.startsWith("[")) {
+    let list: unknown;
+    try {
+      list = JSON.parse(arg);
+    } catch {
+      throw invalid(`import --change VOLUME: ${arg} is not a JSON list`);
+    }
+    if (!Array.isArray(list) || !list.every((p) => typeof p === "string")) {
+      throw invalid(`import --change VOLUME: ${arg} is not a list of strings`);
+    }
+    return list;
+  }
+  return arg.split(/\s+/);
 }
 
 /** The exec form (a JSON list of strings) or the shell form, run by /bin/sh -c. */

@@ -27,6 +27,11 @@ Deno.test("parseImportChanges applies docker import --change instructions in ord
   // Not a JSON list of strings: the shell form, as Docker does.
   assert.deepEqual(parseImportChanges(["CMD [oops"]).Cmd, ["/bin/sh", "-c", "[oops"]);
   assert.deepEqual(parseImportChanges([]), {});
+  assert.deepEqual(parseImportChanges(["VOLUME /data /logs", 'VOLUME ["/cache"]']).Volumes, {
+    "/data": {},
+    "/logs": {},
+    "/cache": {},
+  });
   assert.deepEqual(parseImportChanges(["EXPOSE 80 53/UDP", "EXPOSE 443/tcp"]).ExposedPorts, {
     "80/tcp": {},
     "53/udp": {},
@@ -36,7 +41,8 @@ Deno.test("parseImportChanges applies docker import --change instructions in ord
 
 Deno.test("parseImportChanges refuses what corral does not keep, by name", () => {
   const cases: [string, RegExp][] = [
-    ["VOLUME /data", /VOLUME is not supported/],
+    ["VOLUME data", /VOLUME: data is not an absolute path/],
+    ["VOLUME [1]", /VOLUME: \[1\] is not a list of strings/],
     ["HEALTHCHECK CMD true", /HEALTHCHECK is not supported/],
     ["ONBUILD RUN x", /ONBUILD is not supported/],
     ["RUN make", /RUN is not a valid change command/],

@@ -17,6 +17,8 @@ export interface ImageConfig {
   StopSignal: string;
   /** The image's HEALTHCHECK; absent when it has none. */
   Healthcheck?: ImageHealthcheck;
+  /** The image's VOLUME paths (keys; values are empty objects); absent when it has none. */
+  Volumes?: Record<string, Record<string, never>>;
   /** The image's `EXPOSE` ports, Docker's `{"80/tcp": {}}`; absent when it has none. */
   ExposedPorts?: Record<string, Record<string, never>>;
 }
@@ -103,10 +105,26 @@ export function normalizeConfig(partial: Partial<ImageConfig> = {}): ImageConfig
     // Left out when absent, so the config (and the id hashed from it) of an
     // image without one is what it always was.
     ...(partial.Healthcheck == null ? {} : { Healthcheck: healthcheck(partial.Healthcheck) }),
+    ...(partial.Volumes == null || Object.keys(partial.Volumes).length === 0
+      ? {}
+      : { Volumes: volumes(partial.Volumes) }),
     ...(partial.ExposedPorts == null || Object.keys(partial.ExposedPorts).length === 0
       ? {}
       : { ExposedPorts: exposedPorts(partial.ExposedPorts) }),
   };
+}
+
+/** VOLUME paths: absolute, keys sorted (equal configs hash equally). */
+function volumes(value: unknown): Record<string, Record<string, never>> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid("image config: Volumes must be an object whose keys are paths");
+  }
+  const out: Record<string, Record<string, never>> = {};
+  for (const path of Object.keys(value).sort()) {
+    if (!path.startsWith("/")) throw invalid(`image config: volume path ${path} is not absolute`);
+    out[path] = {};
+  }
+  return out;
 }
 
 function healthcheck(value: unknown): ImageHealthcheck {

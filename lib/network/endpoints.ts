@@ -121,7 +121,7 @@ export class Endpoints {
       const attachment: Attachment = {
         networkId: network.Id,
         ifName: `eth${index}`,
-        conf: networkConfList(network, this.#dataDir, request.ip ?? ""),
+        conf: networkConfList(network, this.#dataDir, request.ip ?? "", ports.length > 0),
         portMappings: ports,
         aliases: request.aliases ?? [],
         staticIp: request.ip ?? "",

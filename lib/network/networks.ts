@@ -128,7 +128,7 @@ export function newNetworkRecord(
 /**
  * The configuration list that attaches a container to a network: bridge
  * (host-local IPAM with its leases under `dataDir`, a static address when
- * asked) then portmap (snat, so `127.0.0.1:PORT` reaches the container). The
+ * asked) then, when it publishes ports, portmap (snat, so `127.0.0.1:PORT` reaches the container). The
  * CNI network name is the network's id: leases and iptables comments stay
  * unique even if a name is reused.
  *
@@ -136,13 +136,14 @@ export function newNetworkRecord(
  * ```ts
  * import type { NetworkRecord } from "./model.ts";
  * declare const network: NetworkRecord;
- * networkConfList(network, "/run/corral/cni/ipam", "").plugins.map((p) => p.type); // ["bridge", "portmap"]
+ * networkConfList(network, "/run/corral/cni/ipam", "", true).plugins.map((p) => p.type); // ["bridge", "portmap"]
  * ```
  */
 export function networkConfList(
   network: NetworkRecord,
   dataDir: string,
   staticIp: string,
+  publishes: boolean,
 ): CniConfList {
   const { Subnet: subnet, Gateway: gateway } = network.IPAM.Config[0];
   return {
@@ -157,13 +158,16 @@ export function networkConfList(
       hairpinMode: true,
       ipam: { type: "host-local", dataDir, ranges: [[{ subnet, gateway }]] },
       ...(staticIp ? { args: { cni: { ips: [staticIp] } } } : {}),
-    }, {
-      type: "portmap",
-      capabilities: { portMappings: true },
-      snat: true,
-    }],
+    }, ...publishes ? [PORTMAP] : []],
   };
 }
+
+/**
+ * The portmap plugin, only on an attachment that publishes ports: its DEL
+ * lists and edits iptables (and ip6tables) chains even with nothing mapped,
+ * a dozen processes a start and an exit would pay for nothing.
+ */
+const PORTMAP = { type: "portmap", capabilities: { portMappings: true }, snat: true };
 
 /** Run `ip` (iproute2); throw its message on failure. */
 export async function ipCommand(args: string[]): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The cleanup of an exited container, shared by the supervisor and the gc
  * (behaviour.md §3.4): runc delete, unmount the rootfs, remove the cgroup
- * dirs, remove the state dir. Idempotent; the first failure is thrown.
+ * dirs, release what else the run held (its volumes), remove the state dir.
+ * Idempotent; the first failure is thrown.
  * @module
  */
 import { unmount } from "../sys/mod.ts";
@@ -16,6 +17,11 @@ export interface ContainerResources {
   bundle: Bundle;
   /** e.g. "/corral/ID". */
   cgroupsPath: string;
+  /**
+   * Release what else the run held (its volumes' mounts); idempotent. Done
+   * before the state dir goes, so a failure leaves the run to be cleaned.
+   */
+  release?: () => Promise<void>;
 }
 
 /**
@@ -26,5 +32,6 @@ export async function cleanupContainer(runc: Runc, r: ContainerResources): Promi
   await runc.delete(r.id);
   unmount(r.bundle.rootfs);
   removeCgroups(r.cgroupsPath);
+  await r.release?.();
   await r.bundle.delete();
 }

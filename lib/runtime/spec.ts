@@ -7,7 +7,7 @@
  */
 import { invalid } from "../errdefs/mod.ts";
 import { devicesOf } from "./spec_devices.ts";
-import { INIT_IN_CONTAINER, mountsOf } from "./spec_mounts.ts";
+import { INIT_IN_CONTAINER, mountsOf, type VolumeBind } from "./spec_mounts.ts";
 import { oomScoreAdjOf, resourcesOf, rlimitsOf } from "./spec_resources.ts";
 import {
   capabilitiesOf,
@@ -18,6 +18,7 @@ import {
 } from "./spec_security.ts";
 
 export { INIT_BINARY, INIT_IN_CONTAINER, parseBind } from "./spec_mounts.ts";
+export type { BindSpec, VolumeBind, VolumeBindSpec } from "./spec_mounts.ts";
 export { cpuQuota, memorySwapOf } from "./spec_resources.ts";
 
 /** One `--ulimit` (Docker's `HostConfig.Ulimits` entry; -1 is unlimited). */
@@ -46,8 +47,12 @@ export interface MountSpec {
   Consistency?: string;
   BindOptions?: { Propagation?: string; NonRecursive?: boolean; [other: string]: unknown } | null;
   TmpfsOptions?: { SizeBytes?: number; Mode?: number; [other: string]: unknown } | null;
-  /** Refused: volumes are not corral's. */
-  VolumeOptions?: unknown;
+  /** A volume's options (`type=volume`): `volume-nocopy`, labels and driver options of a new volume. */
+  VolumeOptions?: {
+    NoCopy?: boolean;
+    Labels?: Record<string, string> | null;
+    DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null;
+  } | null;
 }
 
 /**
@@ -108,6 +113,8 @@ export interface SpecInput {
   host: HostOptions;
   /** Files the engine wrote for the container, bound over the image's (/etc/hosts, ...). */
   files: { source: string; destination: string }[];
+  /** The container's volumes, mounted on the host (none when absent). */
+  volumes?: VolumeBind[];
   /**
    * The network namespace: a new one with only a loopback when absent, one
    * the engine set up or another container's (`path`), or the host's.
@@ -170,7 +177,7 @@ function namespacesOf(network: SpecNetwork | undefined): { type: string; path?: 
  * What the host options make of the spec, built at each start and, to check
  * the options, at create: what cannot be honoured throws `invalid` (400).
  */
-function hostParts(host: HostOptions, files: SpecInput["files"]) {
+function hostParts(host: HostOptions, files: SpecInput["files"], volumes: VolumeBind[]) {
   const capabilities = capabilitiesOf(host);
   const { devices, rules } = devicesOf(host);
   return {
@@ -179,7 +186,7 @@ function hostParts(host: HostOptions, files: SpecInput["files"]) {
     // Off unless asked for, as in Docker: setuid programs work in the container.
     noNewPrivileges: noNewPrivileges(host.SecurityOpt ?? []),
     oomScoreAdj: oomScoreAdjOf(host.OomScoreAdj),
-    mounts: mountsOf(host, files),
+    mounts: mountsOf(host, files, volumes),
     devices,
     resources: resourcesOf(host, rules),
     sysctl: sysctlsOf(host.Sysctls ?? {}),
@@ -196,15 +203,18 @@ function hostParts(host: HostOptions, files: SpecInput["files"]) {
  * checkHostOptions({ CapAdd: ["NET_ADMIN"], Tmpfs: { "/run": "size=1m" } });
  * checkHostOptions({ Ulimits: [{ Name: "nofiles", Soft: 1, Hard: 1 }] }); // throws invalid
  * ```
+ *
+ * `volumes` are the container's volume destinations (a volume and a bind
+ * mount on one path are refused).
  */
-export function checkHostOptions(host: HostOptions): void {
-  hostParts(host, []);
+export function checkHostOptions(host: HostOptions, volumes: string[] = []): void {
+  hostParts(host, [], volumes.map((destination) => ({ source: "", destination, readonly: false })));
 }
 
 /** Build the OCI spec. */
 export function buildSpec(input: SpecInput): Record<string, unknown> {
   const { host } = input;
-  const parts = hostParts(host, input.files);
+  const parts = hostParts(host, input.files, input.volumes ?? []);
   return {
     ociVersion: "1.0.2",
     process: {

@@ -18,6 +18,13 @@ interface OciMount {
   options?: string[];
 }
 
+/** A volume of the container, mounted on the host at `source`. */
+export interface VolumeBind {
+  source: string;
+  destination: string;
+  readonly: boolean;
+}
+
 /** The init `--init` runs as pid 1: Debian's static tini, which works in any image. */
 export const INIT_BINARY = "/usr/bin/tini-static";
 /** Where the init is bound in the container (Docker's path for its docker-init). */
@@ -67,32 +74,80 @@ const DEFAULT_MOUNTS: OciMount[] = [
   },
 ];
 
+/** A `-v /host:/ctr[:ro|rw]`: a bind mount of a host path. */
+export interface BindSpec {
+  kind: "bind";
+  source: string;
+  destination: string;
+  readonly: boolean;
+}
+
+/** A `-v name:/ctr[:ro,nocopy]` (a named volume) or `-v /ctr` (an anonymous one, name ""). */
+export interface VolumeBindSpec {
+  kind: "volume";
+  name: string;
+  destination: string;
+  readonly: boolean;
+  nocopy: boolean;
+  /** The mode as given ("" when none), as inspect shows it. */
+  mode: string;
+}
+
 /**
- * Parse a Docker bind spec `/host:/ctr[:ro|rw]`.
+ * Parse a Docker `-v` spec: `/host:/ctr[:ro|rw]` is a bind mount,
+ * `name:/ctr[:ro|rw][,nocopy]` a named volume, `/ctr` an anonymous volume.
+ * A volume's name is checked by the volume module.
  *
  * @example
  * ```ts
- * parseBind("/data:/srv:ro"); // { source: "/data", destination: "/srv", readonly: true }
+ * parseBind("/data:/srv:ro"); // { kind: "bind", source: "/data", destination: "/srv", readonly: true }
+ * parseBind("db:/var/lib/db"); // { kind: "volume", name: "db", destination: "/var/lib/db", ... }
+ * parseBind("/cache"); // { kind: "volume", name: "", destination: "/cache", ... }
  * ```
  */
-export function parseBind(
-  spec: string,
-): { source: string; destination: string; readonly: boolean } {
+export function parseBind(spec: string): BindSpec | VolumeBindSpec {
   const parts = spec.split(":");
-  if (
-    parts.length < 2 || parts.length > 3 || !parts[0].startsWith("/") || !parts[1].startsWith("/")
-  ) {
-    throw invalid(`invalid bind mount "${spec}": expected /host/path:/container/path[:ro]`);
+  if (parts.length === 1 && spec.startsWith("/")) {
+    if (isRootPath(spec)) {
+      throw invalid(`invalid volume specification: "${spec}": destination can't be '/'`);
+    }
+    return {
+      kind: "volume",
+      name: "",
+      destination: spec,
+      readonly: false,
+      nocopy: false,
+      mode: "",
+    };
+  }
+  if (parts.length < 2 || parts.length > 3 || parts[0] === "" || !parts[1].startsWith("/")) {
+    throw invalid(
+      `invalid volume specification "${spec}": expected /host/path:/container/path[:ro], ` +
+        `name:/container/path[:ro] or /container/path`,
+    );
   }
   // runc would mount over the container's root and create dev/ in the host folder.
   if (isRootPath(parts[1])) {
     throw invalid(`invalid bind mount "${spec}": destination can't be '/'`);
   }
-  const mode = parts[2] ?? "rw";
-  if (mode !== "ro" && mode !== "rw") {
-    throw invalid(`invalid bind mount mode "${mode}" in "${spec}"`);
+  const mode = parts[2] ?? "";
+  const words = mode.split(",").filter((w) => w !== "");
+  const volume = !parts[0].startsWith("/");
+  const allowed = volume ? ["ro", "rw", "nocopy", "z", "Z"] : ["ro", "rw"];
+  const bad = words.find((w) => !allowed.includes(w));
+  if (bad !== undefined || (words.includes("ro") && words.includes("rw"))) {
+    throw invalid(`invalid ${volume ? "volume" : "bind mount"} mode "${mode}" in "${spec}"`);
   }
-  return { source: parts[0], destination: parts[1], readonly: mode === "ro" };
+  const readonly = words.includes("ro");
+  if (!volume) return { kind: "bind", source: parts[0], destination: parts[1], readonly };
+  return {
+    kind: "volume",
+    name: parts[0],
+    destination: parts[1],
+    readonly,
+    nocopy: words.includes("nocopy"),
+    mode,
+  };
 }
 
 /** Whether an absolute path names "/" once "." and ".." are resolved. */
@@ -213,30 +268,26 @@ function mountOf(m: MountSpec): OciMount {
   const fail = (why: string): never => {
     throw invalid(`invalid mount config for type "${m.Type}": ${why}`);
   };
-  if (m.Type === "volume") {
-    throw invalid(
-      "volumes are not supported by corral (--mount type=volume): " +
-        "use type=bind with a host path, or type=tmpfs",
-    );
-  }
   if (m.Type !== "bind" && m.Type !== "tmpfs") fail("mount type unknown");
   checkTarget(m.Target, fail);
   return m.Type === "bind" ? bindMount(m, fail) : tmpfsMount(m, fail);
 }
 
 /**
- * The user's mounts (`-v`, `--mount`, `--tmpfs`), refused when two share a
+ * The user's mounts (`-v`, `--mount`, `--tmpfs`, volumes), refused when two share a
  * destination, parents before children so that one nested in another shows.
  */
-function userMounts(host: HostOptions): OciMount[] {
+function userMounts(host: HostOptions, volumes: VolumeBind[]): OciMount[] {
+  const binds = (host.Binds ?? []).map(parseBind).filter((b) => b.kind === "bind");
   const mounts = [
-    ...(host.Binds ?? []).map(parseBind).map((b) => ({
+    ...[...binds, ...volumes].map((b) => ({
       destination: b.destination,
       type: "bind",
       source: b.source,
       options: ["rbind", b.readonly ? "ro" : "rw"],
     })),
-    ...(host.Mounts ?? []).map(mountOf),
+    // Volumes come resolved, in `volumes`.
+    ...(host.Mounts ?? []).filter((m) => m.Type !== "volume").map(mountOf),
     ...Object.entries(host.Tmpfs ?? {}).map(([destination, options]) => {
       checkTarget(destination, (why) => {
         throw invalid(`invalid tmpfs mount ${destination}: ${why}`);
@@ -275,7 +326,8 @@ function defaultMount(m: OciMount, host: HostOptions): OciMount {
 
 /**
  * Every mount of the spec: the defaults and the engine's `files` unless the
- * user mounts something there, the init, then the user's mounts.
+ * user mounts something there, the init, then the user's mounts and the
+ * container's `volumes`.
  *
  * @example
  * ```ts
@@ -286,8 +338,9 @@ function defaultMount(m: OciMount, host: HostOptions): OciMount {
 export function mountsOf(
   host: HostOptions,
   files: { source: string; destination: string }[],
+  volumes: VolumeBind[] = [],
 ): OciMount[] {
-  const user = userMounts(host);
+  const user = userMounts(host, volumes);
   const taken = new Set(user.map((m) => m.destination));
   const init: OciMount[] = [];
   if (host.Init) {

@@ -21,6 +21,41 @@ export function mountOverlay(lower: string[], upper: string, work: string, targe
   );
 }
 
+/** mount(2) flags corral uses. */
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  REMOUNT: 32,
+  BIND: 4096,
+  REC: 16384,
+} as const;
+
+/**
+ * mount(2): `fstype` on `target` from `source` with `flags` (bits of
+ * {@linkcode MS}) and the filesystem's `data` options.
+ *
+ * @example
+ * ```ts
+ * mountFs("tmpfs", "/var/lib/corral/volumes/cache/_data", "tmpfs", 0, "size=64m");
+ * mountFs("/srv/data", "/var/lib/corral/volumes/data/_data", "", MS.BIND | MS.REC);
+ * ```
+ */
+export function mountFs(
+  source: string,
+  target: string,
+  fstype: string,
+  flags: number,
+  data = "",
+): void {
+  check(
+    "mount",
+    libc().mount(cstr(source), cstr(target), cstr(fstype), BigInt(flags), cstr(data)),
+    target,
+  );
+}
+
 /** Unmount `target`; "not mounted" (EINVAL) and "no such path" (ENOENT) count as done. */
 export function unmount(target: string, flags = 0): void {
   if (libc().umount2(cstr(target), flags) < 0) {

@@ -175,6 +175,32 @@ export function killProcessTree(root: ProcessIdentity): number {
   return tree.size;
 }
 
+/**
+ * The live processes one of whose arguments is exactly `arg` (a path only
+ * one tool of corral's is ever given), from a scan of /proc.
+ *
+ * @example
+ * ```ts
+ * for (const p of processesWithArgument("/var/lib/corral/volumes/v/_data/.corral-copy-up")) {
+ *   await killAndWait(p);
+ * }
+ * ```
+ */
+export function processesWithArgument(arg: string): ProcessIdentity[] {
+  const out: ProcessIdentity[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+    let argv: string[];
+    try {
+      argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
+    } catch {
+      continue; // Gone meanwhile.
+    }
+    const proc = argv.includes(arg) ? identify(Number(e.name)) : null;
+    if (proc) out.push(proc);
+  }
+  return out;
+}
 /** One interface's counters from `/proc/PID/net/dev`, Docker's stats names. */
 export interface InterfaceCounters {
   rx_bytes: number;

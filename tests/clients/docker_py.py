@@ -31,11 +31,30 @@ for _ in range(10):
     victim.remove()
 report["after_kill_remove"] = len(client.containers.list(all=True))
 
+# Volumes: a named one created, written, read back by another container;
+# refused while a container uses it; an anonymous one pruned once unused.
+volume = client.volumes.create(name="py-data", labels={"suite": "docker-py"})
+client.containers.run(
+    "busybox", ["sh", "-c", "echo persisted > /v/f"], volumes={"py-data": {"bind": "/v", "mode": "rw"}}, remove=True
+)
+report["volume_read"] = client.containers.run("busybox", "cat /v/f", volumes=["py-data:/v:ro"], remove=True)
+report["volume_labels"] = client.volumes.get("py-data").attrs["Labels"]
+anon = client.containers.run("busybox", "true", volumes=["/cache"], detach=True)
+anon.wait()
+report["anonymous"] = [
+    (m["Type"], m["Destination"], m["Driver"]) for m in client.api.inspect_container(anon.id)["Mounts"]
+]
+anon.remove()
+holder = client.containers.create("busybox", "true", volumes=["py-data:/v"])
 try:
-    client.containers.run("busybox", "true", volumes=["/cache"])
-    report["anonymous"] = None
+    volume.remove()
+    report["in_use"] = None
 except docker.errors.APIError as err:
-    report["anonymous"] = err.explanation
+    report["in_use"] = [err.status_code, err.explanation]
+report["volume_prune"] = len(client.volumes.prune()["VolumesDeleted"])
+holder.remove()
+volume.remove()
+report["volumes_left"] = client.volumes.list()
 try:
     client.images.pull("alpine:3.19")
     report["pull"] = None

@@ -9,6 +9,7 @@ import { errorKind, invalid } from "../../errdefs/mod.ts";
 import type { Image, ImageStore, RemoveRecord } from "../../image/mod.ts";
 import { treeSize } from "../../sys/mod.ts";
 import type { ApiContext } from "./server.ts";
+import { volumeView } from "./routes_volumes.ts";
 import { containerSizes, containerSummary, imageSummary } from "./views.ts";
 
 /** What `docker system df` can ask for (`?type=`, API 1.42). */
@@ -16,12 +17,14 @@ const DF_TYPES = ["container", "image", "volume", "build-cache"];
 
 /**
  * `GET /system/df`: the images with the containers using them and the bytes
- * they share, the containers with their sizes, and no volumes or build
- * cache (corral has neither). `types` empty means all.
+ * they share, the containers with their sizes, the volumes with their
+ * sizes and users, and no build cache (corral builds nothing). `types`
+ * empty means all.
  *
  * @example
  * ```ts
  * import type { ApiContext } from "./server.ts";
+import { volumeView } from "./routes_volumes.ts";
  * declare const ctx: ApiContext;
  * const { LayersSize, Images } = await diskUsage(ctx, []);
  * ```
@@ -35,7 +38,9 @@ export async function diskUsage(ctx: ApiContext, types: string[]) {
   return {
     ...(want("image") ? await imageUsage(ctx) : {}),
     ...(want("container") ? { Containers: await containerUsage(ctx) } : {}),
-    ...(want("volume") ? { Volumes: [] } : {}),
+    ...(want("volume")
+      ? { Volumes: await Promise.all(ctx.volumes.list().map((v) => volumeView(ctx, v, true))) }
+      : {}),
     ...(want("build-cache") ? { BuildCache: [] } : {}),
   };
 }
@@ -107,6 +112,7 @@ export interface ImagePruneFilter extends PruneFilter {
  * @example
  * ```ts
  * import type { ApiContext } from "./server.ts";
+import { volumeView } from "./routes_volumes.ts";
  * declare const ctx: ApiContext;
  * const { ImagesDeleted, SpaceReclaimed } = await pruneImages(ctx, { danglingOnly: true });
  * ```

@@ -113,7 +113,7 @@ function lifecycleRoutes(route: AddRoute, { service: svc }: ApiContext): void {
     );
   });
   route("DELETE", "/containers/{id}", async (_r, url, p) => {
-    await svc.remove(p.id, boolParam(url, "force"));
+    await svc.remove(p.id, boolParam(url, "force"), boolParam(url, "v"));
     return noContent();
   });
 }

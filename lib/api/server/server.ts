@@ -11,6 +11,7 @@ import type { EventLog } from "../../events/mod.ts";
 import type { GcHandler } from "../../gc/mod.ts";
 import type { ImageStore } from "../../image/mod.ts";
 import type { RegistryService } from "../../registry/mod.ts";
+import type { VolumeStore } from "../../volume/mod.ts";
 import type { NetworkManager } from "../../network/mod.ts";
 import { API_VERSION, MIN_API_VERSION } from "../version.ts";
 import { HttpError } from "./request.ts";
@@ -23,6 +24,7 @@ import { logRoutes } from "./routes_logs.ts";
 import { networkRoutes } from "./routes_networks.ts";
 import { registryRoutes } from "./routes_registry.ts";
 import { systemRoutes } from "./routes_system.ts";
+import { volumeRoutes } from "./routes_volumes.ts";
 import { UNSUPPORTED_ENDPOINTS } from "./unsupported.ts";
 import { getLogger } from "@logtape/logtape";
 
@@ -33,6 +35,7 @@ export interface ApiContext {
   service: ContainerService;
   images: ImageStore;
   registry: RegistryService;
+  volumes: VolumeStore;
   events: EventLog;
   gc: GcHandler;
   execs: ExecManager;
@@ -91,6 +94,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   imageRoutes(route, ctx);
   eventRoutes(route, ctx);
   networkRoutes(route, ctx);
+  volumeRoutes(route, ctx);
   for (const [method, path, message] of UNSUPPORTED_ENDPOINTS) {
     route(method, path, () => {
       throw invalid(message);

@@ -90,7 +90,7 @@ export class SystemInfo {
       Images: images.list().length,
       Driver: "overlay",
       DriverStatus: [],
-      Plugins: { Volume: [], Network: ["none"], Authorization: null, Log: ["json-file"] },
+      Plugins: { Volume: ["local"], Network: ["none"], Authorization: null, Log: ["json-file"] },
       // What a container's HostConfig may set (Memory, MemorySwap, NanoCpus, PidsLimit,
       // CpuShares, CpusetCpus).
       MemoryLimit: true,

@@ -6,9 +6,7 @@
  * the `name` dockerode leaves in the body) is ignored, as Docker ignores it.
  * @module
  */
-import { posix } from "node:path";
 import { invalid } from "../../errdefs/mod.ts";
-import { parseBind } from "../../runtime/mod.ts";
 
 /** The keys of Docker's container `Config` (API 1.43): what Docker reads from a create body. */
 const DOCKER_CONFIG = new Set([
@@ -127,6 +125,8 @@ const SUPPORTED_CONFIG = new Set([
   "StopSignal",
   "StopTimeout",
   "Healthcheck",
+  // Anonymous volumes (lib/container/volumes.ts).
+  "Volumes",
   "ExposedPorts",
   // What the client attaches to: only meaningful to the client.
   "AttachStdout",
@@ -176,6 +176,7 @@ const SUPPORTED_HOST = new Set([
   "CpusetCpus",
   "MemoryReservation",
   "MemorySwap",
+  "VolumesFrom",
 ]);
 
 /** Why a field is refused, in the docker CLI's words. */
@@ -184,7 +185,6 @@ const REASONS: Record<string, string> = {
   OpenStdin: "stdin (-i) is not supported by corral",
   AttachStdin: "stdin (-i) is not supported by corral",
   StdinOnce: "stdin (-i) is not supported by corral",
-  VolumesFrom: "--volumes-from is not supported by corral",
 };
 
 /**
@@ -205,32 +205,7 @@ export function checkCreateBody(
 ): void {
   checkHostConfig(hostConfig);
   for (const [k, v] of Object.entries(config)) {
-    if (k === "Volumes") checkVolumes(v, hostConfig.Binds);
-    else if (DOCKER_CONFIG.has(k) && !SUPPORTED_CONFIG.has(k) && !isZero(v)) refuse("Config", k);
-  }
-}
-
-/**
- * docker-py sends a bind mount both in `Binds` and as a `Volumes` entry for
- * its destination, which Docker mounts once, as the bind. A `Volumes` path no
- * bind covers is an anonymous volume, and so is a `Binds` entry that is a
- * path alone (docker-py's `volumes=["/data"]` sends both).
- */
-function checkVolumes(volumes: unknown, binds: unknown): void {
-  if (isZero(volumes)) return;
-  if (typeof volumes !== "object" || Array.isArray(volumes)) {
-    throw invalid("Config.Volumes must be an object whose keys are paths");
-  }
-  const specs = (Array.isArray(binds) ? binds : []).filter((b) => typeof b === "string");
-  const bound = new Set(
-    specs.filter((b) => b.includes(":")).map((b) => posix.resolve(parseBind(b).destination)),
-  );
-  const anonymous = Object.keys(volumes as object).find((p) => !bound.has(posix.resolve(p)));
-  if (anonymous !== undefined) {
-    throw invalid(
-      `anonymous volumes (-v ${anonymous}) are not supported by corral: ` +
-        `use a bind mount (-v /host/path:${anonymous})`,
-    );
+    if (DOCKER_CONFIG.has(k) && !SUPPORTED_CONFIG.has(k) && !isZero(v)) refuse("Config", k);
   }
 }
 
@@ -349,10 +324,6 @@ export const UNSUPPORTED_ENDPOINTS: readonly [string, string, string][] = [
     "/distribution/{name*}/json",
     "reading a manifest (docker manifest inspect) is not supported by corral: use docker pull",
   ],
-  ...wholeResource(
-    "/volumes",
-    "docker volume is not supported by corral: use a bind mount (-v /host/path:/path)",
-  ),
   ...wholeResource("/plugins", "docker plugin is not supported by corral"),
   ...SWARM_COMMANDS.flatMap(([path, command]) =>
     wholeResource(path, `${command} is not supported by corral: it has no swarm mode`)

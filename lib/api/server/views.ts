@@ -11,6 +11,7 @@ import {
   describeStatus,
 } from "../../container/mod.ts";
 import { hostArchitecture, type Image, type ImageStore } from "../../image/mod.ts";
+import { parseBind } from "../../runtime/mod.ts";
 import {
   DEFAULT_NETWORK,
   type EndpointSettings,
@@ -24,9 +25,15 @@ function commandLine(r: ContainerRecord): string[] {
   return [...(r.Config.Entrypoint ?? []), ...r.Config.Cmd];
 }
 
-/** Inspect's `Mounts`: `-v` binds, then `--mount` binds and tmpfs, in Docker's shape. */
-function mountPoints(r: Readonly<Omit<ContainerRecord, "State">>) {
-  const binds = (r.HostConfig.Binds ?? []).map((b) => {
+/**
+ * Inspect's `Mounts` in Docker's shape: `-v` binds, then `--mount` binds and
+ * tmpfs, then volumes (`mountpoint` says where a volume's data is).
+ */
+function mountPoints(
+  r: Readonly<Omit<ContainerRecord, "State">>,
+  mountpoint: (name: string) => string,
+) {
+  const binds = (r.HostConfig.Binds ?? []).filter((b) => parseBind(b).kind === "bind").map((b) => {
     const [src, dst, mode] = b.split(":");
     return {
       Type: "bind",
@@ -37,7 +44,7 @@ function mountPoints(r: Readonly<Omit<ContainerRecord, "State">>) {
       Propagation: "rprivate",
     };
   });
-  const mounts = (r.HostConfig.Mounts ?? []).map((m) => ({
+  const mounts = (r.HostConfig.Mounts ?? []).filter((m) => m.Type !== "volume").map((m) => ({
     Type: m.Type,
     Source: m.Source ?? "",
     Destination: m.Target,
@@ -45,7 +52,17 @@ function mountPoints(r: Readonly<Omit<ContainerRecord, "State">>) {
     RW: !m.ReadOnly,
     Propagation: m.Type === "bind" ? m.BindOptions?.Propagation || "rprivate" : "",
   }));
-  return [...binds, ...mounts];
+  const volumes = (r.MountPoints ?? []).map((v) => ({
+    Type: "volume",
+    Name: v.Name,
+    Source: mountpoint(v.Name),
+    Destination: v.Destination,
+    Driver: "local",
+    Mode: v.Mode,
+    RW: v.RW,
+    Propagation: "",
+  }));
+  return [...binds, ...mounts, ...volumes];
 }
 
 /**
@@ -88,7 +105,7 @@ export function containerInspect(svc: ContainerService, c: Container) {
       Tty: false,
       ExposedPorts: r.Config.ExposedPorts ?? null,
     },
-    Mounts: mountPoints(r),
+    Mounts: mountPoints(r, (name) => svc.opts.volumes.mountpoint(name)),
     NetworkSettings: networkSettings(r, svc.core.networking.endpoints(r.Id), sandboxKey(svc, r)),
     GraphDriver: { Name: "overlay", Data: { UpperDir: svc.disk.upperDir(r.Id) } },
   };
