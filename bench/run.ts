@@ -15,7 +15,7 @@
  * (seconds before the memory of fresh shims is read, 45: V8 collects its
  * start-up garbage only after about half a minute); `--only`
  * runs some sections (run-rm, run-d, exit, restart, density, restore, churn,
- * shim, network).
+ * shim, network, pull).
  * @module
  */
 import { join } from "node:path";
@@ -33,6 +33,7 @@ import { churnSection } from "./sections/churn.ts";
 import { densitySection } from "./sections/density.ts";
 import { exitSection, restartSection } from "./sections/exit.ts";
 import { networkSection } from "./sections/network.ts";
+import { pullSection } from "./sections/pull.ts";
 import { restoreSection } from "./sections/restore.ts";
 import { shimFootprintSection } from "./sections/shim_footprint.ts";
 import { runDetachedSection, runRmSection } from "./sections/startup.ts";
@@ -48,6 +49,7 @@ export const SECTIONS: Section[] = [
   churnSection,
   shimFootprintSection,
   networkSection,
+  pullSection,
 ];
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");

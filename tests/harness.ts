@@ -33,6 +33,18 @@ export const RUN_ARGS = ["run", "-A", "--no-prompt", "--config", join(REPO, "den
 /** argv prefix that runs corral from the checkout. */
 export const CORRAL = [DENO, ...RUN_ARGS, join(REPO, "main.ts")];
 
+/**
+ * The environment that keeps a daemon under test on loopback: every HTTP(S)
+ * request to anything but 127.0.0.1 goes to a proxy that is not there (a
+ * pull of `busybox` from Docker Hub fails as "unreachable", it never leaves
+ * the machine).
+ */
+export const LOOPBACK_ONLY = {
+  HTTP_PROXY: "http://127.0.0.1:9",
+  HTTPS_PROXY: "http://127.0.0.1:9",
+  NO_PROXY: "127.0.0.1,localhost",
+};
+
 /** Options of integration tests: the harness checks leaks itself. */
 export const integration = { sanitizeOps: false, sanitizeResources: false } as const;
 
@@ -121,7 +133,7 @@ export class TestDaemon {
       .join(" ");
     this.proc = new Deno.Command("sh", {
       args: ["-c", `exec ${quoted} >>'${this.logFile}' 2>&1`],
-      env: { RUST_BACKTRACE: "0" },
+      env: { RUST_BACKTRACE: "0", ...LOOPBACK_ONLY },
       stdin: "null",
     }).spawn();
     const deadline = Date.now() + 20_000;
@@ -278,6 +290,14 @@ export class TestDaemon {
     }
     for (const pid of processesMentioning(this.dir)) {
       if (pid !== this.proc?.pid) out.push(`process ${pid}: ${argvOf(pid).join(" ")}`);
+    }
+    // Downloads, unpacks and archives in progress live in images/tmp; none outlives its request.
+    try {
+      for (const e of Deno.readDirSync(join(this.root, "images", "tmp"))) {
+        out.push(`temp file images/tmp/${e.name}`);
+      }
+    } catch {
+      // No image store.
     }
     return out;
   }

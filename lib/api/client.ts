@@ -17,6 +17,7 @@ export function socketPath(host: string): string {
 
 const kindOfStatus: Record<number, ErrorKind> = {
   400: "invalid",
+  401: "unauthorized",
   404: "not_found",
   409: "conflict",
   503: "unavailable",
@@ -41,14 +42,20 @@ export class ApiClient {
   }
 
   /** Send a request; a connection failure becomes a clear "is it running?" error. */
-  async request(method: string, path: string, body?: unknown): Promise<Response> {
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     const init: RequestInit & { client: Deno.HttpClient } = { method, client: this.#http };
+    init.headers = { ...headers };
     if (body instanceof ReadableStream || body instanceof Uint8Array) {
       init.body = body as BodyInit;
-      init.headers = { "content-type": "application/octet-stream" };
+      init.headers["content-type"] = "application/octet-stream";
     } else if (body !== undefined) {
       init.body = JSON.stringify(body);
-      init.headers = { "content-type": "application/json" };
+      init.headers["content-type"] = "application/json";
     }
     try {
       // The host is never dialled (the unix socket is), but a name would still be
@@ -61,8 +68,13 @@ export class ApiClient {
   }
 
   /** Send a request and throw the daemon's message on an error status. */
-  async call(method: string, path: string, body?: unknown): Promise<Response> {
-    const res = await this.request(method, path, body);
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Response> {
+    const res = await this.request(method, path, body, headers);
     if (res.status >= 400) {
       let message = `${res.status} ${res.statusText}`;
       try {

@@ -35,6 +35,12 @@ export function addDaemonCommand(program: Command): void {
     .option("--restart-reset-after <duration>", "running this long resets the backoff", "10s")
     .option("--no-default-image", "do not create the embedded busybox image")
     .option("--max-image-size <size>", "cap on an import or load, uncompressed (default 32g)")
+    .option(
+      "--insecure-registry <host[:port]>",
+      "reach this registry over plain HTTP (loopback always is); repeatable",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option("--log-level <level>", "debug, info, warning, error", "info")
     .option("-b, --bridge <name>", "the default network's bridge, or none", "corral0")
     .option("--bip <CIDR>", "the default network's gateway and prefix, e.g. 172.17.0.1/16")
@@ -87,6 +93,7 @@ async function runDaemonCommand(o: Opts): Promise<void> {
     backoff,
     defaultImage: o.defaultImage !== false,
     maxImageSize,
+    insecureRegistries: o.insecureRegistry as string[],
     bridge: String(o.bridge),
     ...(o.bip === undefined ? {} : { bip: String(o.bip) }),
     ...(o.defaultAddressPool
