@@ -20,6 +20,8 @@ command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 [ -x /usr/sbin/iptables ] || need+=(iptables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# tests/interactive_test.ts drives `run -it` in a real terminal: tmux's.
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # tests/clients_test.ts drives corral with docker-py, on Debian's python3 (and
 # with testcontainers and dockerode, npm devDependencies).
 /usr/bin/python3 -c 'import docker' >/dev/null 2>&1 || need+=(python3-docker)

@@ -260,7 +260,7 @@ clientTest(
 );
 
 clientTest(
-  "docker-py: run detached, logs, exec_run, bind mounts, volumes, kill then remove ×10, images, prune",
+  "docker-py: run detached, logs, exec_run, attach_socket, bind mounts, volumes, kill then remove ×10, images, prune",
   DOCKER_PY,
   () =>
     withDaemon(async (d) => {
@@ -273,6 +273,7 @@ clientTest(
       assert.deepEqual(seen.exec_list_form, [0, "from host\n"]);
       assert.notEqual(seen.write_read_only, 0, "the bind mount is read-only");
       assert.equal(seen.logs, "ready\n");
+      assert.deepEqual(seen.attach_socket, [1, "via-socket\n"], "a stdout frame of what was sent");
       assert.equal(seen.after_kill_remove, 2, "every killed container removed at once");
       assert.equal(seen.volume_read, "persisted\n");
       assert.deepEqual(seen.volume_labels, { suite: "docker-py" });
@@ -347,7 +348,6 @@ Deno.test(
         ["GET", "/containers/x/changes", /docker diff/],
         ["PUT", "/containers/x/archive", /docker cp/],
         ["GET", "/containers/x/attach/ws", /docker attach/],
-        ["POST", "/exec/x/resize", /TTY/],
         ["POST", "/commit", /docker commit/],
         ["POST", "/build", /docker build/],
         ["GET", "/images/search?term=x", /docker search/],

@@ -170,7 +170,6 @@ Deno.test(
         const [flags, words] of [
           [["--link", "db:db"], /Links is not supported by corral/],
           [["--cpu-rt-runtime", "100"], /CpuRealtimeRuntime is not supported by corral/],
-          [["-t"], /TTY \(-t\) is not supported by corral/],
         ] as const
       ) {
         const r = await docker.run("run", "--name", "bad", ...flags, "busybox", "true");

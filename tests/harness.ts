@@ -288,6 +288,16 @@ export class TestDaemon {
     } catch {
       // No runc root.
     }
+    // Attach and console sockets live in the state dirs: none may outlive its container.
+    try {
+      for (const dir of Deno.readDirSync(join(this.state, "containers"))) {
+        for (const e of Deno.readDirSync(join(this.state, "containers", dir.name))) {
+          if (e.name.endsWith(".sock")) out.push(`socket ${dir.name}/${e.name}`);
+        }
+      }
+    } catch {
+      // No state dirs.
+    }
     for (const pid of processesMentioning(this.dir)) {
       if (pid !== this.proc?.pid) out.push(`process ${pid}: ${argvOf(pid).join(" ")}`);
     }

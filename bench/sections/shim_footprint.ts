@@ -284,6 +284,9 @@ class Group {
         logMaxSize: 1024 * 1024,
         logMaxFiles: 1,
         createTimeoutMs: 10_000,
+        tty: false,
+        openStdin: false,
+        stdinOnce: false,
       }, this.v.command);
       this.#starts.push(performance.now() - t0);
       const monitor = identify(readProcStat(launched.pid)?.ppid ?? 0);

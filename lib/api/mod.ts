@@ -12,6 +12,8 @@
  * @module
  */
 export * from "./client.ts";
+export * from "./detach_keys.ts";
 export * from "./duration.ts";
+export * from "./hijack.ts";
 export * from "./stream.ts";
 export * from "./version.ts";

@@ -8,22 +8,65 @@ import type { Command } from "commander";
 import type { HostConfig } from "../container/mod.ts";
 import { CorralError, invalid } from "../errdefs/mod.ts";
 import { parseRestartPolicy } from "../restart/mod.ts";
-import { type Api, enc, type Opts } from "./command.ts";
+import { type ApiClient, parseDetachKeys } from "../api/mod.ts";
+import { type Api, enc, ExitCode, type Opts } from "./command.ts";
+import { interactiveRun } from "./run_cmds.ts";
 import { parseMemorySwap } from "./host_flags.ts";
 import { ago, humanSize, printTable, pumpFrames } from "./output.ts";
 import { collect, parseBytes, parseCount, parseFilterFlags, restartDelays } from "./parse.ts";
 
-/** Register start, stop, restart, kill and rm. */
+/** `start -a[i]` and `attach`: the container's stdin (when it has one) and output. */
+async function attachTo(c: ApiClient, ref: string, o: Opts, start: boolean): Promise<number> {
+  if (o.detachKeys !== undefined) parseDetachKeys(String(o.detachKeys));
+  const info = await c.json<
+    {
+      Id: string;
+      Config: { Tty?: boolean; OpenStdin?: boolean };
+      HostConfig: HostConfig;
+      State: { Running: boolean };
+    }
+  >(
+    "GET",
+    `/containers/${enc(ref)}/json`,
+  );
+  if (!start && !info.State.Running) {
+    throw invalid(`you cannot attach to a stopped container, start it first`);
+  }
+  return await interactiveRun(c, info.Id, {
+    stdin: Boolean(o.interactive) && Boolean(info.Config.OpenStdin),
+    tty: Boolean(info.Config.Tty),
+    autoRemove: Boolean(info.HostConfig.AutoRemove),
+    detachKeys: o.detachKeys as string | undefined,
+  }, start);
+}
+
+/** Register start, attach, stop, restart, kill and rm. */
 export function addLifecycleCommands(program: Command, api: Api): void {
   program.command("start").description("start containers").argument("<container...>")
-    .action((refs: string[]) =>
-      eachContainer(
-        api,
-        refs,
-        (r) => ["POST", `/containers/${enc(r)}/start`],
-        (r) => `container ${r} is already running`,
-      )
-    );
+    .option("-a, --attach", "attach to the container's output and end with its exit code")
+    .option("-i, --interactive", "attach stdin too")
+    .option("--detach-keys <keys>", "keys that detach from the container (ctrl-p,ctrl-q)")
+    .action(async (refs: string[], o: Opts) => {
+      if (!o.attach && !o.interactive) {
+        return eachContainer(
+          api,
+          refs,
+          (r) => ["POST", `/containers/${enc(r)}/start`],
+          (r) => `container ${r} is already running`,
+        );
+      }
+      if (refs.length !== 1) {
+        throw invalid("you cannot start and attach multiple containers at once");
+      }
+      throw new ExitCode(await attachTo(api(), refs[0], o, true));
+    });
+  program.command("attach").description("attach to a running container's stdin and output")
+    .option("--no-stdin", "do not attach stdin")
+    .option("--detach-keys <keys>", "keys that detach from the container (ctrl-p,ctrl-q)")
+    .argument("<container>")
+    .action(async (ref: string, o: Opts) => {
+      throw new ExitCode(await attachTo(api(), ref, { ...o, interactive: o.stdin }, false));
+    });
   program.command("stop").description("stop containers (SIGKILL after the timeout)")
     .option("-t, --time <seconds>", "seconds to wait before killing", parseCount("timeout"))
     .argument("<container...>")

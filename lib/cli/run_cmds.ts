@@ -4,7 +4,7 @@
  * @module
  */
 import { type Command, Option } from "commander";
-import { type ApiClient, parseDuration } from "../api/mod.ts";
+import { type ApiClient, hijack, parseDetachKeys, parseDuration } from "../api/mod.ts";
 import type { HostConfig } from "../container/mod.ts";
 import { errorKind, errorMessage, invalid } from "../errdefs/mod.ts";
 import { checkAutoRemove, parseRestartPolicy } from "../restart/mod.ts";
@@ -14,11 +14,14 @@ import { addNetworkFlags, networkFlagsBody } from "./network_flags.ts";
 import { pumpFrames } from "./output.ts";
 import { pullImage } from "./registry_cmds.ts";
 import { collect, parseBytes, parseCount, parseKeyValues, restartDelays } from "./parse.ts";
+import { runSession } from "./terminal.ts";
 
 /** Options shared by `run` and `create`. */
 function containerOptions(cmd: Command): Command {
   cmd
     .option("--name <name>", "container name")
+    .option("-i, --interactive", "keep stdin open (and attach it, in the foreground)")
+    .option("-t, --tty", "give the container a terminal")
     .option("--rm", "remove the container when it exits")
     .option("-e, --env <KEY=VALUE>", "environment variable (repeatable)", collect)
     .option("-l, --label <KEY=VALUE>", "label (repeatable)", collect)
@@ -119,6 +122,11 @@ export function createBody(
     Hostname: o.hostname ?? "",
     StopSignal: o.stopSignal,
     StopTimeout: o.stopTimeout,
+    Tty: Boolean(o.tty),
+    OpenStdin: Boolean(o.interactive),
+    // As docker run: a foreground -i closes stdin when its attach ends (run sets `stdinOnce`).
+    StdinOnce: Boolean(o.interactive && o.stdinOnce),
+    AttachStdin: Boolean(o.interactive && o.stdinOnce),
     ...network.config,
     HostConfig: hc,
     ...(network.networking ? { NetworkingConfig: network.networking } : {}),
@@ -178,14 +186,25 @@ export function addRunCommands(program: Command, api: Api): void {
 
   containerOptions(program.command("run").description("create and start a container"))
     .option("-d, --detach", "run in the background and print the id")
+    .option("--detach-keys <keys>", "keys that detach from the container (ctrl-p,ctrl-q)")
     .passThroughOptions()
     .action(async (image: string, command: string[], o: Opts) => {
       const c = api();
-      const id = await createContainer(c, image, command, o);
+      if (o.detachKeys !== undefined) parseDetachKeys(String(o.detachKeys));
+      const id = await createContainer(c, image, command, { ...o, stdinOnce: !o.detach });
       if (o.detach) {
         await startOrExplain(c, id, Boolean(o.rm));
         console.log(id);
         return;
+      }
+      if (o.interactive || o.tty) {
+        const code = await interactiveRun(c, id, {
+          stdin: Boolean(o.interactive),
+          tty: Boolean(o.tty),
+          autoRemove: Boolean(o.rm),
+          detachKeys: o.detachKeys as string | undefined,
+        });
+        throw new ExitCode(code);
       }
       // Arm attach and wait before start, so nothing of a short run is missed.
       const attach = await c.call("POST", `/containers/${id}/attach?stream=1&stdout=1&stderr=1`);
@@ -199,6 +218,71 @@ export function addRunCommands(program: Command, api: Api): void {
       throw new ExitCode(res.StatusCode);
     });
 }
+
+/** How an interactive start runs. */
+export interface InteractiveStart {
+  stdin: boolean;
+  tty: boolean;
+  autoRemove: boolean;
+  detachKeys?: string;
+}
+
+/**
+ * Attach (hijacked, stdin too with `-i`), arm the wait, start, run the
+ * session; the container's exit code, or 0 when the user detached.
+ */
+export async function interactiveRun(
+  c: ApiClient,
+  id: string,
+  o: InteractiveStart,
+  start = true,
+): Promise<number> {
+  const keys = o.detachKeys ? `&detachKeys=${enc(o.detachKeys)}` : "";
+  const h = await hijack(
+    c.path,
+    "POST",
+    `/containers/${enc(id)}/attach?stream=1&stdout=1&stderr=1&stdin=${o.stdin ? 1 : 0}${keys}`,
+  );
+  const wait = await c.call(
+    "POST",
+    `/containers/${enc(id)}/wait?condition=${o.autoRemove ? "removed" : "next-exit"}`,
+  );
+  if (start) await startOrExplain(c, id, o.autoRemove);
+  const end = await runSession(c, h, {
+    stdin: o.stdin,
+    tty: o.tty,
+    resizePath: o.tty ? `/containers/${enc(id)}/resize` : undefined,
+    detachKeys: o.detachKeys,
+  });
+  const status = wait.json() as Promise<{ StatusCode: number }>;
+  // The stream also ends when stdin did without StdinOnce (as Docker): the container runs on.
+  if (end.detached || !await exitsSoon(c, id, status)) {
+    status.catch(() => {}); // Never answered: the process ends first.
+    return 0;
+  }
+  return (await status).StatusCode;
+}
+
+/** Whether the container's exit follows the end of its stream (else it runs on). */
+async function exitsSoon(
+  c: ApiClient,
+  id: string,
+  status: Promise<unknown>,
+): Promise<boolean> {
+  // An exit is recorded a few ms after the stream ends; a running container says so.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const exited = await Promise.race([
+    status.then(() => true, () => true),
+    new Promise<false>((r) => timer = setTimeout(() => r(false), STREAM_END_GRACE_MS)),
+  ]);
+  clearTimeout(timer);
+  if (exited) return true;
+  const info = await c.json<{ State: { Running: boolean } }>("GET", `/containers/${enc(id)}/json`);
+  return !info.State.Running;
+}
+
+/** How long after a stream's end an exit is waited for before the container is asked. */
+const STREAM_END_GRACE_MS = 1000;
 
 /**
  * Start the container; when that fails, remove it if it is `--rm`, say why and

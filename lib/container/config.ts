@@ -62,6 +62,9 @@ export function buildConfig(
     StopSignal: cfg.StopSignal || ic.StopSignal || "SIGTERM",
     StopTimeout: cfg.StopTimeout,
     Healthcheck: mergeHealthcheck(cfg.Healthcheck, ic.Healthcheck),
+    Tty: Boolean(cfg.Tty),
+    OpenStdin: Boolean(cfg.OpenStdin),
+    StdinOnce: Boolean(cfg.StdinOnce),
   };
   const volumes = { ...(ic.Volumes ?? {}), ...(cfg.Volumes ?? {}) };
   if (Object.keys(volumes).length) config.Volumes = volumes;
@@ -135,6 +138,9 @@ function validateConfig(cfg: Partial<ContainerConfig>): void {
   }
   for (const k of ["WorkingDir", "User", "Hostname", "StopSignal"] as const) {
     if (!isNullish(cfg[k]) && typeof cfg[k] !== "string") throw invalid(`${k} must be a string`);
+  }
+  for (const k of ["Tty", "OpenStdin", "StdinOnce"] as const) {
+    if (!isNullish(cfg[k]) && typeof cfg[k] !== "boolean") throw invalid(`${k} must be a boolean`);
   }
   if (cfg.WorkingDir && !cfg.WorkingDir.startsWith("/")) {
     throw invalid(
@@ -319,6 +325,13 @@ export function validateHostConfig(hc: HostConfig, volumes: string[] = []): void
   }
   if (typeof hc.OomScoreAdj === "number" && Math.abs(hc.OomScoreAdj) > 1000) {
     throw invalid(`Invalid value ${hc.OomScoreAdj}, range for oom score adj is [-1000, 1000]`);
+  }
+  const size = hc.ConsoleSize as unknown;
+  if (
+    !isNullish(size) &&
+    !(Array.isArray(size) && size.length === 2 && size.every((n) => isIntegerIn(n, 0, 65535)))
+  ) {
+    throw invalid("ConsoleSize must be [height, width], whole numbers from 0 to 65535");
   }
   const cpus = navigator.hardwareConcurrency;
   // 0.01 CPU is the smallest quota runc takes (1 ms per 100 ms period).

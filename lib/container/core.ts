@@ -64,6 +64,9 @@ export interface CoreHooks {
   stopped(c: Container): void;
 }
 
+/** How long a start waits for the clients waiting to attach to connect. */
+const ATTACH_CONNECT_MS = 3000;
+
 /**
  * The core.
  *
@@ -83,6 +86,12 @@ export class ContainerCore implements LifecycleSink {
   readonly sys: ContainerSystem;
   gc: GcHandler | null = null;
   hooks: CoreHooks = { started: () => {}, stopped: () => {} };
+  /**
+   * Clients waiting to attach to a container's next run, by container id:
+   * called once its shim created the init, before `runc start`, so they see
+   * all of its output (attach.ts).
+   */
+  readonly attachWaiters = new Map<string, Set<() => Promise<void>>>();
   readonly #writes = new WriteRetry({
     failed: (id, err) =>
       log.error("container {id}: saving its state failed, retrying until it lands: {error}", {
@@ -103,6 +112,22 @@ export class ContainerCore implements LifecycleSink {
       hostsPath: (id) => this.disk.etcFiles(id).hosts,
     });
     this.sys = system(this.disk, this.networking);
+  }
+
+  /**
+   * Connect the clients waiting for this run (bounded: a client that does
+   * not connect in time misses the start of the output, nothing more).
+   */
+  async connectAttachWaiters(c: Container): Promise<void> {
+    const waiters = this.attachWaiters.get(c.id);
+    if (!waiters?.size) return;
+    this.attachWaiters.delete(c.id);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...waiters].map((w) => w().catch(() => {}))),
+      new Promise((r) => timer = setTimeout(r, ATTACH_CONNECT_MS)),
+    ]);
+    clearTimeout(timer);
   }
 
   /** A container object for a record (not yet in the store). */

@@ -3,8 +3,9 @@
  * @module
  */
 import { conflict, invalid, notFound } from "../errdefs/mod.ts";
-import { runcExecArgs } from "../shim/mod.ts";
+import { connectShim, runcExecArgs, type ShimSession } from "../shim/mod.ts";
 import { identify, killProcessTree, spawnClean } from "../sys/mod.ts";
+import type { Container } from "./container.ts";
 import type { ContainerService } from "./service.ts";
 
 /** Docker's exec config, the subset corral runs. */
@@ -14,6 +15,8 @@ export interface ExecConfig {
   WorkingDir?: string;
   User?: string;
   Tty?: boolean;
+  /** The client sends stdin (`exec -i`). */
+  AttachStdin?: boolean;
 }
 
 /** One exec instance, as `GET /exec/ID/json` shows it. */
@@ -24,6 +27,15 @@ export interface ExecInstance {
   ExitCode: number | null;
   Pid: number;
   ProcessConfig: { entrypoint: string; arguments: string[] };
+}
+
+/** An exec with a terminal or stdin, run by the container's shim on a session of its own. */
+export interface ExecStreams {
+  session: ShimSession;
+  /** The process has a terminal: raw output. */
+  tty: boolean;
+  /** Copy the output to `onData` until the process exits; records its exit code. */
+  output(onData: (stream: number, payload: Uint8Array) => Promise<void>): Promise<number | null>;
 }
 
 /** A started exec: its output streams and its exit code. */
@@ -65,7 +77,6 @@ export class ExecManager {
     ) {
       throw invalid("exec: Cmd must be a non-empty array of strings");
     }
-    if (config.Tty) throw invalid("exec with a TTY is not supported by corral");
     const id = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
     this.svc.emitEvent(c, `exec_create: ${config.Cmd.join(" ")}`, { execID: id });
     this.#execs.set(id, {
@@ -89,13 +100,81 @@ export class ExecManager {
     return e.inst;
   }
 
-  /** Start an exec; its output is piped to the caller. */
-  start(id: string): ExecRun {
+  /** Whether an exec runs with a terminal or stdin, which its container's shim holds. */
+  hasStreams(id: string): boolean {
+    const config = this.#startable(id).e.config;
+    return Boolean(config.Tty || config.AttachStdin);
+  }
+
+  #startable(id: string) {
     const e = this.#execs.get(id);
     if (!e) throw notFound(`No such exec instance: ${id}`);
     if (e.inst.Running || e.inst.ExitCode !== null) throw conflict(`exec ${id} has already run`);
     const c = this.svc.store.get(e.inst.ContainerID);
     if (!c.rec.State.Running) throw conflict(`container ${c.name} is not running`);
+    return { e, c };
+  }
+
+  #finished(e: { inst: ExecInstance }, c: Container, code: number, pidFile: string): number {
+    e.inst.Running = false;
+    e.inst.ExitCode = code;
+    this.svc.emitEvent(c, "exec_die", { execID: e.inst.ID, exitCode: String(code) });
+    Deno.remove(pidFile).catch(() => {});
+    // Keep finished execs a while for inspect, then forget them.
+    setTimeout(() => this.#execs.delete(e.inst.ID), 300_000).unref?.();
+    return code;
+  }
+
+  /**
+   * Start an exec with a terminal or stdin: the container's shim runs it
+   * (`runc exec --tty` hands the shim the terminal) and streams it on a
+   * session of its own.
+   */
+  async startStreams(id: string): Promise<ExecStreams> {
+    const { e, c } = this.#startable(id);
+    const pidFile = this.#pidFile(c.id, id);
+    e.inst.Running = true;
+    let session: ShimSession;
+    try {
+      session = await connectShim(this.svc.runtime.bundle(c.id).dir, {
+        op: "exec",
+        exec: {
+          execId: id,
+          id: c.id,
+          args: e.config.Cmd,
+          env: e.config.Env ?? [],
+          cwd: e.config.WorkingDir,
+          user: e.config.User,
+          pidFile,
+          tty: Boolean(e.config.Tty),
+          stdin: Boolean(e.config.AttachStdin),
+        },
+      });
+    } catch (err) {
+      e.inst.Running = false;
+      throw conflict(`container ${c.name} has no attach socket: ${(err as Error).message}`);
+    }
+    if (!session.reply.ok) {
+      session.close();
+      this.#finished(e, c, 126, pidFile);
+      throw invalid(`exec failed: ${session.reply.error}`);
+    }
+    e.inst.Pid = session.reply.pid ?? 0;
+    this.svc.emitEvent(c, `exec_start: ${e.config.Cmd.join(" ")}`, { execID: id });
+    return {
+      session,
+      tty: session.reply.tty,
+      output: async (onData) => {
+        const report = await session.output(onData).catch(() => null);
+        // No report: the shim went away (its container ended) before the exec did.
+        return this.#finished(e, c, report?.exitCode ?? 137, pidFile);
+      },
+    };
+  }
+
+  /** Start an exec; its output is piped to the caller. */
+  start(id: string): ExecRun {
+    const { e, c } = this.#startable(id);
     const { runc } = this.svc.runtime;
     const pidFile = this.#pidFile(c.id, id);
     const child = spawnClean(runc.binary, {
@@ -114,15 +193,7 @@ export class ExecManager {
     e.inst.Running = true;
     e.inst.Pid = child.pid;
     this.svc.emitEvent(c, `exec_start: ${e.config.Cmd.join(" ")}`, { execID: id });
-    const exitCode = child.status.then((s) => {
-      e.inst.Running = false;
-      e.inst.ExitCode = s.code;
-      this.svc.emitEvent(c, "exec_die", { execID: id, exitCode: String(s.code) });
-      Deno.remove(pidFile).catch(() => {});
-      // Keep finished execs a while for inspect, then forget them.
-      setTimeout(() => this.#execs.delete(id), 300_000).unref?.();
-      return e.inst.ExitCode;
-    });
+    const exitCode = child.status.then((s) => this.#finished(e, c, s.code, pidFile));
     return { stdout: child.stdout, stderr: child.stderr, exitCode };
   }
 

@@ -22,6 +22,7 @@ export * from "./store.ts";
 export * from "./lock.ts";
 export * from "./service.ts";
 export * from "./exec.ts";
+export * from "./attach.ts";
 export * from "./labels.ts";
 export * from "./top.ts";
 export * from "./stats.ts";

@@ -56,6 +56,12 @@ export interface ContainerConfig {
   StopSignal: string;
   StopTimeout?: number;
   Healthcheck?: HealthConfig;
+  /** `-t`: the init runs on a terminal its shim holds. */
+  Tty?: boolean;
+  /** `-i`: the init's stdin stays open, held by its shim. */
+  OpenStdin?: boolean;
+  /** Close stdin when the first attached client's stdin ends (`docker run -i`). */
+  StdinOnce?: boolean;
   /** Paths that get an anonymous volume unless mounted otherwise: the image's and the request's. */
   Volumes?: Record<string, Record<string, never>> | null;
   /** The image's `EXPOSE` ports and `--expose`: `{"80/tcp": {}}`. */
@@ -88,6 +94,8 @@ export interface HostConfig extends HostOptions {
   Dns?: string[] | null;
   DnsSearch?: string[] | null;
   DnsOptions?: string[] | null;
+  /** The terminal's size at start, `[height, width]` (`-t`; the client resizes it after). */
+  ConsoleSize?: [number, number] | null;
   /**
    * `none`, `host`, `bridge` (the default network), a user-defined network's
    * name, or `container:ID`; decided at create (Docker's `default` resolved).

@@ -45,6 +45,7 @@ export async function startContainer(core: ContainerCore, c: Container): Promise
   const { fifoFd, pids } = created;
   await c.beginRun(pids);
   core.sys.watchExit(fifoFd, c.id, pids);
+  await core.connectAttachWaiters(c);
   // Taken before `runc start`: a process that exits at once is seen by its
   // shim before runc returns, and FinishedAt must not precede StartedAt.
   const startedAt = new Date().toISOString();

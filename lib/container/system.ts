@@ -157,6 +157,9 @@ export class RuncSystem implements ContainerSystem {
         logMaxSize: this.opts.logMaxSize,
         logMaxFiles: this.opts.logMaxFiles,
         createTimeoutMs: this.opts.createTimeoutMs,
+        tty: Boolean(c.rec.Config.Tty),
+        openStdin: Boolean(c.rec.Config.OpenStdin),
+        stdinOnce: Boolean(c.rec.Config.StdinOnce),
       });
       const pids = {
         pid: shim.pid,
@@ -223,6 +226,8 @@ export class RuncSystem implements ContainerSystem {
       cgroupsPath: res.cgroupsPath,
       // The persisted host config: every option holds again at each start.
       host: c.rec.HostConfig,
+      tty: cfg.Tty,
+      consoleSize: c.rec.HostConfig.ConsoleSize,
       files,
       volumes,
       network,

@@ -111,6 +111,10 @@ export interface SpecInput {
   cgroupsPath: string;
   /** The container's host options. */
   host: HostOptions;
+  /** The init runs on a terminal (runc sends its master to the shim). */
+  tty?: boolean;
+  /** The terminal's size at start, `[height, width]`; 24×80 when unset or 0. */
+  consoleSize?: [number, number] | null;
   /** Files the engine wrote for the container, bound over the image's (/etc/hosts, ...). */
   files: { source: string; destination: string }[];
   /** The container's volumes, mounted on the host (none when absent). */
@@ -211,6 +215,14 @@ export function checkHostOptions(host: HostOptions, volumes: string[] = []): voi
   hostParts(host, [], volumes.map((destination) => ({ source: "", destination, readonly: false })));
 }
 
+/** A terminal's first size: the client's, else what a terminal has by default. */
+function consoleSizeOf(
+  size: [number, number] | null | undefined,
+): { height: number; width: number } {
+  const [height, width] = size ?? [0, 0];
+  return height > 0 && width > 0 ? { height, width } : { height: 24, width: 80 };
+}
+
 /** Build the OCI spec. */
 export function buildSpec(input: SpecInput): Record<string, unknown> {
   const { host } = input;
@@ -218,7 +230,8 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   return {
     ociVersion: "1.0.2",
     process: {
-      terminal: false,
+      terminal: Boolean(input.tty),
+      ...(input.tty ? { consoleSize: consoleSizeOf(input.consoleSize) } : {}),
       user: resolveUser(input.user, host.GroupAdd ?? [], input.rootfs),
       args: host.Init ? [INIT_IN_CONTAINER, "--", ...input.args] : input.args,
       env: input.env,

@@ -8,13 +8,20 @@
  *   daemon then finds the exit file, or none (137).
  * - `exit.json`: written durably by the shim once the container's init exited.
  * - `init.pid`: runc's pid file of the container init.
+ * - `attach.sock` (since v2): the shim's attach socket, through which the
+ *   daemon reaches the container's stdin, terminal and output and runs execs
+ *   with streams (attach_protocol.ts). The shim removes it when it exits.
+ *   A run started by a v1 shim has none: the daemon then attaches to the log
+ *   alone (output, no stdin), as v1 did.
+ * - `console.sock`, `exec-ID.console.sock`: runc's console sockets, there
+ *   only while runc hands the shim a terminal.
  * @module
  */
 // Only corral's own modules, no node: or npm ones: the shim loads this (see main.ts).
 import { readJson } from "../sys/atomic.ts";
 
 /** Version of the shim contract. */
-export const SHIM_CONTRACT_VERSION = 1;
+export const SHIM_CONTRACT_VERSION = 2;
 
 /** The exit file the shim leaves for the daemon. */
 export interface ExitFile {
@@ -55,6 +62,29 @@ export function runcLogPath(bundle: string): string {
 /** runc's pid file for the container init. */
 export function initPidPath(bundle: string): string {
   return `${bundle}/init.pid`;
+}
+
+/** The attach socket's file name in the state dir (contract v2). */
+export function attachSocketName(): string {
+  return "attach.sock";
+}
+
+/**
+ * The attach socket of a run (it may be longer than a socket path may be:
+ * connect through `connectShim`).
+ *
+ * @example
+ * ```ts
+ * attachSocketPath("/run/corral/containers/ID"); // "/run/corral/containers/ID/attach.sock"
+ * ```
+ */
+export function attachSocketPath(bundle: string): string {
+  return `${bundle}/${attachSocketName()}`;
+}
+
+/** The file name of the console socket runc sends a terminal over: the init's, or an exec's. */
+export function consoleSocketName(execId?: string): string {
+  return execId === undefined ? "console.sock" : `exec-${execId}.console.sock`;
 }
 
 /** Read the exit file; null when the shim left none (it was killed). */

@@ -116,31 +116,58 @@ export class JsonLogWriter {
 }
 
 /**
- * Splits a byte stream into lines (Docker splits logs at newlines; a long
- * line without one is cut at 16 KiB) and hands the lines of each chunk to
- * `emit` together.
+ * Cuts output into log lines as it arrives: at newlines (Docker splits logs
+ * there), and a long line without one at 16 KiB.
+ *
+ * @example
+ * ```ts
+ * const lines = new LineSplitter();
+ * lines.push(new TextEncoder().encode("a\nb")); // ["a\n"]
+ * lines.end(); // ["b"]
+ * ```
+ */
+export class LineSplitter {
+  readonly #dec = new TextDecoder();
+  #pending = "";
+
+  /** The lines `chunk` completes. */
+  push(chunk: Uint8Array): string[] {
+    this.#pending += this.#dec.decode(chunk, { stream: true });
+    const lines: string[] = [];
+    let start = 0;
+    for (let nl; (nl = this.#pending.indexOf("\n", start)) >= 0; start = nl + 1) {
+      lines.push(this.#pending.slice(start, nl + 1));
+    }
+    for (; this.#pending.length - start >= 16384; start += 16384) {
+      lines.push(this.#pending.slice(start, start + 16384));
+    }
+    this.#pending = this.#pending.slice(start);
+    return lines;
+  }
+
+  /** The unterminated rest, at the end of the output. */
+  end(): string[] {
+    const rest = this.#pending + this.#dec.decode();
+    this.#pending = "";
+    return rest ? [rest] : [];
+  }
+}
+
+/**
+ * Splits a byte stream into lines ({@linkcode LineSplitter}) and hands the
+ * lines of each chunk to `emit` together.
  */
 export async function copyLines(
   stream: ReadableStream<Uint8Array>,
   emit: (lines: string[]) => Promise<void>,
 ): Promise<void> {
-  const dec = new TextDecoder();
-  let pending = "";
+  const splitter = new LineSplitter();
   for await (const chunk of stream) {
-    pending += dec.decode(chunk, { stream: true });
-    const lines: string[] = [];
-    let start = 0;
-    for (let nl; (nl = pending.indexOf("\n", start)) >= 0; start = nl + 1) {
-      lines.push(pending.slice(start, nl + 1));
-    }
-    for (; pending.length - start >= 16384; start += 16384) {
-      lines.push(pending.slice(start, start + 16384));
-    }
-    pending = pending.slice(start);
+    const lines = splitter.push(chunk);
     if (lines.length) await emit(lines);
   }
-  pending += dec.decode();
-  if (pending) await emit([pending]);
+  const rest = splitter.end();
+  if (rest.length) await emit(rest);
 }
 
 /** Bytes per read of a log file: a reader holds this much plus one line. */

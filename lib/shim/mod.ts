@@ -10,6 +10,8 @@
  * @module
  */
 export * from "./contract.ts";
+export * from "./attach_protocol.ts";
+export * from "./frames.ts";
 export * from "./logfile.ts";
 export * from "./runc_args.ts";
 export { parseShimArgs, runShim, shimArgs, type ShimOptions } from "./shim.ts";

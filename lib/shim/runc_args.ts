@@ -28,6 +28,8 @@ export interface RuncCreate {
   id: string;
   bundle: string;
   pidFile: string;
+  /** With a terminal (the spec's `process.terminal`): where runc sends its master. */
+  consoleSocket?: string;
 }
 
 /**
@@ -61,6 +63,12 @@ export interface RuncExec {
   user?: string;
   /** Where runc writes the pid of the exec'd process. */
   pidFile: string;
+  /**
+   * A terminal for the process: runc sends its master to this socket and
+   * returns at once (`--tty --detach`: runc allows a console socket only
+   * when it does not wait); the process is then its caller's to reap.
+   */
+  consoleSocket?: string;
 }
 
 /**
@@ -88,7 +96,17 @@ export function runcGlobalArgs(g: RuncGlobalOptions): string[] {
  * ```
  */
 export function runcCreateArgs(g: RuncGlobalOptions, c: RuncCreate): string[] {
-  return [...runcGlobalArgs(g), "create", "--bundle", c.bundle, "--pid-file", c.pidFile, c.id];
+  const console = c.consoleSocket === undefined ? [] : ["--console-socket", c.consoleSocket];
+  return [
+    ...runcGlobalArgs(g),
+    "create",
+    "--bundle",
+    c.bundle,
+    "--pid-file",
+    c.pidFile,
+    ...console,
+    c.id,
+  ];
 }
 
 /**
@@ -172,7 +190,7 @@ export function runcUpdateArgs(g: RuncGlobalOptions, id: string, limits: RuncLim
 
 /**
  * `runc exec`: run a process in a running container, in the foreground (its
- * output is runc's, its exit code runc's).
+ * output is runc's, its exit code runc's), or with a terminal, detached.
  *
  * @example
  * ```ts
@@ -185,6 +203,9 @@ export function runcExecArgs(g: RuncGlobalOptions, e: RuncExec): string[] {
   for (const env of e.env) args.push("--env", env);
   if (e.cwd) args.push("--cwd", e.cwd);
   if (e.user) args.push("--user", e.user);
+  if (e.consoleSocket !== undefined) {
+    args.push("--tty", "--detach", "--console-socket", e.consoleSocket);
+  }
   return [...args, "--pid-file", e.pidFile, e.id, ...e.args];
 }
 

@@ -146,3 +146,38 @@ Deno.test("runc exec: env, cwd and user before the pid file, the command after t
 Deno.test("runc --version takes no root", () => {
   assert.deepEqual(runcVersionArgs(), ["--version"]);
 });
+
+Deno.test("a terminal: runc create and exec take the console socket; exec then detaches", () => {
+  const root = { root: "/r" };
+  assert.deepEqual(
+    runcCreateArgs(root, { id: "ID", bundle: "/b", pidFile: "/b/p", consoleSocket: "/b/c.sock" }),
+    [
+      "--root",
+      "/r",
+      "create",
+      "--bundle",
+      "/b",
+      "--pid-file",
+      "/b/p",
+      "--console-socket",
+      "/b/c.sock",
+      "ID",
+    ],
+  );
+  assert.deepEqual(
+    runcExecArgs(root, { id: "ID", args: ["sh"], env: [], pidFile: "/p", consoleSocket: "/c" }),
+    [
+      "--root",
+      "/r",
+      "exec",
+      "--tty",
+      "--detach",
+      "--console-socket",
+      "/c",
+      "--pid-file",
+      "/p",
+      "ID",
+      "sh",
+    ],
+  );
+});

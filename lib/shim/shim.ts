@@ -8,9 +8,9 @@
  */
 // The sys modules one by one, not sys/mod.ts: the shim must not load the
 // daemon's npm and node: dependencies (1.6 MiB more per shim, BENCHMARKS.md).
-import { becomeSubreaper, childPids, reap } from "../sys/reaper.ts";
+import { becomeSubreaper } from "../sys/reaper.ts";
 import { closeFd, O_CLOEXEC, O_NONBLOCK, O_WRONLY, openFd } from "../sys/fd.ts";
-import { processStartTime, sleep } from "../sys/proc.ts";
+import { processStartTime } from "../sys/proc.ts";
 import { writeFileAtomicSync } from "../sys/atomic.ts";
 import {
   exitFifoPath,
@@ -21,7 +21,10 @@ import {
   SHIM_CONTRACT_VERSION,
   type ShimHandshake,
 } from "./contract.ts";
-import { copyLines, DEFAULT_ROTATION, JsonLogWriter } from "./logfile.ts";
+import { ChildReaper } from "./children.ts";
+import { ContainerIo } from "./container_io.ts";
+import { DEFAULT_ROTATION, JsonLogWriter } from "./logfile.ts";
+import { stopPtyEpoll } from "./pty.ts";
 import { runcCreateArgs } from "./runc_args.ts";
 
 /** What the daemon tells a shim. */
@@ -35,6 +38,12 @@ export interface ShimOptions {
   logMaxFiles: number;
   /** Bound of the create phase in ms (ref 120 s). */
   createTimeoutMs: number;
+  /** `-t`: the init gets a terminal (the spec says `process.terminal`). */
+  tty: boolean;
+  /** `-i`: the init's stdin is a pipe the shim holds open. */
+  openStdin: boolean;
+  /** Close stdin when the first attach's stdin ends. */
+  stdinOnce: boolean;
 }
 
 /** Turn ShimOptions into `corral shim` arguments. */
@@ -57,6 +66,12 @@ export function shimArgs(o: ShimOptions): string[] {
     String(o.logMaxFiles),
     "--create-timeout",
     String(o.createTimeoutMs),
+    "--tty",
+    String(o.tty),
+    "--open-stdin",
+    String(o.openStdin),
+    "--stdin-once",
+    String(o.stdinOnce),
   ];
 }
 
@@ -78,6 +93,9 @@ export function parseShimArgs(args: string[]): ShimOptions {
     logMaxSize: Number(m.get("log-max-size") ?? DEFAULT_ROTATION.maxSize),
     logMaxFiles: Number(m.get("log-max-files") ?? DEFAULT_ROTATION.maxFiles),
     createTimeoutMs: Number(m.get("create-timeout") ?? 120_000),
+    tty: m.get("tty") === "true",
+    openStdin: m.get("open-stdin") === "true",
+    stdinOnce: m.get("stdin-once") === "true",
   };
 }
 
@@ -102,36 +120,52 @@ export async function runShim(o: ShimOptions): Promise<number> {
     maxSize: o.logMaxSize,
     maxFiles: o.logMaxFiles,
   });
-  const create = new Deno.Command(o.runtime, {
+  const reaper = new ChildReaper();
+  reaper.start();
+  // Listening before create: the daemon attaches a client before `runc start`.
+  const io = ContainerIo.listen(o, log, reaper);
+  const create = reaper.spawn(o.runtime, {
     args: runcCreateArgs(
       { root: o.runtimeRoot, log: runcLogPath(o.bundle) },
-      { id: o.id, bundle: o.bundle, pidFile: initPidPath(o.bundle) },
+      {
+        id: o.id,
+        bundle: o.bundle,
+        pidFile: initPidPath(o.bundle),
+        consoleSocket: o.tty ? io.consoleSocket() : undefined,
+      },
     ),
-    stdin: "null",
+    stdin: o.openStdin && !o.tty ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
-  }).spawn();
-  // The init inherits runc's stdout/stderr pipes: copying them is the log.
-  let chain = Promise.resolve();
-  const writeLog = (stream: "stdout" | "stderr") => (lines: string[]) =>
-    chain = chain.then(() => log.writeLines(stream, lines));
+  });
+  // Without a terminal the init inherits runc's stdio pipes: copying them is the log.
   const stderrLines: string[] = [];
-  const copies = Promise.all([
-    copyLines(create.stdout, writeLog("stdout")),
-    copyLines(create.stderr, (lines) => {
-      stderrLines.push(...lines.slice(0, 20 - stderrLines.length));
-      return writeLog("stderr")(lines);
-    }),
-  ]).catch(() => {});
+  io.copyOutput(create.stdout, "stdout");
+  io.copyOutput(create.stderr, "stderr", (lines) => {
+    stderrLines.push(...lines.slice(0, 20 - stderrLines.length));
+  });
 
   const timer = setTimeout(() => create.kill("SIGKILL"), o.createTimeoutMs);
   const status = await create.status;
   clearTimeout(timer);
-  if (!status.success) {
-    const msg = await runcError(o.bundle) ??
+  let failure: string | null = null;
+  if (status.success) {
+    try {
+      io.created(o.openStdin && !o.tty ? create.stdin : null);
+    } catch (err) {
+      failure = `shim: ${(err as Error).message}`;
+    }
+  } else {
+    await io.outputDone(500);
+    failure = await runcError(o.bundle) ??
       (stderrLines.join("").trim() || `runc create exited ${status.code}`);
-    handshake({ ok: false, error: msg });
-    await Promise.race([copies, sleep(500)]);
+  }
+  if (failure !== null) {
+    handshake({ ok: false, error: failure });
+    io.abandon();
+    await io.finish(125);
+    await stopPtyEpoll();
+    reaper.stop();
     log.close();
     closeFd(fifoFd);
     return 1;
@@ -139,11 +173,11 @@ export async function runShim(o: ShimOptions): Promise<number> {
   const pid = Number((await Deno.readTextFile(initPidPath(o.bundle))).trim());
   handshake({ ok: true, pid, startTime: processStartTime(pid) });
 
-  const exitCode = await waitForInit(pid);
+  const exitCode = await reaper.wait(pid);
   // The output may still be draining; never wait on it forever (a process
   // that escaped the container could hold the pipe).
-  await Promise.race([copies, sleep(2000)]);
-  await chain;
+  await io.finish(exitCode);
+  await stopPtyEpoll();
   log.close();
   const exit: ExitFile = {
     version: SHIM_CONTRACT_VERSION,
@@ -155,31 +189,8 @@ export async function runShim(o: ShimOptions): Promise<number> {
   // done once the exit file is durable, so signal now, not after the
   // runtime's own teardown (about 4 ms).
   closeFd(fifoFd);
+  reaper.stop();
   return 0;
-}
-
-/** Wait for the init to exit, reaping every other orphan meanwhile. */
-function waitForInit(initPid: number): Promise<number> {
-  return new Promise((resolve) => {
-    let done = false;
-    const check = () => {
-      if (done) return;
-      for (const pid of childPids()) {
-        const code = reap(pid);
-        if (pid === initPid && code !== null) {
-          done = true;
-          Deno.removeSignalListener("SIGCHLD", check);
-          clearInterval(backstop);
-          resolve(code);
-        }
-      }
-    };
-    Deno.addSignalListener("SIGCHLD", check);
-    // Every check reaps all children, so coalesced signals lose nothing; the
-    // slow timer is only a backstop, and rare so that idle shims stay asleep.
-    const backstop = setInterval(check, 30_000);
-    check();
-  });
 }
 
 async function runcError(bundle: string): Promise<string | null> {

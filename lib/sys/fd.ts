@@ -44,6 +44,26 @@ export function readFd(fd: number, buf: Uint8Array<ArrayBuffer>): number {
   return n;
 }
 
+/**
+ * Write what a non-blocking fd takes of `buf` now: the bytes written, -1 for
+ * EAGAIN (full: wait and retry).
+ *
+ * @example
+ * ```ts
+ * declare const fd: number;
+ * const n = writeSomeFd(fd, new TextEncoder().encode("ls\n"));
+ * ```
+ */
+export function writeSomeFd(fd: number, buf: Uint8Array<ArrayBuffer>): number {
+  const n = Number(libc().write(fd, buf, BigInt(buf.length)));
+  if (n < 0) {
+    const e = errno();
+    if (e === 11) return -1;
+    throw new ErrnoError("write", e);
+  }
+  return n;
+}
+
 /** Write all of `buf` to an fd. */
 export function writeFd(fd: number, buf: Uint8Array<ArrayBuffer>): void {
   check("write", libc().write(fd, buf, BigInt(buf.length)));

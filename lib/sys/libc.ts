@@ -32,6 +32,14 @@ const symbols = {
   malloc_trim: { parameters: ["usize"], result: "i32" },
   // On a worker thread: flushing a filesystem can take long.
   syncfs: { parameters: ["i32"], result: "i32", nonblocking: true },
+  // Receiving the pty master runc sends over a console socket (console.ts).
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 

@@ -12,6 +12,8 @@
  */
 export * from "./libc.ts";
 export * from "./fd.ts";
+export * from "./console.ts";
+export * from "./short_path.ts";
 export * from "./epoll.ts";
 export * from "./proc.ts";
 export * from "./mount.ts";

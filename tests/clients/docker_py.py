@@ -24,6 +24,21 @@ listed = client.containers.run("busybox", "sleep 600", detach=True, volumes=[f"{
 report["exec_list_form"] = list(listed.exec_run("cat /list/in.txt"))
 report["logs"] = web.logs()
 
+# attach_socket: a hijacked connection; stdin in, Docker's frames out.
+cat = client.containers.run("busybox", "cat", detach=True, stdin_open=True)
+sock = cat.attach_socket(params={"stdin": 1, "stdout": 1, "stream": 1})
+sock._sock.settimeout(20)
+sock._sock.sendall(b"via-socket\n")
+seen = b""
+while len(seen) < 8 + len(b"via-socket\n"):
+    chunk = sock._sock.recv(4096)
+    if not chunk:
+        break
+    seen += chunk
+report["attach_socket"] = [seen[0], seen[8:]]
+sock._sock.close()
+cat.remove(force=True)
+
 # kill then remove at once, as scripts do: the kill has waited for the exit.
 for _ in range(10):
     victim = client.containers.run("busybox", "sleep 600", detach=True)

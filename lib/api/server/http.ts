@@ -14,6 +14,25 @@ import { getLogger } from "@logtape/logtape";
 
 const log = getLogger(["corral", "api"]);
 
+/** What the client sends after an upgrade request's body (stdin), by request. */
+const hijackedInputs = new WeakMap<Request, () => ReadableStream<Uint8Array>>();
+
+/**
+ * The bytes the client sends on a hijacked connection after its request
+ * (attach's and exec's stdin), read as they are pulled (back-pressure on the
+ * client); it ends when the client half-closes. Null for a request that did
+ * not upgrade. What no route takes is discarded.
+ *
+ * @example
+ * ```ts
+ * declare const req: Request;
+ * const stdin = hijackedInput(req);
+ * ```
+ */
+export function hijackedInput(req: Request): ReadableStream<Uint8Array> | null {
+  return hijackedInputs.get(req)?.() ?? null;
+}
+
 /** A fetch-style request handler. */
 export type FetchHandler = (req: Request) => Promise<Response>;
 
@@ -178,18 +197,27 @@ async function hijack(
 ): Promise<void> {
   socket.on("error", () => {});
   let request: Request;
+  // Stdin the client sent right behind the request body.
+  let early: Uint8Array = new Uint8Array(0);
   try {
     // The request body (exec start's JSON) shares the socket with stdin: take exactly its length.
-    const body = await readBody(req, socket, head, Number(req.headers["content-length"] ?? 0));
+    const read = await readBody(req, socket, head, Number(req.headers["content-length"] ?? 0));
+    const body = read.body;
+    early = read.rest;
     request = toRequest(req, body.length ? new Blob([body.slice()]).stream() : null);
   } catch {
     socket.destroy();
     return;
   }
-  // corral never reads stdin: discard it so the client's writes never block.
-  socket.on("data", () => {});
-  socket.resume();
+  let input: ReadableStream<Uint8Array> | null = null;
+  socket.pause();
+  hijackedInputs.set(request, () => input ??= socketInput(socket, early));
   const response = await callHandler(handler, request);
+  // Stdin no route took is discarded, so the client's writes never block.
+  if (!input) {
+    socket.on("data", () => {});
+    socket.resume();
+  }
   if (response.status >= 300 || !response.body) {
     const text = new Uint8Array(await response.arrayBuffer());
     const lines = [
@@ -206,6 +234,42 @@ async function hijack(
     `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${type}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
   );
   await pump(response.body, socket, () => socket.end());
+}
+
+/** Chunks of a client's stdin read ahead (a socket read each, at most 64 KiB). */
+const INPUT_CHUNKS = 16;
+
+/**
+ * The client's bytes as a stream pulled one chunk at a time: the socket is
+ * paused between pulls. It ends at the client's half-close (its end).
+ */
+function socketInput(socket: Socket, early: Uint8Array): ReadableStream<Uint8Array> {
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    start(ctrl) {
+      if (early.length) ctrl.enqueue(early);
+      const finish = () => {
+        if (done) return;
+        done = true;
+        ctrl.close();
+      };
+      socket.on("data", (chunk: Uint8Array) => {
+        if (done) return;
+        ctrl.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+        if ((ctrl.desiredSize ?? 0) <= 0) socket.pause();
+      });
+      socket.on("end", finish);
+      socket.on("close", finish);
+    },
+    pull() {
+      socket.resume();
+    },
+    cancel() {
+      done = true;
+      socket.on("data", () => {});
+      socket.resume();
+    },
+  }, { highWaterMark: INPUT_CHUNKS });
 }
 
 interface Sink {
@@ -257,14 +321,14 @@ async function pump(
 /**
  * The first `n` bytes sent after the request head. Node hands them over on
  * the socket (after `head`), Deno's node:http on the request: take whichever
- * delivers. What follows is stdin, which corral discards.
+ * delivers. What follows is stdin (`rest`: what came with the body).
  */
 function readBody(
   req: IncomingMessage,
   socket: Socket,
   head: Uint8Array,
   n: number,
-): Promise<Uint8Array> {
+): Promise<{ body: Uint8Array; rest: Uint8Array }> {
   return new Promise((resolve, reject) => {
     const parts: Uint8Array[] = [];
     let have = 0;
@@ -273,7 +337,8 @@ function readBody(
       have += chunk.length;
       if (have < n) return;
       cleanup();
-      resolve(concat(parts).subarray(0, n));
+      const all = concat(parts);
+      resolve({ body: all.subarray(0, n), rest: all.slice(n) });
     };
     const onEnd = () => {
       cleanup();

@@ -3,7 +3,10 @@
  * Docker's multiplexed stream, or detached), inspect it for its exit code.
  * @module
  */
-import { invalid } from "../../errdefs/mod.ts";
+import { proxyStreams } from "./attach_proxy.ts";
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "../detach_keys.ts";
+import { hijackedInput } from "./http.ts";
+import { streamResponse } from "./routes_attach.ts";
 import { encodeFrame, STDERR, STDOUT } from "../stream.ts";
 import { readBody } from "./request.ts";
 import { json, multiplexed, noContent, streamOf } from "./response.ts";
@@ -22,12 +25,23 @@ export function execRoutes(route: AddRoute, { execs }: ApiContext): void {
         AttachStdin?: boolean;
       }
     >(req);
-    if (body.AttachStdin) throw invalid("exec with stdin is not supported by corral");
     return json({ Id: execs.create(p.id, body) }, 201);
   });
-  route("POST", "/exec/{id}/start", async (req, _u, p) => {
+  route("POST", "/exec/{id}/start", async (req, url, p) => {
     const body = await readBody<{ Detach?: boolean; Tty?: boolean }>(req);
-    if (body.Tty) throw invalid("exec with a TTY is not supported by corral");
+    if (!body.Detach && execs.hasStreams(p.id)) {
+      const detachKeys = parseDetachKeys(url.searchParams.get("detachKeys") || DEFAULT_DETACH_KEYS);
+      const run = await execs.startStreams(p.id);
+      const input = hijackedInput(req);
+      const output = proxyStreams({
+        session: Promise.resolve(run.session),
+        input,
+        detachKeys,
+        cancel: () => {},
+        output: run.output,
+      });
+      return streamResponse(output, run.tty);
+    }
     const run = execs.start(p.id);
     if (body.Detach) {
       run.stdout.cancel();

@@ -1,7 +1,7 @@
 /**
- * A container's output: `GET /containers/ID/logs` and `POST
- * /containers/ID/attach` (output and exit only), both as frames of Docker's
- * multiplexed stream read from the json-file log.
+ * A container's output: `GET /containers/ID/logs`, and the attach of a
+ * container without a terminal or stdin (output and exit only), both as
+ * frames of Docker's multiplexed stream read from the json-file log.
  * @module
  */
 import type { Container, ContainerService } from "../../container/mod.ts";
@@ -17,15 +17,17 @@ import { getLogger } from "@logtape/logtape";
 
 const log = getLogger(["corral", "api"]);
 
-/** Register the logs and attach routes. */
+/** Register the logs route. */
 export function logRoutes(route: AddRoute, { service: svc }: ApiContext): void {
   route("GET", "/containers/{id}/logs", (_r, url, p) => logStream(svc, p.id, url, false));
-  route("POST", "/containers/{id}/attach", (_r, url, p) => {
-    if (boolParam(url, "stdin")) {
-      throw invalid("attaching stdin is not supported by corral");
-    }
-    return logStream(svc, p.id, url, true);
-  });
+}
+
+/**
+ * Attach to a container's output through its log: what its next run (or
+ * the current one) writes, until it exits.
+ */
+export function attachToLog(svc: ContainerService, ref: string, url: URL): Promise<Response> {
+  return logStream(svc, ref, url, true);
 }
 
 /** What a logs or attach request reads and how it shows it. */

@@ -16,6 +16,7 @@ import type { NetworkManager } from "../../network/mod.ts";
 import { API_VERSION, MIN_API_VERSION } from "../version.ts";
 import { HttpError } from "./request.ts";
 import { json } from "./response.ts";
+import { attachRoutes } from "./routes_attach.ts";
 import { containerRoutes } from "./routes_containers.ts";
 import { eventRoutes } from "./routes_events.ts";
 import { execRoutes } from "./routes_exec.ts";
@@ -89,6 +90,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   systemRoutes(route, ctx);
   containerRoutes(route, ctx);
   logRoutes(route, ctx);
+  attachRoutes(route, ctx);
   execRoutes(route, ctx);
   registryRoutes(route, ctx);
   imageRoutes(route, ctx);

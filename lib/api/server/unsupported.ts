@@ -125,10 +125,14 @@ const SUPPORTED_CONFIG = new Set([
   "StopSignal",
   "StopTimeout",
   "Healthcheck",
+  "Tty",
+  "OpenStdin",
+  "StdinOnce",
   // Anonymous volumes (lib/container/volumes.ts).
   "Volumes",
   "ExposedPorts",
   // What the client attaches to: only meaningful to the client.
+  "AttachStdin",
   "AttachStdout",
   "AttachStderr",
   // Read by builds only: Docker stores them and nothing reads them at run.
@@ -177,15 +181,9 @@ const SUPPORTED_HOST = new Set([
   "MemoryReservation",
   "MemorySwap",
   "VolumesFrom",
+  // The terminal's first size (-t).
+  "ConsoleSize",
 ]);
-
-/** Why a field is refused, in the docker CLI's words. */
-const REASONS: Record<string, string> = {
-  Tty: "a TTY (-t) is not supported by corral: containers run without a terminal",
-  OpenStdin: "stdin (-i) is not supported by corral",
-  AttachStdin: "stdin (-i) is not supported by corral",
-  StdinOnce: "stdin (-i) is not supported by corral",
-};
 
 /**
  * Refuse a create body that sets anything corral would ignore; keys Docker
@@ -193,10 +191,10 @@ const REASONS: Record<string, string> = {
  *
  * @example
  * ```ts
- * checkCreateBody({ Image: "busybox", Cmd: ["true"], Tty: false }, { NetworkMode: "default" });
+ * checkCreateBody({ Image: "busybox", Cmd: ["true"], Tty: true }, { NetworkMode: "default" });
  * checkCreateBody({ Image: "busybox", name: "web" }, {}); // dockerode's name: ignored
  * checkCreateBody({ Image: "busybox", Volumes: { "/x": {} } }, { Binds: ["/srv:/x:ro"] });
- * checkCreateBody({ Image: "busybox", Tty: true }, {}); // throws invalid
+ * checkCreateBody({ Image: "busybox", ExposedPorts: { "80/tcp": {} } }, {}); // throws invalid
  * ```
  */
 export function checkCreateBody(
@@ -233,7 +231,7 @@ export function checkHostConfig(
 }
 
 function refuse(where: string, key: string): never {
-  throw invalid(REASONS[key] ?? `${where}.${key} is not supported by corral`);
+  throw invalid(`${where}.${key} is not supported by corral`);
 }
 
 /** The zero values a Go client sends for fields that were not set. */
@@ -309,8 +307,6 @@ export const UNSUPPORTED_ENDPOINTS: readonly [string, string, string][] = [
   ],
   ["GET", "/containers/{id}/changes", "docker diff is not supported by corral"],
   ["GET", "/containers/{id}/export", "docker export is not supported by corral"],
-  ["POST", "/containers/{id}/resize", REASONS.Tty],
-  ["POST", "/exec/{id}/resize", "exec with a TTY is not supported by corral"],
   ["POST", "/commit", "docker commit is not supported by corral"],
   ["POST", "/build", "building images (docker build) is not supported by corral"],
   ["POST", "/session", "building images (docker build) is not supported by corral"],

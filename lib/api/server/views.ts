@@ -102,7 +102,9 @@ export function containerInspect(svc: ContainerService, c: Container) {
     Config: {
       ...r.Config,
       Hostname: r.Config.Hostname || r.Id.slice(0, 12),
-      Tty: false,
+      Tty: Boolean(r.Config.Tty),
+      OpenStdin: Boolean(r.Config.OpenStdin),
+      StdinOnce: Boolean(r.Config.StdinOnce),
       ExposedPorts: r.Config.ExposedPorts ?? null,
     },
     Mounts: mountPoints(r, (name) => svc.opts.volumes.mountpoint(name)),
