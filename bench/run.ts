@@ -16,7 +16,7 @@
  * start-up garbage only after about half a minute), `--shim-group-size`
  * (the daemon's, for every section but "groups"; default the daemon's own); `--only`
  * runs some sections (cli, run-rm, run-d, exit, restart, density, groups, restore,
- * churn, shim, network).
+ * churn, shim, network, pull).
  * @module
  */
 import { join } from "node:path";
@@ -35,6 +35,7 @@ import { cliStartSection } from "./sections/cli_start.ts";
 import { densitySection } from "./sections/density.ts";
 import { exitSection, restartSection } from "./sections/exit.ts";
 import { networkSection } from "./sections/network.ts";
+import { pullSection } from "./sections/pull.ts";
 import { restoreSection } from "./sections/restore.ts";
 import { shimFootprintSection } from "./sections/shim_footprint.ts";
 import { shimGroupsSection } from "./sections/shim_groups.ts";
@@ -53,6 +54,7 @@ export const SECTIONS: Section[] = [
   churnSection,
   shimFootprintSection,
   networkSection,
+  pullSection,
 ];
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");

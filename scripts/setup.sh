@@ -9,8 +9,13 @@ command -v runc >/dev/null 2>&1 || need+=(runc)
 # `run --init` binds Debian's static tini into the container as its pid 1.
 [ -x /usr/bin/tini-static ] || need+=(tini)
 command -v tar >/dev/null 2>&1 || need+=(tar)
-# The tests compress a refused upload with xz (or zstd).
-command -v xz >/dev/null 2>&1 || command -v zstd >/dev/null 2>&1 || need+=(xz-utils)
+# The tests compress a refused upload with xz.
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+# tests/registry_test.ts and the pull benchmark: a local distribution registry,
+# skopeo to put images into it, htpasswd (bcrypt) for its basic auth.
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 # Container networking (lib/network) calls the CNI plugins, which call iptables.
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 [ -x /usr/sbin/iptables ] || need+=(iptables)

@@ -102,7 +102,15 @@ Deno.test(
       );
       await rejects(d, /invalid size "lots"/, "create", "-m", "lots", "busybox");
       await rejects(d, /invalid duration "soon"/, "create", "--restart-delay", "soon", "busybox");
-      await rejects(d, /invalid bind mount/, "create", "-v", "relative:/x", "busybox");
+      await rejects(
+        d,
+        /invalid characters for a local volume name/,
+        "create",
+        "-v",
+        "../x:/x",
+        "busybox",
+      );
+      await rejects(d, /invalid volume specification/, "create", "-v", "relative:x", "busybox");
       await rejects(d, /unknown option '--bogus'/, "ps", "--bogus");
       const info = await d.inspect("live");
       assert.equal(info.State.Status, "running");

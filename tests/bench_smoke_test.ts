@@ -60,7 +60,7 @@ Deno.test("the benchmark script runs every section and writes the report", async
       all.slice(0, i + 1).every((l) => l.startsWith("|"))
     );
     // The figures the issues ask for, each a row: start-up, exit, restart, memory, RSS, restore,
-    // churn, and networking's cost, published-port speed and churn.
+    // churn, networking's cost, published-port speed and churn, and a pull and a re-pull.
     for (
       const figure of [
         "run --rm busybox true",
@@ -75,6 +75,8 @@ Deno.test("the benchmark script runs every section and writes the report", async
         "published port: connections/s",
         "published port: throughput",
         "with -p: network objects left",
+        "image (random content, gzip) from a local registry",
+        "re-pull of the same image, every layer present",
       ]
     ) assert.ok(rows.some((r) => r.includes(figure)), `a summary row for ${figure}`);
     for (const row of rows) {

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { buildTar } from "../lib/image/_test_utils.ts";
 import { Docker } from "./docker.ts";
 import { DENO, integration, REPO, RUN_ARGS, type TestDaemon, withDaemon } from "./harness.ts";
+import { skopeoPush, startRegistry } from "./registry.ts";
 
 /** A client program a test needs, and how it gets installed. */
 interface Client {
@@ -149,14 +150,42 @@ clientTest(
       assert.ok(health.some((e) => e.Action === "health_status: healthy"), "forHealthCheck");
       assert.deepEqual(await d.api.json("GET", "/containers/json?all=1"), [], "stop() removed");
 
-      // With the reaper on, testcontainers' default, the error names the image to load.
+      // With the reaper on, testcontainers' default, it pulls its image from Docker Hub,
+      // which the tests' daemons never reach (LOOPBACK_ONLY).
       const reaper = await runClient(d, [...program, "ryuk"]);
-      assert.match(
-        reaper.error,
-        /pulling images from a registry is not supported by corral: testcontainers\/ryuk:[\d.]+; use "docker load"/,
-      );
+      assert.match(reaper.error, /registry docker\.io unreachable/);
       await assertNoErrorLogged(d);
     }, { network: true }),
+);
+
+clientTest(
+  "testcontainers starts an image that only a registry has: it is pulled through corral",
+  TESTCONTAINERS,
+  async () => {
+    const reg = await startRegistry();
+    try {
+      await withDaemon(async (d) => {
+        const archive = join(d.dir, "busybox.tar");
+        await d.ok("save", "-o", archive, "busybox");
+        const image = `${reg.host}/tc/only-in-registry:1`;
+        await skopeoPush(`docker-archive:${archive}`, image);
+        const program = [DENO, ...RUN_ARGS, join(REPO, "tests/clients/testcontainers.ts")];
+        const seen = await runClient(d, [...program, "registry", image], {
+          TESTCONTAINERS_RYUK_DISABLED: "true",
+        });
+        assert.equal(seen.logs, "started from the registry\n");
+        const pulled = await d.api.json<{ RepoTags: string[] }>(
+          "GET",
+          `/images/${encodeURIComponent(image)}/json`,
+        );
+        assert.deepEqual(pulled.RepoTags, [image]);
+        await assertNoErrorLogged(d);
+        // In a container (/.dockerenv) testcontainers looks up the bridge network.
+      }, { network: true });
+    } finally {
+      await reg.stop();
+    }
+  },
 );
 
 Deno.test(
@@ -253,7 +282,7 @@ clientTest(
       assert.match(seen.in_use[1], /^remove py-data: volume is in use - \[[0-9a-f]{64}\]$/);
       assert.equal(seen.volume_prune, 1, "the unused anonymous volume, not the one in use");
       assert.deepEqual(seen.volumes_left, []);
-      assert.match(seen.pull, /not supported by corral: alpine:3\.19; use "docker load"/);
+      assert.match(seen.pull, /registry docker\.io unreachable/, "Docker Hub is never reached");
       assert.deepEqual(seen.dangling, []);
       assert.deepEqual(seen.images, [["busybox:latest"]]);
       assert.deepEqual(seen.image_prune, { ImagesDeleted: [], SpaceReclaimed: 0 });
@@ -322,8 +351,7 @@ Deno.test(
         ["POST", "/commit", /docker commit/],
         ["POST", "/build", /docker build/],
         ["GET", "/images/search?term=x", /docker search/],
-        ["GET", "/distribution/alpine/json", /docker pull/],
-        ["POST", "/auth", /docker login/],
+        ["GET", "/distribution/alpine/json", /docker manifest/],
         ["GET", "/plugins", /docker plugin/],
         ["POST", "/swarm/init", /docker swarm/],
         ["GET", "/services", /docker service/],

@@ -36,6 +36,18 @@ export const CORRAL = [DENO, ...RUN_ARGS, join(REPO, "main.ts")];
 /** How long a test daemon's group shims stay with no container. */
 export const GROUP_SHIM_IDLE_MS = 200;
 
+/**
+ * The environment that keeps a daemon under test on loopback: every HTTP(S)
+ * request to anything but 127.0.0.1 goes to a proxy that is not there (a
+ * pull of `busybox` from Docker Hub fails as "unreachable", it never leaves
+ * the machine).
+ */
+export const LOOPBACK_ONLY = {
+  HTTP_PROXY: "http://127.0.0.1:9",
+  HTTPS_PROXY: "http://127.0.0.1:9",
+  NO_PROXY: "127.0.0.1,localhost",
+};
+
 /** Options of integration tests: the harness checks leaks itself. */
 export const integration = { sanitizeOps: false, sanitizeResources: false } as const;
 
@@ -127,7 +139,7 @@ export class TestDaemon {
       .join(" ");
     this.proc = new Deno.Command("sh", {
       args: ["-c", `exec ${quoted} >>'${this.logFile}' 2>&1`],
-      env: { RUST_BACKTRACE: "0" },
+      env: { RUST_BACKTRACE: "0", ...LOOPBACK_ONLY },
       stdin: "null",
     }).spawn();
     const deadline = Date.now() + 20_000;
@@ -296,6 +308,14 @@ export class TestDaemon {
       // A group shim outlives its last container by its idle time: cleanup checks it.
       if (pid === this.proc?.pid || argvOf(pid).includes("--group")) continue;
       out.push(`process ${pid}: ${argvOf(pid).join(" ")}`);
+    }
+    // Downloads, unpacks and archives in progress live in images/tmp; none outlives its request.
+    try {
+      for (const e of Deno.readDirSync(join(this.root, "images", "tmp"))) {
+        out.push(`temp file images/tmp/${e.name}`);
+      }
+    } catch {
+      // No image store.
     }
     return out;
   }

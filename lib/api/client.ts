@@ -18,6 +18,7 @@ export function socketPath(host: string): string {
 
 const kindOfStatus: Record<number, ErrorKind> = {
   400: "invalid",
+  401: "unauthorized",
   404: "not_found",
   409: "conflict",
   503: "unavailable",
@@ -42,16 +43,20 @@ export class ApiClient {
   }
 
   /** Send a request; a connection failure becomes a clear "is it running?" error. */
-  async request(method: string, path: string, body?: unknown): Promise<Response> {
-    let req: { body?: Uint8Array | ReadableStream<Uint8Array>; headers?: Record<string, string> } =
-      {};
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
+    const req: { body?: Uint8Array | ReadableStream<Uint8Array>; headers: Record<string, string> } =
+      { headers: { ...headers } };
     if (body instanceof ReadableStream || body instanceof Uint8Array) {
-      req = { body, headers: { "content-type": "application/octet-stream" } };
+      req.body = body;
+      req.headers["content-type"] = "application/octet-stream";
     } else if (body !== undefined) {
-      req = {
-        body: new TextEncoder().encode(JSON.stringify(body)),
-        headers: { "content-type": "application/json" },
-      };
+      req.body = new TextEncoder().encode(JSON.stringify(body));
+      req.headers["content-type"] = "application/json";
     }
     try {
       return await unixRequest(this.path, { method, target: `/v1.43${path}`, ...req }, this.#open);
@@ -61,8 +66,13 @@ export class ApiClient {
   }
 
   /** Send a request and throw the daemon's message on an error status. */
-  async call(method: string, path: string, body?: unknown): Promise<Response> {
-    const res = await this.request(method, path, body);
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Response> {
+    const res = await this.request(method, path, body, headers);
     if (res.status >= 400) {
       let message = `${res.status} ${res.statusText}`;
       try {

@@ -56,6 +56,12 @@ export class Option {
     return this;
   }
 
+  /** The value when the option is not given. */
+  default(value: unknown): this {
+    this.defaultValue = value;
+    return this;
+  }
+
   /** Whether `arg` names this option. */
   is(arg: string): boolean {
     return arg === this.short || arg === this.long;
@@ -131,7 +137,7 @@ export class Command {
     return this.addOption(option);
   }
 
-  /** Add a prepared option (one with choices). */
+  /** Add a prepared option (one with choices or a default). */
   addOption(option: Option): this {
     this.options.push(option);
     return this;

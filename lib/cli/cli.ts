@@ -12,6 +12,7 @@ import { addDaemonCommand } from "./daemon_cmd.ts";
 import { addEventsCommand } from "./events_cmd.ts";
 import { addExecCommand } from "./exec_cmd.ts";
 import { addImageCommands } from "./image_cmds.ts";
+import { addRegistryCommands } from "./registry_cmds.ts";
 import { addNetworkCommands } from "./network_cmds.ts";
 import { addRunCommands } from "./run_cmds.ts";
 import { addGcCommand, addVersionCommand } from "./system_cmds.ts";
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   addEventsCommand(program, api);
   addGcCommand(program, api);
   addImageCommands(program, api);
+  addRegistryCommands(program, api);
   addVolumeCommands(program, api);
   addNetworkCommands(program, api);
   addVersionCommand(program, api);

@@ -37,6 +37,12 @@ export function addDaemonCommand(program: Command): void {
     .option("--max-image-size <size>", "cap on an import or load, uncompressed (default 32g)")
     .option("--shim-group-size <n>", "containers per shim, 1 for a shim each (default 50)")
     .option("--shim-idle-time <duration>", "how long an empty group shim stays (default 5s)")
+    .option(
+      "--insecure-registry <host[:port]>",
+      "reach this registry over plain HTTP (loopback always is); repeatable",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option("--log-level <level>", "debug, info, warning, error", "info")
     .option("-b, --bridge <name>", "the default network's bridge, or none", "corral0")
     .option("--bip <CIDR>", "the default network's gateway and prefix, e.g. 172.17.0.1/16")
@@ -98,6 +104,7 @@ async function runDaemonCommand(o: Opts): Promise<void> {
     maxImageSize,
     shimGroupSize,
     shimIdleMs,
+    insecureRegistries: o.insecureRegistry as string[],
     bridge: String(o.bridge),
     ...(o.bip === undefined ? {} : { bip: String(o.bip) }),
     ...(o.defaultAddressPool

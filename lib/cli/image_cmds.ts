@@ -1,6 +1,7 @@
 /**
- * The image commands: `image ls` (and `images`), `image import`, `load` and
- * `save` (under `image` and at the top), `image busybox` and `image rm`.
+ * The image commands: `image ls` (and `images`), `image import`, `load`,
+ * `save` and `tag` (under `image` and at the top), `image busybox` and
+ * `image rm`. Pull and push are in registry_cmds.ts.
  * @module
  */
 import type { Command } from "./args.ts";
@@ -16,8 +17,19 @@ export function addImageCommands(program: Command, api: Api): void {
   images.command("import").description("import a rootfs (.tar, .tar.gz or directory) as an image")
     .argument("<source>").argument("<name>")
     .action((source: string, name: string) => importImage(api, source, name));
-  // load and save, as `docker load`/`docker save`: under `image` and at the top.
-  for (const parent of [program, images]) addArchiveCommands(parent, api);
+  // load, save and tag, as Docker has them: under `image` and at the top.
+  for (const parent of [program, images]) {
+    addArchiveCommands(parent, api);
+    parent.command("tag").description("add a name to an image (e.g. a registry name to push)")
+      .argument("<source>").argument("<target>")
+      .action(async (source: string, target: string) => {
+        const colon = target.lastIndexOf(":");
+        const hasTag = colon > target.lastIndexOf("/");
+        const q = `repo=${enc(hasTag ? target.slice(0, colon) : target)}` +
+          (hasTag ? `&tag=${enc(target.slice(colon + 1))}` : "");
+        await api().call("POST", `/images/${enc(source)}/tag?${q}`);
+      });
+  }
   images.command("busybox").description("build the minimal image from the host's static busybox")
     .argument("[name]", "image name", "busybox:latest")
     .action(async (name: string) => {

@@ -6,12 +6,13 @@
 import { type Command, Option } from "./args.ts";
 import { type ApiClient, hijack, parseDetachKeys, parseDuration } from "../api/mod.ts";
 import type { HostConfig } from "../container/mod.ts";
-import { errorMessage, invalid } from "../errdefs/mod.ts";
+import { errorKind, errorMessage, invalid } from "../errdefs/mod.ts";
 import { checkAutoRemove, parseRestartPolicy } from "../restart/mod.ts";
 import { type Api, enc, ExitCode, type Opts } from "./command.ts";
 import { addHostFlags, hostFlagsBody } from "./host_flags.ts";
 import { addNetworkFlags, networkFlagsBody } from "./network_flags.ts";
 import { pumpFrames } from "./output.ts";
+import { pullImage } from "./registry_cmds.ts";
 import { collect, parseBytes, parseCount, parseKeyValues, restartDelays } from "./parse.ts";
 import { runSession } from "./terminal.ts";
 
@@ -67,7 +68,15 @@ function containerOptions(cmd: Command): Command {
     .option(
       "--health-exit-on-unhealthy",
       "kill the container when unhealthy (iSulad's name for kill)",
-    );
+    )
+    .addOption(
+      new Option("--pull <policy>", "pull the image before creating").choices([
+        "missing",
+        "always",
+        "never",
+      ]).default("missing"),
+    )
+    .option("--platform <os/arch[/variant]>", "the platform to pull, for a multi-platform image");
   return addNetworkFlags(addHostFlags(cmd)).argument("<image>").argument("[command...]");
 }
 
@@ -150,8 +159,20 @@ async function createContainer(
 ): Promise<string> {
   const { name, body } = createBody(image, command, o);
   const q = name ? `?name=${enc(name)}` : "";
-  const res = await api.json<{ Id: string }>("POST", `/containers/create${q}`, body);
-  return res.Id;
+  const create = async () =>
+    (await api.json<{ Id: string }>("POST", `/containers/create${q}`, body)).Id;
+  const platform = o.platform as string | undefined;
+  // As the docker CLI does it: the pull is the client's, its progress on stderr.
+  if (o.pull === "always") await pullImage(api, image, platform, Deno.stderr);
+  try {
+    return await create();
+  } catch (err) {
+    const missing = errorKind(err) === "not_found" && /^No such image/.test(errorMessage(err));
+    if (!missing || o.pull !== "missing") throw err;
+  }
+  console.error(`Unable to find image '${image}' locally`);
+  await pullImage(api, image, platform, Deno.stderr);
+  return await create();
 }
 
 /** Register `create` and `run`. */

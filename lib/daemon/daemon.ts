@@ -13,6 +13,7 @@ import { conflict, errorMessage, invalid } from "../errdefs/mod.ts";
 import { EventLog } from "../events/mod.ts";
 import { GcHandler } from "../gc/mod.ts";
 import { DEFAULT_MAX_IMAGE_SIZE, ImageStore } from "../image/mod.ts";
+import { RegistryService } from "../registry/mod.ts";
 import { gcEntriesFromStates, restoreContainers } from "../restore/mod.ts";
 import { type Backoff, DEFAULT_BACKOFF } from "../restart/mod.ts";
 import { DEFAULT_SHIM_GROUP_SIZE, DEFAULT_SHIM_IDLE_MS } from "../runtime/mod.ts";
@@ -48,6 +49,8 @@ export interface DaemonOptions {
   shimGroupSize: number;
   /** How long a group shim with no container left stays (ms). */
   shimIdleMs: number;
+  /** Registries reached over plain HTTP besides loopback. */
+  insecureRegistries: string[];
   /** The default network's Linux bridge; `none`: no default network (Docker's `--bridge`). */
   bridge: string;
   /** The default network's gateway address and prefix, e.g. `172.17.0.1/16` (Docker's `--bip`). */
@@ -73,6 +76,7 @@ export const DEFAULT_DAEMON_OPTIONS: DaemonOptions = {
   maxImageSize: DEFAULT_MAX_IMAGE_SIZE,
   shimGroupSize: DEFAULT_SHIM_GROUP_SIZE,
   shimIdleMs: DEFAULT_SHIM_IDLE_MS,
+  insecureRegistries: [],
   bridge: "corral0",
   cniPath: "/usr/lib/cni",
 };
@@ -117,7 +121,18 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   for (const problem of volumes.sweep()) log.error("after restore: {problem}", { problem });
   gc.start();
   const memoryRelease = releaseMemoryPeriodically();
-  const ctx: ApiContext = { service, images, volumes, events, gc, execs, networks, root: o.root };
+  const registry = new RegistryService(images, { insecureRegistries: o.insecureRegistries });
+  const ctx: ApiContext = {
+    service,
+    images,
+    registry,
+    volumes,
+    events,
+    gc,
+    execs,
+    networks,
+    root: o.root,
+  };
   const server = await listen(sock, ctx);
   log.info("corral daemon listening on unix://{sock} (root {root}, state {state})", {
     sock,

@@ -17,6 +17,7 @@ export type ErrorKind =
   | "not_found"
   | "conflict"
   | "not_modified"
+  | "unauthorized"
   | "unavailable"
   | "internal";
 
@@ -49,6 +50,11 @@ export function conflict(message: string): CorralError {
 /** The request asks for the state the object is already in: nothing to do. */
 export function notModified(message: string): CorralError {
   return new CorralError("not_modified", message);
+}
+
+/** Credentials are missing or refused (a registry's, for pull, push and login). */
+export function unauthorized(message: string): CorralError {
+  return new CorralError("unauthorized", message);
 }
 
 /** The service cannot answer yet (e.g. restore still running). */

@@ -9,10 +9,19 @@
 import { join } from "node:path";
 import { imageId, ImageMetaFiles, type StoredImage } from "./_image_meta.ts";
 import { readTagIndex, writeTagIndex } from "./_tag_index.ts";
-import type { Image, ImageConfig } from "./model.ts";
-import { formatReference, tryParseReference } from "./reference.ts";
+import type { Image, ImageConfig, ImageOrigin } from "./model.ts";
+import { formatReference, splitDigest, tryParseReference } from "./reference.ts";
 
 const ID_PREFIX = /^[0-9a-f]{4,64}$/;
+
+/** What a pulled image has besides its layers and config. */
+export interface PulledFacts {
+  /** Its id: the sha256 of its config document, as Docker reports it. */
+  id: string;
+  /** "name@sha256:…" it was pulled by. */
+  repoDigest: string;
+  origin: ImageOrigin;
+}
 
 /** An image found by {@linkcode ImageCatalog.lookup}, with the "name:tag" key it was found by. */
 export interface ImageMatch {
@@ -78,6 +87,13 @@ export class ImageCatalog {
    */
   lookup(ref: string): ImageMatch | null {
     if (ref.startsWith("sha256:")) return this.#byIdPrefix(ref.slice(7));
+    const digested = splitDigest(ref);
+    if (digested) {
+      const image = [...this.#images.values()].find((i) =>
+        i.RepoDigests?.includes(`${digested.name}@${digested.digest}`)
+      );
+      return image ? { image } : null;
+    }
     // A full hex id is no name (tryParseReference refuses it): it falls through to the ids.
     const parsed = tryParseReference(ref);
     if (typeof parsed !== "string") {
@@ -90,7 +106,9 @@ export class ImageCatalog {
 
   /**
    * Write the metadata of the image made of `layers` with `config` (unless
-   * the same image exists) and point the "name:tag" `keys` at it.
+   * the same image exists) and point the "name:tag" `keys` at it. A pulled
+   * image has the id of its config document and keeps its repo digests
+   * (merged into an existing image's).
    */
   async add(
     keys: string[],
@@ -98,23 +116,38 @@ export class ImageCatalog {
     size: number,
     config: ImageConfig,
     created = new Date().toISOString(),
+    pulled?: PulledFacts,
   ): Promise<Image> {
-    const id = imageId(layers, config);
+    const id = pulled?.id ?? imageId(layers, config);
     let img = this.#images.get(id);
-    if (!img) {
-      const stored: StoredImage = {
-        Id: id,
-        Created: created,
-        Size: size,
-        Layers: layers,
-        Config: config,
-      };
+    const { RepoTags: _, ...current } = img ?? {};
+    const stored: StoredImage = img ? current as StoredImage : {
+      Id: id,
+      Created: created,
+      Size: size,
+      Layers: layers,
+      Config: config,
+    };
+    let changed = !img;
+    if (pulled && !stored.RepoDigests?.includes(pulled.repoDigest)) {
+      stored.RepoDigests = [...stored.RepoDigests ?? [], pulled.repoDigest];
+      changed = true;
+    }
+    if (pulled) {
+      const had = stored.Origin?.repositories ?? [];
+      const repositories = [...new Set([...had, ...pulled.origin.repositories])];
+      if (!stored.Origin || repositories.length !== had.length) {
+        stored.Origin = { ...stored.Origin ?? pulled.origin, repositories };
+        changed = true;
+      }
+    }
+    if (changed) {
       await this.#meta.write(stored);
-      img = { ...stored, RepoTags: [] };
+      img = { ...stored, RepoTags: img?.RepoTags ?? [] };
       this.#images.set(id, img);
     }
     await this.tag(keys, id);
-    return img;
+    return img!;
   }
 
   /** Point the "name:tag" `keys` at the image `id`, moving them from any other image. */

@@ -11,7 +11,7 @@ import { getLogger } from "@logtape/logtape";
 import { errorMessage, invalid } from "../errdefs/mod.ts";
 import { readJson, removeAll, writeFileAtomic } from "../sys/mod.ts";
 import { LAYER_ID } from "./_layer_store.ts";
-import { type Image, type ImageConfig, normalizeConfig } from "./model.ts";
+import { type Image, type ImageConfig, type ImageOrigin, normalizeConfig } from "./model.ts";
 
 const log = getLogger(["corral", "image"]);
 
@@ -118,11 +118,35 @@ async function parseStored(
   for (const layer of v.Layers) {
     if (!(await hasLayer(layer))) throw invalid(`layer ${layer} is missing`);
   }
+  if (
+    v.RepoDigests !== undefined &&
+    !(Array.isArray(v.RepoDigests) && v.RepoDigests.every((d) => typeof d === "string"))
+  ) {
+    throw invalid("RepoDigests must be a list of strings");
+  }
   return {
     Id: v.Id,
     Created: v.Created,
     Size: v.Size,
     Layers: v.Layers,
     Config: normalizeConfig(v.Config),
+    ...(v.RepoDigests?.length ? { RepoDigests: v.RepoDigests } : {}),
+    ...(v.Origin ? { Origin: parseOrigin(v.Origin, v.Layers.length) } : {}),
   };
+}
+
+/** A pulled image's origin, checked: one blob per layer. */
+function parseOrigin(value: unknown, layers: number): ImageOrigin {
+  const o = value as Partial<ImageOrigin> | null;
+  const blobsOk = Array.isArray(o?.layers) && o.layers.length === layers &&
+    o.layers.every((l) =>
+      typeof l?.digest === "string" && typeof l.size === "number" && typeof l.mediaType === "string"
+    );
+  if (
+    typeof o?.config !== "string" || !blobsOk || !Array.isArray(o.repositories) ||
+    !o.repositories.every((r) => typeof r === "string")
+  ) {
+    throw invalid("Origin must have config, one blob per layer and repositories");
+  }
+  return { config: o.config, layers: o.layers!, repositories: o.repositories };
 }

@@ -11,6 +11,7 @@
 import { getLogger } from "@logtape/logtape";
 import { invalid } from "../errdefs/mod.ts";
 import { LAYER_ID, type LayerStore } from "./_layer_store.ts";
+import type { PulledFacts } from "./_image_catalog.ts";
 import { type ImageConfig, normalizeConfig } from "./model.ts";
 import { formatReference, parseReference } from "./reference.ts";
 
@@ -51,6 +52,8 @@ export interface ImageSource {
   config?: Partial<ImageConfig>;
   /** Creation time, ISO 8601; now when absent. */
   created?: string;
+  /** For an image pulled from a registry: its id, repo digest and origin. */
+  pulled?: PulledFacts;
 }
 
 /** An {@linkcode ImageSource} checked and normalized, ready to be registered. */
@@ -61,6 +64,7 @@ export interface CheckedImage {
   /** Layer ids, bottom first. */
   layers: string[];
   created?: string;
+  pulled?: PulledFacts;
 }
 
 /**
@@ -86,6 +90,7 @@ export function checkSource(src: ImageSource): CheckedImage {
     config: normalizeConfig(src.config),
     layers: src.layers.map((l) => l.diffId),
     created: src.created,
+    pulled: src.pulled,
   };
 }
 

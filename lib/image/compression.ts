@@ -1,15 +1,18 @@
 /**
  * Compression detection by magic bytes (a file name or content type may lie):
- * gzip is decompressed, other known formats are refused clearly.
+ * gzip and zstd (registry layers) are decompressed, other known formats are
+ * refused clearly.
  * @module
  */
+import { Duplex } from "node:stream";
+import { createZstdDecompress } from "node:zlib";
 import { errorMessage, invalid } from "../errdefs/mod.ts";
 import type { SizeLimit } from "./size_limit.ts";
 
 const GZIP = [0x1f, 0x8b];
+const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
 const UNSUPPORTED: [string, number[]][] = [
   ["xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
-  ["zstd", [0x28, 0xb5, 0x2f, 0xfd]],
   ["bzip2", [0x42, 0x5a, 0x68]],
 ];
 const MAGIC_LENGTH = 6;
@@ -44,18 +47,21 @@ export async function decompress(
   for (const [name, sig] of UNSUPPORTED) {
     if (has(sig)) {
       await reader.cancel();
-      throw invalid(`unsupported archive compression: ${name} (use a plain or gzip tar)`);
+      throw invalid(`unsupported archive compression: ${name} (use a plain, gzip or zstd tar)`);
     }
   }
   // Put the bytes already read back in front of the rest of the stream.
-  if (!has(GZIP)) return resume(reader, magic, (err) => err, limit);
-  const gunzip = new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>;
+  const format = has(GZIP) ? "gzip" : has(ZSTD) ? "zstd" : null;
+  if (format === null) return resume(reader, magic, (err) => err, limit);
+  const inflate = format === "gzip"
+    ? new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>
+    : Duplex.toWeb(createZstdDecompress()) as unknown as TransformStream<Uint8Array, Uint8Array>;
   const whole = resume(reader, magic, (err) => err);
-  // A corrupt gzip stream is bad input, not an internal failure.
+  // A corrupt stream is bad input, not an internal failure.
   return resume(
-    whole.pipeThrough(gunzip).getReader(),
+    whole.pipeThrough(inflate).getReader(),
     new Uint8Array(0),
-    (err) => invalid(`corrupt gzip data: ${errorMessage(err)}`),
+    (err) => invalid(`corrupt ${format} data: ${errorMessage(err)}`),
     limit,
   );
 }

@@ -25,4 +25,14 @@ export * from "./size_limit.ts";
 export * from "./archive_load.ts";
 export * from "./archive_save.ts";
 export * from "./import_changes.ts";
-export { hostArchitecture } from "./archive_format.ts";
+export {
+  hostArchitecture,
+  imageConfigDocument,
+  INDEX_MEDIA_TYPES,
+  MANIFEST_MEDIA_TYPES,
+  parseImageConfig,
+} from "./archive_format.ts";
+export { writeLayerTar } from "./layer_tar.ts";
+export { TarWriter } from "./tar_writer.ts";
+export { decompress } from "./compression.ts";
+export { tapSha256 } from "./digest.ts";

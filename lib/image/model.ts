@@ -46,6 +46,32 @@ export interface Image {
   /** Layer ids (64 hex), bottom first. */
   Layers: string[];
   Config: ImageConfig;
+  /** "name@sha256:…" of the manifests it was pulled by (Docker's `RepoDigests`); absent when none. */
+  RepoDigests?: string[];
+  /** For a pulled image, what a push of it can reuse. */
+  Origin?: ImageOrigin;
+}
+
+/** A layer blob in a registry: its compressed archive. */
+export interface BlobDescriptor {
+  /** "sha256:" + 64 hex of the blob as stored. */
+  digest: string;
+  size: number;
+  mediaType: string;
+}
+
+/**
+ * Where a pulled image came from. Its config document, byte for byte (the
+ * image id is its sha256), and the registry blob of each layer: a push of
+ * the image reuses both, so it gives the same digests.
+ */
+export interface ImageOrigin {
+  /** The image config document as the registry served it. */
+  config: string;
+  /** The blob of each layer, bottom first. */
+  layers: BlobDescriptor[];
+  /** "registry/repository" names it was pulled from (cross-repository mounts). */
+  repositories: string[];
 }
 
 /**

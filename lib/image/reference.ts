@@ -1,7 +1,8 @@
 /**
  * Image references ("name[:tag]") under Docker's rules: a lowercase name made
  * of "/"-separated components, an optional registry host first, a tag of
- * word characters, dots and dashes. Digest references are not supported.
+ * word characters, dots and dashes; `name@sha256:…` names a pulled image by
+ * its manifest digest.
  * @module
  */
 import { invalid } from "../errdefs/mod.ts";
@@ -23,6 +24,15 @@ const DOMAIN_LABEL = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
 const DOMAIN = new RegExp(`^${DOMAIN_LABEL}(?:\\.${DOMAIN_LABEL})*(?::[0-9]+)?$`);
 const TAG = /^[\w][\w.-]{0,127}$/;
 const FULL_ID = /^[0-9a-f]{64}$/;
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** A reference by manifest digest: `name@sha256:…`. */
+export interface DigestReference {
+  /** The name as tags have it (Docker Hub's long forms shortened). */
+  name: string;
+  /** "sha256:" + 64 hex. */
+  digest: string;
+}
 
 /**
  * Parse a reference, or explain what is wrong with it.
@@ -94,4 +104,24 @@ export function parseReference(ref: string): ImageReference {
  */
 export function formatReference(ref: ImageReference): string {
   return `${ref.name}:${ref.tag}`;
+}
+
+/**
+ * Split `name[:tag]@sha256:…` (the tag is ignored, as Docker does); null for
+ * a reference without a digest, an `invalid` error for a malformed one.
+ *
+ * @example
+ * ```ts
+ * splitDigest(`docker.io/library/busybox@sha256:${"a".repeat(64)}`)?.name; // "busybox"
+ * splitDigest("busybox:1"); // null
+ * ```
+ */
+export function splitDigest(ref: string): DigestReference | null {
+  const at = ref.indexOf("@");
+  if (at < 0) return null;
+  const digest = ref.slice(at + 1);
+  if (!DIGEST.test(digest)) {
+    throw invalid(`invalid reference format "${ref}": the digest must be sha256:<64 hex>`);
+  }
+  return { name: parseReference(ref.slice(0, at)).name, digest };
 }

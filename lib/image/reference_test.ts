@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { errorKind } from "../errdefs/mod.ts";
-import { formatReference, parseReference, tryParseReference } from "./reference.ts";
+import { formatReference, parseReference, splitDigest, tryParseReference } from "./reference.ts";
 
 Deno.test("parseReference accepts Docker names and defaults the tag", () => {
   const cases: [string, string][] = [
@@ -35,4 +35,18 @@ Deno.test("parseReference refuses malformed names as invalid", () => {
     assert.throws(() => parseReference(ref), (err) => errorKind(err) === "invalid", ref);
   }
   assert.equal(tryParseReference("Busybox"), "repository name must be lowercase");
+});
+
+Deno.test("digest references: name@sha256, Docker Hub's long forms shortened", () => {
+  const digest = `sha256:${"0f".repeat(32)}`;
+  assert.deepEqual(splitDigest(`docker.io/library/busybox@${digest}`), {
+    name: "busybox",
+    digest,
+  });
+  assert.deepEqual(splitDigest(`127.0.0.1:5000/app:1@${digest}`), {
+    name: "127.0.0.1:5000/app",
+    digest,
+  });
+  assert.equal(splitDigest("busybox:1"), null);
+  assert.throws(() => splitDigest("busybox@md5:00"), /the digest must be sha256/);
 });

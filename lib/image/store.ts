@@ -20,6 +20,7 @@ import {
   type Unpacked,
   unpackNewLayers,
 } from "./_import.ts";
+import { BlobStore } from "./_blob_store.ts";
 import { LAYER_ID, LayerStore } from "./_layer_store.ts";
 import { BUSYBOX_CONFIG, writeBusyboxRootfs } from "./busybox.ts";
 import { decompress } from "./compression.ts";
@@ -33,6 +34,8 @@ import { LayerWriter } from "./writer.ts";
 
 // Public here, with the store: importImages takes them.
 export type { ImageSource, LayerSource, Unpacked } from "./_import.ts";
+export type { PulledFacts } from "./_image_catalog.ts";
+export type { BlobStore } from "./_blob_store.ts";
 
 /** One line of an image removal report, as Docker's `DELETE /images/{name}` returns. */
 export interface RemoveRecord {
@@ -71,6 +74,8 @@ export interface ImageStoreOptions {
 export class ImageStore {
   readonly #layers: LayerStore;
   readonly #catalog: ImageCatalog;
+  /** Verified registry blobs kept until the pull that fetched them has stored its image. */
+  readonly blobs: BlobStore;
   /** The cap on what one import or load decompresses, in bytes. */
   readonly maxImageSize: number;
   /** Mutations run one at a time: they read and rewrite the shared index. */
@@ -81,6 +86,7 @@ export class ImageStore {
     const dir = join(root, "images");
     this.#layers = new LayerStore(dir);
     this.#catalog = new ImageCatalog(dir);
+    this.blobs = new BlobStore(dir);
   }
 
   /**
@@ -91,6 +97,7 @@ export class ImageStore {
   load(): Promise<void> {
     return this.#exclusive(async () => {
       await this.#layers.reset();
+      await this.blobs.init();
       const clean = await this.#catalog.load((id) => this.#layers.has(id));
       // Only sure to be unreferenced when every metadata file could be read.
       if (clean) await this.#layers.removeUnused(this.#catalog.usedLayers());
@@ -218,7 +225,14 @@ export class ImageStore {
         const images: Image[] = [];
         for (const c of checked) {
           const size = [...new Set(c.layers)].reduce((n, id) => n + sizes.get(id)!, 0);
-          const image = await this.#catalog.add(c.keys, c.layers, size, c.config, c.created);
+          const image = await this.#catalog.add(
+            c.keys,
+            c.layers,
+            size,
+            c.config,
+            c.created,
+            c.pulled,
+          );
           images.push(structuredClone(image));
         }
         return images;
@@ -226,6 +240,12 @@ export class ImageStore {
     } finally {
       for (const dir of staged.values()) await removeAll(dir);
     }
+  }
+
+  /** Whether the layer `id` (its diff id, 64 hex) is stored. */
+  hasLayer(id: string): Promise<boolean> {
+    if (!LAYER_ID.test(id)) throw invalid(`invalid layer id "${id}"`);
+    return this.#layers.has(id);
   }
 
   /** The directory of a stored layer. */

@@ -4,7 +4,8 @@
  * object. `deno run -A testcontainers.ts use HOST_DIR` uses containers (with
  * `TESTCONTAINERS_RYUK_DISABLED=true`); `deno run -A testcontainers.ts
  * ryuk` starts one with the reaper on, testcontainers' default, and reports
- * the error.
+ * the error; `deno run -A testcontainers.ts registry IMAGE` starts IMAGE,
+ * which only a registry has, and reports its log.
  * @module
  */
 import type { Readable } from "node:stream";
@@ -98,5 +99,18 @@ async function ryuk(): Promise<Record<string, unknown>> {
   return { error };
 }
 
-const [mode, hostDir] = Deno.args;
-console.log(JSON.stringify(mode === "ryuk" ? await ryuk() : await use(hostDir)));
+/** An image testcontainers has to pull first. */
+async function fromRegistry(image: string): Promise<Record<string, unknown>> {
+  const job = await new GenericContainer(image)
+    .withCommand(["sh", "-c", "echo started from the registry"])
+    .withWaitStrategy(Wait.forOneShotStartup())
+    .start();
+  const logs = await readLog(await job.logs());
+  await job.stop();
+  return { logs };
+}
+
+const [mode, arg] = Deno.args;
+console.log(JSON.stringify(
+  mode === "ryuk" ? await ryuk() : mode === "registry" ? await fromRegistry(arg) : await use(arg),
+));

@@ -1,7 +1,7 @@
 /**
  * Images: list (with Docker's filters), inspect, history, remove, tag, prune,
  * import (a rootfs stream, or a directory by path through corral's own
- * route), load and save; pull and push are refused (no registry).
+ * route), load and save. Pull and push are in routes_registry.ts.
  * @module
  */
 import { matchesLabel } from "../../container/mod.ts";
@@ -15,6 +15,7 @@ import {
   saveImageArchive,
 } from "../../image/mod.ts";
 import { imageInUse, pruneImages } from "./disk_usage.ts";
+import { pullImage } from "./routes_registry.ts";
 import {
   boolFilter,
   boolParam,
@@ -66,24 +67,22 @@ export function imageRoutes(route: AddRoute, ctx: ApiContext): void {
     await images.tag(decodeURIComponent(p.name), tag ? `${repo}:${tag}` : repo);
     return new Response(null, { status: 201 });
   });
-  route("POST", "/images/{name*}/push", () => {
-    throw invalid(
-      `pushing images to a registry is not supported by corral (no registry access): ` +
-        `use "docker save" instead`,
-    );
-  });
   importRoutes(route, ctx);
   archiveRoutes(route, ctx);
 }
 
-/** `docker import` (a stream) and corral's own import of a directory and busybox image. */
-function importRoutes(route: AddRoute, { images }: ApiContext): void {
+/**
+ * `docker import` (a stream) and `docker pull` (both `/images/create`), and
+ * corral's own import of a directory and busybox image.
+ */
+function importRoutes(route: AddRoute, ctx: ApiContext): void {
+  const { images } = ctx;
   route("POST", "/images/create", async (req, url) => {
     const from = url.searchParams.get("fromSrc");
+    if (from === null) return await pullImage(req, url, ctx);
     if (from !== "-") {
       throw invalid(
-        `pulling images from a registry is not supported by corral: ${pullName(url)}; ` +
-          `use "docker load" or "docker import" (corral image import) instead`,
+        `import from a URL is not supported by corral: ${from}; send the archive instead`,
       );
     }
     const repo = url.searchParams.get("repo") || "imported";
@@ -130,14 +129,6 @@ function archiveRoutes(route: AddRoute, { images }: ApiContext): void {
   };
   route("GET", "/images/get", (_r, url) => save(url, url.searchParams.getAll("names")));
   route("GET", "/images/{name*}/get", (_r, url, p) => save(url, [decodeURIComponent(p.name)]));
-}
-
-/** The image a pull asks for: `fromImage`, with its `tag` (a tag or a digest) when given apart. */
-function pullName(url: URL): string {
-  const name = url.searchParams.get("fromImage") ?? "";
-  const tag = url.searchParams.get("tag");
-  if (!tag) return name;
-  return `${name}${tag.startsWith("sha256:") ? "@" : ":"}${tag}`;
 }
 
 /**

@@ -10,6 +10,7 @@ import { type ErrorKind, errorKind, errorMessage, invalid } from "../../errdefs/
 import type { EventLog } from "../../events/mod.ts";
 import type { GcHandler } from "../../gc/mod.ts";
 import type { ImageStore } from "../../image/mod.ts";
+import type { RegistryService } from "../../registry/mod.ts";
 import type { VolumeStore } from "../../volume/mod.ts";
 import type { NetworkManager } from "../../network/mod.ts";
 import { API_VERSION, MIN_API_VERSION } from "../version.ts";
@@ -22,6 +23,7 @@ import { execRoutes } from "./routes_exec.ts";
 import { imageRoutes } from "./routes_images.ts";
 import { logRoutes } from "./routes_logs.ts";
 import { networkRoutes } from "./routes_networks.ts";
+import { registryRoutes } from "./routes_registry.ts";
 import { systemRoutes } from "./routes_system.ts";
 import { volumeRoutes } from "./routes_volumes.ts";
 import { UNSUPPORTED_ENDPOINTS } from "./unsupported.ts";
@@ -33,6 +35,7 @@ const log = getLogger(["corral", "api"]);
 export interface ApiContext {
   service: ContainerService;
   images: ImageStore;
+  registry: RegistryService;
   volumes: VolumeStore;
   events: EventLog;
   gc: GcHandler;
@@ -71,6 +74,7 @@ const STATUS_OF_KIND: Record<ErrorKind, number> = {
   not_found: 404,
   conflict: 409,
   not_modified: 304,
+  unauthorized: 401,
   unavailable: 503,
   internal: 500,
 };
@@ -88,6 +92,7 @@ export function createHandler(ctx: ApiContext): (req: Request) => Promise<Respon
   logRoutes(route, ctx);
   attachRoutes(route, ctx);
   execRoutes(route, ctx);
+  registryRoutes(route, ctx);
   imageRoutes(route, ctx);
   eventRoutes(route, ctx);
   networkRoutes(route, ctx);
@@ -153,8 +158,9 @@ function errorAnswer(err: unknown, method: string, path: string): Response {
   if (err instanceof HttpError) return errorResponse(err.status, err.message);
   const status = STATUS_OF_KIND[errorKind(err)];
   if (status === 304) return new Response(null, { status: 304 });
-  // The others are the caller's mistakes, answered to the caller.
-  if (status >= 500) {
+  // The others are the caller's mistakes, answered to the caller; 503 is a service
+  // (restore, a registry) that cannot answer now, not a failure of corral's.
+  if (status >= 500 && status !== 503) {
     log.error("{method} {path}: {error}", { method, path, error: errorMessage(err) });
   }
   return errorResponse(status, errorMessage(err));

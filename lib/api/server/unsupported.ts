@@ -313,18 +313,12 @@ export const UNSUPPORTED_ENDPOINTS: readonly [string, string, string][] = [
   [
     "GET",
     "/images/search",
-    "searching a registry (docker search) is not supported by corral: it has no registry access",
+    "searching a registry (docker search) is not supported by corral",
   ],
   [
     "GET",
     "/distribution/{name*}/json",
-    "reading a registry (docker pull, docker manifest) is not supported by corral: " +
-    "it has no registry access",
-  ],
-  [
-    "POST",
-    "/auth",
-    "logging in to a registry (docker login) is not supported by corral: it has no registry access",
+    "reading a manifest (docker manifest inspect) is not supported by corral: use docker pull",
   ],
   ...wholeResource("/plugins", "docker plugin is not supported by corral"),
   ...SWARM_COMMANDS.flatMap(([path, command]) =>

@@ -272,7 +272,7 @@ export function imageSummary(i: Image) {
   return {
     Id: i.Id,
     RepoTags: i.RepoTags,
-    RepoDigests: [],
+    RepoDigests: i.RepoDigests ?? [],
     Created: Math.floor(Date.parse(i.Created) / 1000),
     Size: i.Size,
     VirtualSize: i.Size,
@@ -297,6 +297,7 @@ export function imageInspect(i: Image) {
   return {
     Id: i.Id,
     RepoTags: i.RepoTags,
+    RepoDigests: i.RepoDigests ?? [],
     Created: i.Created,
     Size: i.Size,
     Os: "linux",
