@@ -193,10 +193,17 @@ Deno.test(
           await t.close();
         }
       };
+      // The daemon holds a live group shim's pidfd: count once the idle ones exited.
+      const settledFds = async () => {
+        assert.deepEqual(await d.groupShimsLeft(), []);
+        await sleep(100); // Deno reaps the shim and closes its pidfd
+        return fdCount(d.pid);
+      };
       await run();
-      const fds = fdCount(d.pid);
+      const fds = await settledFds();
       for (let i = 0; i < 5; i++) await run();
-      assert.ok(fdCount(d.pid) <= fds, `daemon fds ${fds} -> ${fdCount(d.pid)}`);
+      const after = await settledFds();
+      assert.ok(after <= fds, `daemon fds ${fds} -> ${after}`);
       assert.deepEqual(await d.ok("ps", "-a", "-q"), "");
       // The harness's leak check finds any socket file left in a state dir.
     }),
@@ -254,4 +261,82 @@ Deno.test(
       assert.equal(ex.code, 0, ex.stderr);
       assert.equal(ex.stdout, "through exec\n");
     }),
+);
+
+Deno.test(
+  "a group shim serves several interactive containers: each its own terminal, stdin and exec -it",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      // The second and third join the shim the first started: their console
+      // sockets are served by that shim, the one that runs their `runc create`.
+      await d.ok("run", "-d", "-it", "--name", "a", "busybox", "sh");
+      await d.ok("run", "-d", "-it", "--name", "b", "busybox", "sh");
+      await d.ok(
+        "run",
+        "-d",
+        "-i",
+        "--name",
+        "c",
+        "busybox",
+        "sh",
+        "-c",
+        "while read l; do echo c-got-$l; done",
+      );
+      const shims = await Promise.all(
+        ["a", "b", "c"].map(async (n) => (await d.inspect(n)).State.PPid),
+      );
+      assert.equal(new Set(shims).size, 1, `one shim: ${shims}`);
+      assert.ok(Deno.readTextFileSync(`/proc/${shims[0]}/cmdline`).split("\0").includes("--group"));
+
+      // Each terminal is its own: a's shell keeps its state, b's is another.
+      const ta = await Tmux.start(corralLine(d, "attach", "a"));
+      try {
+        await ta.line("X=in-a; tty; echo $X-$((2*3))");
+        await ta.untilScreen(/^\/dev\/pts\/0\nin-a-6$/m);
+        await ta.keys("C-p", "C-q");
+        await ta.untilScreen(/EXIT=0$/m);
+      } finally {
+        await ta.close();
+      }
+      const tb = await Tmux.start(corralLine(d, "attach", "b"));
+      try {
+        await tb.line("echo b-sees-${X:-nothing}");
+        await tb.untilScreen(/^b-sees-nothing$/m);
+        await tb.line("exit 4");
+        await tb.untilScreen(/EXIT=4$/m);
+      } finally {
+        await tb.close();
+      }
+      await d.untilStatus("b", "exited");
+      assert.equal((await d.inspect("b")).State.ExitCode, 4);
+      // b's end leaves its shim's other containers (and their sockets) alone.
+      assert.equal(await d.status("a"), "running");
+      assert.equal(await d.status("c"), "running");
+
+      // exec -it in a: a terminal of its own, through the same group shim.
+      const ex = await Tmux.start(corralLine(d, "exec", "-it", "a", "sh"));
+      try {
+        await ex.line("tty; echo ex-$X-ok");
+        await ex.untilScreen(/^\/dev\/pts\/\d+\nex--ok$/m);
+        await ex.line("exit 6");
+        await ex.untilScreen(/EXIT=6$/m);
+      } finally {
+        await ex.close();
+      }
+
+      // c's stdin is a pipe its shim holds: an attach's stdin reaches it.
+      const input = join(d.dir, "to-c");
+      await Deno.writeTextFile(input, "one\ntwo\n");
+      const r = await corralWithStdin(d, input, "attach", "c");
+      assert.equal(r.code, 0, r.stderr);
+      await d.until(
+        async () => /c-got-one\nc-got-two/.test(await d.ok("logs", "c")),
+        5000,
+        "c's log",
+      );
+
+      await d.ok("rm", "-f", "a", "c");
+      assert.deepEqual(await d.groupShimsLeft(), []);
+    }, { args: ["--shim-group-size", "3"] }),
 );
