@@ -11,7 +11,13 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { SHIM_CONTRACT_VERSION } from "../lib/shim/mod.ts";
 import { isAlive, sleep } from "../lib/sys/mod.ts";
-import { integration, processesMentioning, type TestDaemon, withDaemon } from "./harness.ts";
+import {
+  CORRAL,
+  integration,
+  processesMentioning,
+  type TestDaemon,
+  withDaemon,
+} from "./harness.ts";
 
 const GROUP = ["--shim-group-size", "3"];
 
@@ -23,6 +29,21 @@ function runSleeper(d: TestDaemon, ...flags: string[]): Promise<string> {
 async function pidsOf(d: TestDaemon, id: string) {
   const st = (await d.inspect(id)).State;
   return { pid: st.Pid, startTime: st.StartTime, ppid: st.PPid, pStartTime: st.PStartTime };
+}
+
+/** `corral attach ID` with `input` on its stdin; its exit code (stdin's end ends it). */
+async function attachWithStdin(d: TestDaemon, id: string, input: string): Promise<number> {
+  const child = new Deno.Command(CORRAL[0], {
+    args: [...CORRAL.slice(1), "-H", d.host, "attach", id],
+    env: { RUST_BACKTRACE: "0" },
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(input));
+  await w.close();
+  return (await child.status).code;
 }
 
 function argv(pid: number): string[] {
@@ -117,7 +138,7 @@ Deno.test(
 );
 
 Deno.test(
-  "groups: upgrades (a shim per container, an older group protocol); restore adopts every kind",
+  "groups: upgrades (v1 and v2 shims per container, an older group version); restore adopts every kind",
   integration,
   () =>
     withDaemon(async (d) => {
@@ -126,6 +147,12 @@ Deno.test(
       const old = await runSleeper(d);
       const oldPids = await pidsOf(d, old);
       assert.ok(!argv(oldPids.ppid).includes("--group"));
+      // Interactive ones: a v2 shim's (an attach socket), and a stand-in for a
+      // v1 shim's (its socket file gone: a v1 shim made none).
+      const echo = ["busybox", "sh", "-c", "echo up; while read l; do echo got-$l; done"];
+      const v2 = await d.ok("run", "-d", "-i", ...echo);
+      const v1 = await d.ok("run", "-d", "-i", ...echo);
+      Deno.removeSync(`${d.state}/containers/${v1}/attach.sock`);
       await d.stop();
 
       // The upgraded daemon: groups; the old shim keeps serving its container.
@@ -149,15 +176,25 @@ Deno.test(
       );
       await d.kill9();
       await d.start(GROUP);
-      for (const id of [old, ...fresh]) assert.equal(await d.status(id), "running");
+      for (const id of [old, ...fresh, v1, v2]) assert.equal(await d.status(id), "running");
+      // The v2 run's stdin is still reached through its shim; the v1 run's
+      // output through its log.
+      assert.equal(await attachWithStdin(d, v2, "after-restore\n"), 0);
+      await until("v2's stdin", async () => /got-after-restore/.test(await d.ok("logs", v2)));
+      assert.match(await d.ok("logs", v1), /^up$/m);
+      const v1Pid = (await pidsOf(d, v1)).pid;
       const newer = await runSleeper(d);
       const newerShim = (await pidsOf(d, newer)).ppid;
       assert.ok(![oldPids.ppid, freshPids[0].ppid].includes(newerShim), "a current-version shim");
       // Every kind's exits are still seen.
       Deno.kill(oldPids.pid, "SIGKILL");
       Deno.kill(freshPids[0].pid, "SIGKILL");
-      await until("both exits", async () =>
-        (await d.status(old)) === "exited" && (await d.status(fresh[0])) === "exited");
+      Deno.kill(v1Pid, "SIGKILL");
+      await until("the exits", async () =>
+        (await d.status(old)) === "exited" && (await d.status(fresh[0])) === "exited" &&
+        (await d.status(v1)) === "exited");
+      assert.equal((await d.inspect(v1)).State.ExitCode, 137);
+      assert.equal(await d.status(v2), "running");
       assert.equal(await d.status(fresh[1]), "running");
       assert.equal(await d.status(newer), "running");
     }, { start: false, args: [] }),
