@@ -340,3 +340,44 @@ Deno.test(
       assert.deepEqual(await d.groupShimsLeft(), []);
     }, { args: ["--shim-group-size", "3"] }),
 );
+
+Deno.test(
+  "corral start -ai, --detach-keys and attach --no-stdin on the CLI's parser",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      await d.ok("create", "-it", "--name", "later", "busybox", "sh");
+      const st = await Tmux.start(
+        corralLine(d, "start", "-ai", "--detach-keys", "ctrl-x", "later"),
+      );
+      try {
+        await st.untilScreen(/^\/ #\s*$/m);
+        await st.line("echo started-$((3*3))");
+        await st.untilScreen(/^started-9$/m);
+        // The chosen key detaches; ctrl-p ctrl-q would be the shell's.
+        await st.keys("C-x");
+        await st.untilScreen(/EXIT=0$/m);
+      } finally {
+        await st.close();
+      }
+      assert.equal(await d.status("later"), "running");
+      // --no-stdin: the output only; what is typed never reaches the shell.
+      const watch = await Tmux.start(corralLine(d, "attach", "--no-stdin", "later"));
+      const at = await Tmux.start(corralLine(d, "attach", "later"));
+      try {
+        await watch.line("echo typed-in-watch");
+        await at.line("echo from-$((40+2)); exit 8");
+        await watch.untilScreen(/^from-42$/m);
+        await watch.untilScreen(/EXIT=8$/m);
+        await at.untilScreen(/EXIT=8$/m);
+      } finally {
+        await watch.close();
+        await at.close();
+      }
+      assert.doesNotMatch(await d.ok("logs", "later"), /^typed-in-watch\r?$/m);
+      assert.equal((await d.inspect("later")).State.ExitCode, 8);
+      const bad = await d.cli("start", "-ai", "--detach-keys", "ctrl-", "later");
+      assert.notEqual(bad.code, 0);
+      assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+    }),
+);
