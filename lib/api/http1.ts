@@ -46,18 +46,13 @@ export async function unixRequest(
     else if (body || !["GET", "HEAD"].includes(req.method)) {
       headers["content-length"] = String(body?.length ?? 0);
     }
-    const head = [
-      `${req.method} ${req.target} HTTP/1.1`,
-      ...Object.entries(headers).map(
-        ([k, v]) => `${k}: ${v}`,
-      ),
-    ].join(CRLF) + CRLF + CRLF;
+    const head = requestHead(req.method, req.target, headers);
     // The body is sent while the answer is read: the server may answer (413,
     // 404) before it read it all, and then stop reading. A write that fails so
     // is no error; a connection that is gone fails the read below.
     const sending = body instanceof ReadableStream
-      ? writeAll(conn, enc.encode(head)).then(() => sendChunked(conn, body))
-      : writeAll(conn, body ? concat(enc.encode(head), body) : enc.encode(head));
+      ? writeAll(conn, head).then(() => sendChunked(conn, body))
+      : writeAll(conn, body ? concat(head, body) : head);
     sending.catch(() => {});
     const reader = new ConnReader(conn);
     const { status, statusText, headers: resHeaders } = await reader.head();
@@ -91,6 +86,59 @@ export async function unixRequest(
     close();
     throw err;
   }
+}
+
+/** The daemon's answer to a request that asked to take the connection over. */
+export interface UpgradeAnswer {
+  status: number;
+  headers: Headers;
+  /** Bytes that came in with the head: the first of the taken-over stream. */
+  early(): Uint8Array;
+  /** The body of an answer that refused the upgrade, as text. */
+  text(): Promise<string>;
+}
+
+/**
+ * Send `req` with `Connection: Upgrade` on `conn` and read the answer's head;
+ * on a 101 (or a 200 that streams) the connection is the caller's from then.
+ *
+ * @example
+ * ```ts
+ * const conn = await Deno.connect({ transport: "unix", path: "/run/corral/corral.sock" });
+ * const a = await requestUpgrade(conn, { method: "POST", target: "/v1.43/containers/web/attach" });
+ * if (a.status !== 101) console.log(await a.text());
+ * ```
+ */
+export async function requestUpgrade(
+  conn: Deno.Conn,
+  req: UnixRequest & { body?: Uint8Array },
+): Promise<UpgradeAnswer> {
+  const body = req.body ?? new Uint8Array(0);
+  const headers = {
+    host: "corral",
+    connection: "Upgrade",
+    ...req.headers,
+    "content-length": String(body.length),
+  };
+  await writeAll(conn, concat(requestHead(req.method, req.target, headers), body));
+  const reader = new ConnReader(conn);
+  const { status, headers: answer } = await reader.head();
+  return {
+    status,
+    headers: answer,
+    early: () => reader.buffered(),
+    text: () =>
+      new Response(ReadableStream.from(reader.sized(Number(answer.get("content-length") ?? 0))))
+        .text(),
+  };
+}
+
+/** A request's line and headers, up to the blank line. */
+function requestHead(method: string, target: string, headers: Record<string, string>): Uint8Array {
+  return enc.encode(
+    [`${method} ${target} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)]
+      .join(CRLF) + CRLF + CRLF,
+  );
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -151,6 +199,11 @@ class ConnReader {
       if (i >= 0) return new TextDecoder().decode(this.#take(i + 1)).replace(/\r?\n$/, "");
       if (!await this.#fill()) throw new Error("connection closed before the answer ended");
     }
+  }
+
+  /** What was read past the last answer part taken, and is no one's yet. */
+  buffered(): Uint8Array {
+    return this.#take(this.#buf.length);
   }
 
   /** The status line and headers. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { unixRequest } from "./http1.ts";
+import { requestUpgrade, unixRequest } from "./http1.ts";
 
 /** A real HTTP server on a unix socket (Deno.serve, as the daemon's). */
 async function withServer(
@@ -73,4 +73,52 @@ Deno.test("unixRequest: no server is a connection error", async () => {
     unixRequest("/nonexistent/corral.sock", { method: "GET", target: "/" }),
     Deno.errors.NotFound,
   );
+});
+
+Deno.test("requestUpgrade: a 101 hands over the connection with the bytes read past the head; a refusal's body is text", async () => {
+  const dir = await Deno.makeTempDir();
+  const socket = `${dir}/u.sock`;
+  const listener = Deno.listen({ transport: "unix", path: socket });
+  // A raw server (Deno.serve has no upgrade to tcp): 101 and stream bytes in one write, then an echo.
+  const serving = (async () => {
+    for (let i = 0; i < 2; i++) {
+      const conn = await listener.accept();
+      const buf = new Uint8Array(4096);
+      const n = (await conn.read(buf))!;
+      const head = new TextDecoder().decode(buf.subarray(0, n));
+      const refusal = '{"message":"no such"}';
+      const answer = head.includes("/refuse")
+        ? `HTTP/1.1 404 Not Found\r\ncontent-length: ${refusal.length}\r\n\r\n${refusal}`
+        : "HTTP/1.1 101 UPGRADED\r\nupgrade: tcp\r\n\r\nearly";
+      await conn.write(new TextEncoder().encode(answer));
+      if (!head.includes("/refuse")) {
+        const m = (await conn.read(buf))!;
+        await conn.write(buf.subarray(0, m));
+      }
+      conn.close();
+    }
+  })();
+  try {
+    const conn = await Deno.connect({ transport: "unix", path: socket });
+    const up = await requestUpgrade(conn, {
+      method: "POST",
+      target: "/attach",
+      body: new Uint8Array([1]),
+    });
+    assert.equal(up.status, 101);
+    assert.equal(new TextDecoder().decode(up.early()), "early");
+    await conn.write(new TextEncoder().encode("both ways"));
+    const buf = new Uint8Array(64);
+    assert.equal(new TextDecoder().decode(buf.subarray(0, (await conn.read(buf))!)), "both ways");
+    conn.close();
+    const conn2 = await Deno.connect({ transport: "unix", path: socket });
+    const no = await requestUpgrade(conn2, { method: "POST", target: "/refuse" });
+    assert.equal(no.status, 404);
+    assert.equal(JSON.parse(await no.text()).message, "no such");
+    conn2.close();
+    await serving;
+  } finally {
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
