@@ -32,7 +32,7 @@ Deno.test(
     withDaemon(async (d) => {
       await d.ok("run", "-d", "--name", "live", "busybox", "sleep", "60");
       await d.ok("create", "--name", "idle", "busybox", "true");
-      await rejects(d, /No such image: nosuch/, "run", "nosuch", "true");
+      await rejects(d, /No such image: nosuch/, "run", "--pull", "never", "nosuch", "true");
       await rejects(
         d,
         /name "\/live" is already in use/,

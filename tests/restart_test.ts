@@ -210,22 +210,23 @@ Deno.test(
   integration,
   () =>
     withDaemon(async (d) => {
-      // Runs 1-3 exit at once (100, 200, 400 ms), run 4 lasts 1.5 s (reset),
-      // run 5 exits at once (100 ms again, not 800), run 6 stays up.
+      // Runs 1-3 exit at once (500, 1000, 2000 ms), run 4 lasts 1.5 s (reset),
+      // run 5 exits at once (500 ms again, not 4000), run 6 stays up. Steps this far
+      // apart tell a reset from none even on a loaded machine.
       const script = "n=$(($(cat /n 2>/dev/null || echo 0) + 1)); echo $n > /n; " +
         "[ $n -eq 4 ] && sleep 1.5; [ $n -ge 6 ] && exec sleep 60; exit 1";
       const id = await d.ok("run", "-d", "--restart", "always", "busybox", "sh", "-c", script);
-      await settles(d, id, { status: "running", restarts: 5 }, 20_000);
+      await settles(d, id, { status: "running", restarts: 5 }, 30_000);
       const gaps = await dieToStartMs(d, id);
       console.log(`die-to-start gaps ${gaps} ms`);
       assert.equal(gaps.length, 5);
-      assert.ok(gaps[2] >= 400, `third wait ${gaps[2]} ms`);
+      assert.ok(gaps[2] >= 2000, `third wait ${gaps[2]} ms`);
       assert.ok(
-        gaps[3] >= 100 && gaps[3] < 700,
-        `after a long run: ${gaps[3]} ms (800 without reset)`,
+        gaps[3] >= 500 && gaps[3] < 3000,
+        `after a long run: ${gaps[3]} ms (4000 without reset)`,
       );
-      assert.ok(gaps[4] >= 200 && gaps[4] < gaps[2] + 300, `then ${gaps[4]} ms`);
-    }, { args: ["--restart-reset-after", "1s"] }),
+      assert.ok(gaps[4] >= 1000 && gaps[4] < 4000, `then ${gaps[4]} ms (8000 without reset)`);
+    }, { args: ["--restart-reset-after", "1s", "--restart-delay", "500ms"] }),
 );
 
 Deno.test(
