@@ -96,9 +96,11 @@ export type CreatedRun = Omit<LaunchedShim, "exited">;
 
 /**
  * Containers per shim by default, chosen by measurement (BENCHMARKS.md,
- * "Shim groups"): a group shim costs ~11.6 MiB plus ~0.13 MiB per container,
- * so only a group of 50 brings 50 running containers to conmon's PSS. A
- * group shim's crash ends at most this many containers (README).
+ * "Shim groups"): a group shim costs ~12.8 MiB plus ~0.17 MiB per container
+ * (each with its attach socket and streams), so a group of 50 brings 50
+ * running containers to 0.42 MiB each, near conmon's 0.36; smaller groups
+ * stay far above it. A group shim's crash ends at most this many containers
+ * (README).
  */
 export const DEFAULT_SHIM_GROUP_SIZE = 50;
 
