@@ -140,12 +140,7 @@ export class ExecManager {
         op: "exec",
         exec: {
           execId: id,
-          id: c.id,
-          args: e.config.Cmd,
-          env: e.config.Env ?? [],
-          cwd: e.config.WorkingDir,
-          user: e.config.User,
-          pidFile,
+          ...execProcess(c.id, e.config, pidFile),
           tty: Boolean(e.config.Tty),
           stdin: Boolean(e.config.AttachStdin),
         },
@@ -178,14 +173,7 @@ export class ExecManager {
     const { runc } = this.svc.runtime;
     const pidFile = this.#pidFile(c.id, id);
     const child = spawnClean(runc.binary, {
-      args: runcExecArgs(runc.global, {
-        id: c.id,
-        args: e.config.Cmd,
-        env: e.config.Env ?? [],
-        cwd: e.config.WorkingDir,
-        user: e.config.User,
-        pidFile,
-      }),
+      args: runcExecArgs(runc.global, execProcess(c.id, e.config, pidFile)),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -271,4 +259,16 @@ function readPid(path: string): number {
   } catch {
     return 0;
   }
+}
+
+/** The process an exec runs, as runc's exec and the shim's exec session both take it. */
+function execProcess(id: string, config: ExecConfig, pidFile: string) {
+  return {
+    id,
+    args: config.Cmd,
+    env: config.Env ?? [],
+    cwd: config.WorkingDir,
+    user: config.User,
+    pidFile,
+  };
 }

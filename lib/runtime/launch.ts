@@ -39,24 +39,8 @@ export async function launchShim(
   opts: ShimOptions,
   command: string[] = shimCommand(),
 ): Promise<LaunchedShim> {
-  const [cmd, ...pre] = command;
-  const child = spawnClean(cmd, {
-    args: [...pre, ...shimArgs(opts)],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-    detached: true,
-    env: { RUST_BACKTRACE: "0" },
-  });
-  child.unref();
-  const shimStartTime = processStartTime(child.pid);
-  // Read only the handshake line: Deno keeps a dup of the shim's stdout, so
-  // the pipe is never closed by the shim.
-  const text = await firstLine(child.stdout);
-  let msg: ShimHandshake;
-  try {
-    msg = JSON.parse(text.trim().split("\n")[0]);
-  } catch {
+  const { child, text, msg } = await spawnShim(command, shimArgs(opts));
+  if (!msg) {
     const st = await child.status;
     throw new StartFailure(
       `shim failed before runc create (exit ${st.code}): ${text.trim() || "no output"}`,
@@ -68,11 +52,40 @@ export async function launchShim(
   }
   return {
     shimPid: child.pid,
-    shimStartTime,
+    // The shim lives on after its handshake: its identity is read from /proc now.
+    shimStartTime: processStartTime(child.pid),
     pid: msg.pid,
     startTime: msg.startTime,
     exited: child.status,
   };
+}
+
+/**
+ * Start a shim process (detached, not waited for) and read its handshake:
+ * the first line of its stdout, as JSON (null when it is not).
+ */
+async function spawnShim(
+  command: string[],
+  args: string[],
+): Promise<{ child: Deno.ChildProcess; text: string; msg: ShimHandshake | null }> {
+  const [cmd, ...pre] = command;
+  const child = spawnClean(cmd, {
+    args: [...pre, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+    detached: true,
+    env: { RUST_BACKTRACE: "0" },
+  });
+  child.unref();
+  // Read only the handshake line: Deno keeps a dup of the shim's stdout, so
+  // the pipe is never closed by the shim.
+  const text = await firstLine(child.stdout);
+  try {
+    return { child, text, msg: JSON.parse(text.trim().split("\n")[0]) };
+  } catch {
+    return { child, text, msg: null };
+  }
 }
 
 async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
@@ -165,30 +178,14 @@ export class ShimLauncher {
     await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
     // Names sort by start time, so the oldest shims fill up first and the newest drain.
     const name = `g${Date.now().toString(36)}${crypto.randomUUID().slice(0, 4)}`;
-    const [cmd, ...pre] = this.command();
-    const child = spawnClean(cmd, {
-      args: [
-        ...pre,
-        ...groupShimArgs({
-          control: join(this.dir, groupSocketName(name)),
-          max: this.groupSize,
-          idleMs: this.idleMs,
-        }),
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-      detached: true,
-      env: { RUST_BACKTRACE: "0" },
-    });
-    child.unref();
-    const text = await firstLine(child.stdout);
-    let msg: ShimHandshake | null = null;
-    try {
-      msg = JSON.parse(text.trim().split("\n")[0]);
-    } catch {
-      // Below.
-    }
+    const { child, text, msg } = await spawnShim(
+      this.command(),
+      groupShimArgs({
+        control: join(this.dir, groupSocketName(name)),
+        max: this.groupSize,
+        idleMs: this.idleMs,
+      }),
+    );
     if (!msg?.ok) {
       const st = await child.status;
       throw new StartFailure(
