@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { API_VERSION, CORRAL_VERSION, MIN_API_VERSION } from "../lib/api/mod.ts";
 import { mountsUnder } from "../lib/sys/mod.ts";
 import { Docker, dockerTestOptions } from "./docker.ts";
-import { type CliResult, sleep, withDaemon } from "./harness.ts";
+import { type CliResult, freePort, httpGet, sleep, withDaemon } from "./harness.ts";
 
 const cliTest = dockerTestOptions("tests/docker_cli_test.ts");
 
@@ -405,9 +405,7 @@ Deno.test(
   () =>
     withDaemon(async (d) => {
       const docker = new Docker(d);
-      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const port = (listener.addr as Deno.NetAddr).port;
-      listener.close();
+      const port = freePort();
       const web = (await docker.ok(
         "run",
         "-d",
@@ -423,12 +421,7 @@ Deno.test(
         "-h",
         "/etc",
       )).trim();
-      let answer = "";
-      for (let i = 0; i < 200 && !answer; i++) {
-        answer = await fetch(`http://127.0.0.1:${port}/hostname`).then((r) => r.text(), () => "");
-        if (!answer) await sleep(50);
-      }
-      assert.equal(answer, `${web.slice(0, 12)}\n`);
+      assert.equal(await httpGet(port, "hostname"), `${web.slice(0, 12)}\n`);
       assert.match(
         await docker.ok("port", "web"),
         new RegExp(`^80/tcp -> 0\\.0\\.0\\.0:${port}$`, "m"),

@@ -441,6 +441,28 @@ export async function simulateReboot(d: TestDaemon, ids: string[]): Promise<void
   await Deno.remove(d.state, { recursive: true });
 }
 
+/** A free TCP port on 127.0.0.1 (the kernel's choice, let go at once). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** GET `http://127.0.0.1:PORT/PATH`, retried until it answers (a server starting up). */
+export async function httpGet(port: number, path: string, ms = 15_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/${path}`);
+      return await res.text();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`127.0.0.1:${port} never answered: ${err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 /** Pids whose command line mentions `text` (shims and daemons of a test dir). */
 export function processesMentioning(text: string): number[] {
   return processesWhose((argv) => argv.join(" ").includes(text));

@@ -9,31 +9,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { integration, simulateReboot, sleep, TestDaemon, withDaemon } from "./harness.ts";
+import {
+  freePort,
+  httpGet,
+  integration,
+  simulateReboot,
+  TestDaemon,
+  withDaemon,
+} from "./harness.ts";
 
 const net = { network: true } as const;
-
-/** A free TCP port on 127.0.0.1 (the kernel's choice, let go at once). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-/** GET `http://127.0.0.1:PORT/PATH`, retried until it answers (a server starting up). */
-async function httpGet(port: number, path: string, ms = 15_000): Promise<string> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/${path}`);
-      return await res.text();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`127.0.0.1:${port} never answered: ${err}`);
-      await sleep(50);
-    }
-  }
-}
 
 /** busybox httpd serving the container's /etc (its hostname file names it). */
 const HTTPD = ["busybox", "httpd", "-f", "-p", "80", "-h", "/etc"];

@@ -11,6 +11,7 @@
  */
 import { join } from "node:path";
 import { buildTar, gzip, sha256Hex } from "../lib/image/_test_utils.ts";
+import { freePort } from "./harness.ts";
 
 /** A running registry. */
 export interface TestRegistry {
@@ -20,13 +21,7 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+export { freePort };
 
 /**
  * Start `docker-registry serve` on 127.0.0.1 with its own storage; with

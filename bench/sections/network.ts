@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { reserveTestBlock } from "../../lib/network/_test_net.ts";
-import { TestDaemon } from "../../tests/harness.ts";
+import { freePort, TestDaemon } from "../../tests/harness.ts";
 import type { BenchContext, Section, SectionOutput } from "../context.ts";
 import {
   containerCount,
@@ -80,14 +80,6 @@ function podmanFlags(network: string[]): string[] {
   const i = PODMAN_RUN_FLAGS.indexOf("--network");
   const rest = i < 0 ? PODMAN_RUN_FLAGS : PODMAN_RUN_FLAGS.toSpliced(i, 2);
   return [...rest, ...network];
-}
-
-/** A free TCP port on 127.0.0.1 (the kernel's choice, let go at once). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /**
