@@ -30,6 +30,22 @@ async function corralWithStdin(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/**
+ * Type `echo` lines into `typist` until `watcher` (attached to the same
+ * container) shows one: both attaches are then made, though neither prints
+ * anything when it is.
+ */
+async function untilEchoed(typist: Tmux, watcher: Tmux): Promise<void> {
+  for (let i = 1;; i++) {
+    await typist.line(`echo attached-${i}`);
+    try {
+      return void await watcher.untilScreen(/^attached-\d+\r?$/m, 1000);
+    } catch (err) {
+      if (i === 20) throw err;
+    }
+  }
+}
+
 async function sha256File(path: string): Promise<string> {
   const out = await new Deno.Command("sha256sum", { args: [path] }).output();
   return new TextDecoder().decode(out.stdout).split(" ")[0];
@@ -365,6 +381,8 @@ Deno.test(
       const watch = await Tmux.start(corralLine(d, "attach", "--no-stdin", "later"));
       const at = await Tmux.start(corralLine(d, "attach", "later"));
       try {
+        // Both attaches are made (neither prints a thing): lines typed in `at` until `watch` shows one.
+        await untilEchoed(at, watch);
         await watch.line("echo typed-in-watch");
         await at.line("echo from-$((40+2)); exit 8");
         await watch.untilScreen(/^from-42$/m);
@@ -376,6 +394,10 @@ Deno.test(
       }
       assert.doesNotMatch(await d.ok("logs", "later"), /^typed-in-watch\r?$/m);
       assert.equal((await d.inspect("later")).State.ExitCode, 8);
+      // As docker attach: a stopped container is refused at once, never waited on.
+      const stopped = await d.cli("attach", "later");
+      assert.notEqual(stopped.code, 0);
+      assert.match(stopped.stderr, /^corral: you cannot attach to a stopped container, start it first\n$/);
       const bad = await d.cli("start", "-ai", "--detach-keys", "ctrl-", "later");
       assert.notEqual(bad.code, 0);
       assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);

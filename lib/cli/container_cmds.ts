@@ -23,15 +23,11 @@ async function attachTo(c: ApiClient, ref: string, o: Opts, start: boolean): Pro
       Id: string;
       Config: { Tty?: boolean; OpenStdin?: boolean };
       HostConfig: HostConfig;
-      State: { Running: boolean };
     }
   >(
     "GET",
     `/containers/${enc(ref)}/json`,
   );
-  if (!start && !info.State.Running) {
-    throw invalid(`you cannot attach to a stopped container, start it first`);
-  }
   return await interactiveRun(c, info.Id, {
     stdin: Boolean(o.interactive) && Boolean(info.Config.OpenStdin),
     tty: Boolean(info.Config.Tty),

@@ -248,6 +248,15 @@ export async function interactiveRun(
     `/containers/${enc(id)}/wait?condition=${o.autoRemove ? "removed" : "next-exit"}`,
   );
   if (start) await startOrExplain(c, id, o.autoRemove);
+  else if (
+    !(await c.json<{ State: { Running: boolean } }>("GET", `/containers/${enc(id)}/json`)).State
+      .Running
+  ) {
+    // It exited after the caller saw it running: the attach would wait for a next start.
+    h.conn.close();
+    wait.body?.cancel().catch(() => {});
+    throw invalid("you cannot attach to a stopped container, start it first");
+  }
   const end = await runSession(c, h, {
     stdin: o.stdin,
     tty: o.tty,
