@@ -397,7 +397,10 @@ Deno.test(
       // As docker attach: a stopped container is refused at once, never waited on.
       const stopped = await d.cli("attach", "later");
       assert.notEqual(stopped.code, 0);
-      assert.match(stopped.stderr, /^corral: you cannot attach to a stopped container, start it first\n$/);
+      assert.match(
+        stopped.stderr,
+        /^corral: you cannot attach to a stopped container, start it first\n$/,
+      );
       const bad = await d.cli("start", "-ai", "--detach-keys", "ctrl-", "later");
       assert.notEqual(bad.code, 0);
       assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);

@@ -5,9 +5,9 @@
  * `~/.corral`). Other keys of the file are kept as they are.
  * @module
  */
-import { join } from "node:path";
 import { errorMessage, invalid } from "../errdefs/mod.ts";
-import { readJson, writeFileAtomic } from "../sys/mod.ts";
+// Not sys/mod.ts: its FFI and process modules cost every CLI call ~40 ms to load.
+import { readJson, writeFileAtomic } from "../sys/atomic.ts";
 
 /** A user name and password for a registry. */
 export interface SavedCredentials {
@@ -33,7 +33,7 @@ export function configDir(): string {
   if (dir) return dir;
   const home = Deno.env.get("HOME");
   if (!home) throw invalid("no HOME to keep credentials in: set CORRAL_CONFIG");
-  return join(home, ".corral");
+  return `${home}/.corral`;
 }
 
 /**
@@ -49,8 +49,8 @@ export function configDir(): string {
 export class CredentialFile {
   readonly path: string;
 
-  constructor(dir: string = configDir()) {
-    this.path = join(dir, "config.json");
+  constructor(readonly dir: string = configDir()) {
+    this.path = `${dir}/config.json`;
   }
 
   /** The credentials saved for `registry`, or null. */
@@ -73,7 +73,7 @@ export class CredentialFile {
     const doc = await this.#read();
     const bytes = new TextEncoder().encode(`${creds.username}:${creds.password}`);
     doc.auths = { ...doc.auths, [registry]: { auth: btoa(String.fromCharCode(...bytes)) } };
-    await Deno.mkdir(join(this.path, ".."), { recursive: true, mode: 0o700 });
+    await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(this.path, JSON.stringify(doc, null, "\t") + "\n", 0o600);
   }
 
