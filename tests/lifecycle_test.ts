@@ -250,3 +250,28 @@ Deno.test(
       await d.ok("rm", "writer");
     }),
 );
+
+Deno.test(
+  "ps -n, -l and --no-trunc as docker ps: the last created in any state, full ids and commands",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      const ids: string[] = [];
+      for (const name of ["first", "second", "third"]) {
+        ids.push(
+          (await d.ok("create", "--name", name, "busybox", "sh", "-c", "echo a long command"))
+            .trim(),
+        );
+      }
+      assert.equal(await d.ok("ps", "-q"), "", "none runs");
+      assert.equal(await d.ok("ps", "-l", "-q"), ids[2].slice(0, 12));
+      assert.equal(await d.ok("ps", "-n", "2", "-q", "--no-trunc"), `${ids[2]}\n${ids[1]}`);
+      assert.match(await d.ok("ps", "-a"), / "sh -c 'echo a long …" /);
+      const full = await d.ok("ps", "-a", "--no-trunc");
+      assert.match(full, new RegExp(`^${ids[0]} .* "sh -c 'echo a long command'" `, "m"));
+      const bad = await d.cli("ps", "-n", "x");
+      assert.notEqual(bad.code, 0);
+      assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+      await d.ok("rm", ...ids);
+    }),
+);

@@ -132,13 +132,18 @@ export function addQueryCommands(program: Command, api: Api): void {
     .option("-q, --quiet", "only ids")
     .option("-f, --filter <k=v>", "filter: status, name, label, id (repeatable)", collect)
     .option("-s, --size", "show each container's writable layer size (and with its image)")
+    .option("-n, --last <n>", "the n last created containers (any state)", parseCount("--last"))
+    .option("-l, --latest", "the last created container (any state)")
+    .option("--no-trunc", "full ids and commands")
     .option("--format <format>", "json: one JSON object per line")
     .action(async (o: Opts) => {
       if (o.format && o.format !== "json") {
         throw invalid(`unsupported format "${o.format}": use json`);
       }
       const filters = parseFilterFlags(o.filter as string[] | undefined);
-      const q = `?all=${o.all ? 1 : 0}&size=${o.size ? 1 : 0}&filters=${
+      // As docker ps: -l is -n 1, and either lists stopped containers too (the API's limit).
+      const limit = o.latest ? 1 : o.last === undefined ? -1 : Number(o.last);
+      const q = `?all=${o.all ? 1 : 0}&size=${o.size ? 1 : 0}&limit=${limit}&filters=${
         enc(JSON.stringify(filters))
       }`;
       const list = await api().json<Record<string, unknown>[]>("GET", `/containers/json${q}`);
@@ -212,7 +217,15 @@ export function portsColumn(ports: PsPort[] = []): string {
 
 /** ps's answer as ids, JSON lines or docker's table. */
 function printContainers(list: Record<string, unknown>[], o: Opts): void {
-  if (o.quiet) return list.forEach((c) => console.log(String(c.Id).slice(0, 12)));
+  // `--no-trunc` is the negation of a `trunc` flag, as the parser reads `--no-X`.
+  const full = o.trunc === false;
+  const id = (c: Record<string, unknown>) => full ? String(c.Id) : String(c.Id).slice(0, 12);
+  // Docker shortens a long command to 20 characters, the last one an ellipsis.
+  const command = (c: Record<string, unknown>) => {
+    const text = String(c.Command);
+    return JSON.stringify(full || text.length <= 20 ? text : `${text.slice(0, 19)}…`);
+  };
+  if (o.quiet) return list.forEach((c) => console.log(id(c)));
   if (o.format === "json") return list.forEach((c) => console.log(JSON.stringify(c)));
   const size = (c: Record<string, unknown>) =>
     `${humanSize(Number(c.SizeRw))} (virtual ${humanSize(Number(c.SizeRootFs))})`;
@@ -228,9 +241,9 @@ function printContainers(list: Record<string, unknown>[], o: Opts): void {
       ...o.size ? ["SIZE"] : [],
     ],
     list.map((c) => [
-      String(c.Id).slice(0, 12),
+      id(c),
       String(c.Image),
-      JSON.stringify(String(c.Command).slice(0, 20)),
+      command(c),
       ago(Number(c.Created)),
       String(c.Status),
       portsColumn(c.Ports as PsPort[] | undefined),

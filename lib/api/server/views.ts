@@ -234,7 +234,8 @@ export function containerSummary(
     Names: ["/" + r.Name],
     Image: r.Image,
     ImageID: r.ImageID,
-    Command: commandLine(r).join(" "),
+    // As Docker: an argument with a space is shown in single quotes.
+    Command: commandLine(r).map((a) => a.includes(" ") ? `'${a}'` : a).join(" "),
     Created: Math.floor(Date.parse(r.Created) / 1000),
     State: r.State.Status,
     Status: describeStatus(r),
