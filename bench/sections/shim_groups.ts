@@ -26,32 +26,13 @@ export const shimGroupsSection: Section = {
     const rows: string[][] = [];
     const perSize = new Map<number, number>();
     for (const size of GROUP_SIZES) {
-      await removeAllContainers(d.api);
-      await d.stop();
-      await d.start(["--shim-group-size", String(size)]);
-      const ids = await inPool(
-        range(opts.density),
-        CONCURRENCY,
-        () => runDetached(d.api, ["sleep", "100000"]),
-      );
-      ctx.log(`groups: N=${size}, ${opts.density} running, ${opts.settle} s to settle`);
-      await sleep(opts.settle * 1000);
-      const shims = new Set(
-        await Promise.all(ids.map(async (id) => (await d.inspect(id)).State.PPid)),
-      );
-      const rollups = [...shims].map(smapsRollup);
-      const sum = (f: (r: (typeof rollups)[0]) => number) => rollups.reduce((a, r) => a + f(r), 0);
-      const pss = sum((r) => r.pss) / ids.length;
-      perSize.set(size, pss);
-      rows.push([
-        String(size),
-        String(shims.size),
-        fmt(mib(pss), 2),
-        fmt(mib(sum((r) => r.pssAnon) / ids.length), 2),
-        fmt(mib(sum((r) => r.pss) / shims.size), 1),
-      ]);
+      const m = await measureGroups(ctx, size, opts.density);
+      perSize.set(size, m.pss);
+      rows.push(m.row);
     }
-    await removeAllContainers(d.api);
+    // Groups as large as the many-container count: how the cost falls beyond 50.
+    const large = opts.many > opts.density ? await measureGroups(ctx, opts.many, opts.many) : null;
+    if (large) rows.push(large.row);
     await d.stop();
     await d.start();
 
@@ -93,6 +74,15 @@ export const shimGroupsSection: Section = {
         rows,
       }],
       notes: [
+        ...(large
+          ? [
+            `With N=${opts.many} and ${opts.many} running: ${
+              fmt(mib(large.pss), 2)
+            } MiB per container${
+              conmon !== null ? ` (${ratio(large.pss, conmon)} conmon)` : ""
+            }: a shim's own cost is shared by more containers.`,
+          ]
+          : []),
         `Smallest N within conmon's PSS here: ${smallestMet ?? "none"}. A group shim's crash ` +
         "ends every container it serves (each with exit code 137, then its restart policy): " +
         "N is also the blast radius.",
@@ -100,3 +90,40 @@ export const shimGroupsSection: Section = {
     };
   },
 };
+
+/**
+ * A daemon with group size `size` running `count` sleeping containers: their
+ * shims' PSS per container, and its table row.
+ */
+async function measureGroups(
+  ctx: BenchContext,
+  size: number,
+  count: number,
+): Promise<{ pss: number; row: string[] }> {
+  const { daemon: d, opts } = ctx;
+  await removeAllContainers(d.api);
+  await d.stop();
+  await d.start(["--shim-group-size", String(size)]);
+  const ids = await inPool(
+    range(count),
+    CONCURRENCY,
+    () => runDetached(d.api, ["sleep", "100000"]),
+  );
+  ctx.log(`groups: N=${size}, ${count} running, ${opts.settle} s to settle`);
+  await sleep(opts.settle * 1000);
+  const shims = new Set(await Promise.all(ids.map(async (id) => (await d.inspect(id)).State.PPid)));
+  const rollups = [...shims].map(smapsRollup);
+  const sum = (f: (r: (typeof rollups)[0]) => number) => rollups.reduce((a, r) => a + f(r), 0);
+  const pss = sum((r) => r.pss) / ids.length;
+  await removeAllContainers(d.api);
+  return {
+    pss,
+    row: [
+      `${size} (${count} running)`,
+      String(shims.size),
+      fmt(mib(pss), 2),
+      fmt(mib(sum((r) => r.pssAnon) / ids.length), 2),
+      fmt(mib(sum((r) => r.pss) / shims.size), 1),
+    ],
+  };
+}
