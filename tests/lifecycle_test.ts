@@ -275,3 +275,63 @@ Deno.test(
       await d.ok("rm", ...ids);
     }),
 );
+
+Deno.test(
+  "--format templates as the docker CLI's: inspect -f, ps --format with table, volume and network inspect",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      await d.ok(
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--label",
+        "tier=front",
+        "--label",
+        "app=shop",
+        "busybox",
+        "sleep",
+        "60",
+      );
+      await d.ok("create", "--name", "idle", "busybox", "true");
+      assert.equal(
+        await d.ok("inspect", "-f", "{{.State.Status}} {{.Name}}", "web", "idle"),
+        "running /web\ncreated /idle",
+      );
+      assert.equal(
+        await d.ok(
+          "inspect",
+          "--format",
+          "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}",
+          "web",
+        ),
+        "app=shop;tier=front;",
+      );
+      assert.equal(await d.ok("inspect", "-f", "{{json .Config.Cmd}}", "web"), '["sleep","60"]');
+      assert.equal(JSON.parse(await d.ok("inspect", "-f", "json", "web")).Name, "/web");
+      assert.equal(
+        await d.ok("ps", "--format", "{{.Names}} {{.State}} {{.Labels}}"),
+        "web running app=shop,tier=front",
+      );
+      assert.match(
+        await d.ok("ps", "-a", "--format", "table {{.Names}}\t{{.Status}}"),
+        /^NAMES {3}STATUS\nidle {4}Created\nweb {5}Up /,
+      );
+      await d.ok("volume", "create", "data");
+      assert.equal(
+        await d.ok("volume", "inspect", "-f", "{{.Name}} {{.Driver}}", "data"),
+        "data local",
+      );
+      assert.equal(await d.ok("network", "inspect", "-f", "{{.Name}}", "none"), "none");
+      // A bad template is one line, and a missing container fails after what was found.
+      const bad = await d.cli("inspect", "-f", "{{.State", "web");
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /^corral: template: unclosed action\n$/);
+      const some = await d.cli("inspect", "-f", "{{.Name}}", "web", "nosuch");
+      assert.notEqual(some.code, 0);
+      assert.equal(some.stdout, "/web\n");
+      await d.ok("rm", "-f", "web", "idle");
+      await d.ok("volume", "rm", "data");
+    }),
+);

@@ -9,10 +9,10 @@ import type { HostConfig } from "../container/mod.ts";
 import { CorralError, invalid } from "../errdefs/mod.ts";
 import { parseRestartPolicy } from "../restart/mod.ts";
 import { type ApiClient, parseDetachKeys } from "../api/mod.ts";
-import { type Api, enc, ExitCode, type Opts } from "./command.ts";
+import { type Api, enc, ExitCode, inspectEach, type Opts } from "./command.ts";
 import { interactiveRun } from "./run_cmds.ts";
 import { parseMemorySwap } from "./host_flags.ts";
-import { ago, humanSize, printTable, pumpFrames } from "./output.ts";
+import { ago, humanSize, printRows, pumpFrames } from "./output.ts";
 import { collect, parseBytes, parseCount, parseFilterFlags, restartDelays } from "./parse.ts";
 
 /** `start -a[i]` and `attach`: the container's stdin (when it has one) and output. */
@@ -135,11 +135,8 @@ export function addQueryCommands(program: Command, api: Api): void {
     .option("-n, --last <n>", "the n last created containers (any state)", parseCount("--last"))
     .option("-l, --latest", "the last created container (any state)")
     .option("--no-trunc", "full ids and commands")
-    .option("--format <format>", "json: one JSON object per line")
+    .option("--format <format>", "a Go template (`table …` for columns), or json")
     .action(async (o: Opts) => {
-      if (o.format && o.format !== "json") {
-        throw invalid(`unsupported format "${o.format}": use json`);
-      }
       const filters = parseFilterFlags(o.filter as string[] | undefined);
       // As docker ps: -l is -n 1, and either lists stopped containers too (the API's limit).
       const limit = o.latest ? 1 : o.last === undefined ? -1 : Number(o.last);
@@ -150,20 +147,10 @@ export function addQueryCommands(program: Command, api: Api): void {
       printContainers(list, o);
     });
   program.command("inspect").description("show containers as JSON").argument("<container...>")
-    .action(async (refs: string[]) => {
-      const out: unknown[] = [];
-      let missing: CorralError | null = null;
-      for (const r of refs) {
-        try {
-          out.push(await api().json("GET", `/containers/${enc(r)}/json`));
-        } catch (err) {
-          if (!(err instanceof CorralError) || err.kind !== "not_found") throw err;
-          missing = err;
-        }
-      }
-      console.log(JSON.stringify(out, null, 2));
-      if (missing) throw missing;
-    });
+    .option("-f, --format <template>", "each container through a Go template (or json)")
+    .action((refs: string[], o: Opts) =>
+      inspectEach(api(), refs.map((r) => `/containers/${enc(r)}/json`), o.format as string)
+    );
   program.command("wait").description("wait for containers to stop; print their exit codes")
     .argument("<container...>")
     .action(async (refs: string[]) => {
@@ -216,41 +203,61 @@ export function portsColumn(ports: PsPort[] = []): string {
 }
 
 /** ps's answer as ids, JSON lines or docker's table. */
+/** `ps`'s columns by the names its templates use, and their headers. */
+const PS_HEADERS: Record<string, string> = {
+  ID: "CONTAINER ID",
+  Image: "IMAGE",
+  Command: "COMMAND",
+  CreatedAt: "CREATED AT",
+  RunningFor: "CREATED",
+  Ports: "PORTS",
+  State: "STATE",
+  Status: "STATUS",
+  Size: "SIZE",
+  Names: "NAMES",
+  Labels: "LABELS",
+  Networks: "NETWORKS",
+};
+
+/** `ps` without `--format`, as docker ps shows it. */
+const PS_TABLE = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t" +
+  "{{.Ports}}\t{{.Names}}";
+
+/** A container of the list as `ps` templates see it (the docker CLI's names). */
+function psRow(c: Record<string, unknown>, full: boolean): Record<string, unknown> {
+  const text = String(c.Command);
+  // Docker shortens a long command to 20 characters, the last one an ellipsis.
+  const command = full || text.length <= 20 ? text : `${text.slice(0, 19)}…`;
+  const labels = (c.Labels ?? {}) as Record<string, string>;
+  const networks = (c.NetworkSettings as { Networks?: Record<string, unknown> } | undefined)
+    ?.Networks ?? {};
+  return {
+    ID: full ? String(c.Id) : String(c.Id).slice(0, 12),
+    Image: String(c.Image),
+    Command: JSON.stringify(command),
+    CreatedAt: new Date(Number(c.Created) * 1000).toISOString(),
+    RunningFor: ago(Number(c.Created)),
+    Ports: portsColumn(c.Ports as PsPort[] | undefined),
+    State: String(c.State),
+    Status: String(c.Status),
+    Size: c.SizeRw === undefined
+      ? ""
+      : `${humanSize(Number(c.SizeRw))} (virtual ${humanSize(Number(c.SizeRootFs))})`,
+    Names: (c.Names as string[]).map((n) => n.slice(1)).join(","),
+    Labels: Object.entries(labels).sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => `${k}=${v}`)
+      .join(","),
+    Networks: Object.keys(networks).join(","),
+  };
+}
+
 function printContainers(list: Record<string, unknown>[], o: Opts): void {
   // `--no-trunc` is the negation of a `trunc` flag, as the parser reads `--no-X`.
-  const full = o.trunc === false;
-  const id = (c: Record<string, unknown>) => full ? String(c.Id) : String(c.Id).slice(0, 12);
-  // Docker shortens a long command to 20 characters, the last one an ellipsis.
-  const command = (c: Record<string, unknown>) => {
-    const text = String(c.Command);
-    return JSON.stringify(full || text.length <= 20 ? text : `${text.slice(0, 19)}…`);
-  };
-  if (o.quiet) return list.forEach((c) => console.log(id(c)));
+  const rows = list.map((c) => psRow(c, o.trunc === false));
+  if (o.quiet) return rows.forEach((r) => console.log(r.ID));
+  // The list's own objects, as earlier corral versions printed them.
   if (o.format === "json") return list.forEach((c) => console.log(JSON.stringify(c)));
-  const size = (c: Record<string, unknown>) =>
-    `${humanSize(Number(c.SizeRw))} (virtual ${humanSize(Number(c.SizeRootFs))})`;
-  printTable(
-    [
-      "CONTAINER ID",
-      "IMAGE",
-      "COMMAND",
-      "CREATED",
-      "STATUS",
-      "PORTS",
-      "NAMES",
-      ...o.size ? ["SIZE"] : [],
-    ],
-    list.map((c) => [
-      id(c),
-      String(c.Image),
-      command(c),
-      ago(Number(c.Created)),
-      String(c.Status),
-      portsColumn(c.Ports as PsPort[] | undefined),
-      (c.Names as string[]).map((n) => n.slice(1)).join(","),
-      ...o.size ? [size(c)] : [],
-    ]),
-  );
+  const format = o.format ? String(o.format) : PS_TABLE + (o.size ? "\t{{.Size}}" : "");
+  printRows(rows, format, PS_HEADERS);
 }
 
 /** Register rename and update. */

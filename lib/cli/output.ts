@@ -3,6 +3,7 @@
  * @module
  */
 import { decodeFrames, STDERR } from "../api/mod.ts";
+import { parseTemplate } from "./template.ts";
 
 /** Print rows as left-aligned columns (docker's table style). */
 export function printTable(header: string[], rows: string[][]): void {
@@ -10,6 +11,37 @@ export function printTable(header: string[], rows: string[][]): void {
   const line = (r: string[]) =>
     r.map((v, i) => i === r.length - 1 ? v : v.padEnd(widths[i] + 3)).join("").trimEnd();
   console.log([line(header), ...rows.map(line)].join("\n"));
+}
+
+/**
+ * Inspect's output: a JSON array, or with `--format` each object as a
+ * template renders it (`json`: one compact JSON line each), as the docker CLI.
+ */
+export function printObjects(objects: unknown[], format?: string): void {
+  if (!format) return console.log(JSON.stringify(objects, null, 2));
+  const render = format === "json"
+    ? (o: unknown) => JSON.stringify(o)
+    : parseTemplate(format).render;
+  for (const o of objects) console.log(render(o));
+}
+
+/**
+ * List rows as `--format` shows them: `json` (one line each), `table …`
+ * (a header made of `headers`, then aligned columns split at tabs), or a
+ * template rendered per row.
+ */
+export function printRows(
+  rows: Record<string, unknown>[],
+  format: string,
+  headers: Record<string, string>,
+): void {
+  if (format === "json") return rows.forEach((r) => console.log(JSON.stringify(r)));
+  const table = format.startsWith("table");
+  const t = parseTemplate(table ? format.slice(5).trimStart() : format);
+  const lines = rows.map((r) => t.render(r));
+  if (!table) return lines.forEach((l) => console.log(l));
+  const cells = (l: string) => l.split("\t");
+  printTable(cells(t.render(headers)), lines.map(cells));
 }
 
 /** Copy a multiplexed stream to this process's stdout and stderr. */

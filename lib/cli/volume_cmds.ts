@@ -3,8 +3,8 @@
  * @module
  */
 import type { Command } from "./args.ts";
-import { CorralError, invalid } from "../errdefs/mod.ts";
-import { type Api, enc, type Opts } from "./command.ts";
+import { invalid } from "../errdefs/mod.ts";
+import { type Api, enc, inspectEach, type Opts } from "./command.ts";
 import { humanSize, printTable } from "./output.ts";
 import { collect } from "./parse.ts";
 
@@ -61,21 +61,15 @@ export function addVolumeCommands(program: Command, api: Api): void {
     });
   volume.command("inspect").description("show volumes as JSON")
     .option("-s, --size", "with UsageData (bytes, containers using it)")
+    .option("-f, --format <template>", "each volume through a Go template (or json)")
     .argument("<volume...>")
-    .action(async (names: string[], o: Opts) => {
-      const out: unknown[] = [];
-      let missing: CorralError | null = null;
-      for (const n of names) {
-        try {
-          out.push(await api().json("GET", `/volumes/${enc(n)}${o.size ? "?size=1" : ""}`));
-        } catch (err) {
-          if (!(err instanceof CorralError) || err.kind !== "not_found") throw err;
-          missing = err;
-        }
-      }
-      console.log(JSON.stringify(out, null, 2));
-      if (missing) throw missing;
-    });
+    .action((names: string[], o: Opts) =>
+      inspectEach(
+        api(),
+        names.map((n) => `/volumes/${enc(n)}${o.size ? "?size=1" : ""}`),
+        o.format as string,
+      )
+    );
   volume.command("rm").description("remove volumes no container uses")
     .option("-f, --force", "no error for a volume that does not exist")
     .argument("<volume...>")
