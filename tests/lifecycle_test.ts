@@ -318,6 +318,12 @@ Deno.test(
         await d.ok("ps", "-a", "--format", "table {{.Names}}\t{{.Status}}"),
         /^NAMES {3}STATUS\nidle {4}Created\nweb {5}Up /,
       );
+      // As typed in a shell: a backslash and a t; `table` alone is the default table.
+      assert.match(
+        await d.ok("ps", "--format", 'table {{.Names}}\\t{{.Label "tier"}}'),
+        /^NAMES {3}LABEL\nweb {5}front$/,
+      );
+      assert.match(await d.ok("ps", "--format", "table"), /^CONTAINER ID {3}IMAGE {5}COMMAND/);
       await d.ok("volume", "create", "data");
       assert.equal(
         await d.ok("volume", "inspect", "-f", "{{.Name}} {{.Driver}}", "data"),
@@ -333,5 +339,45 @@ Deno.test(
       assert.equal(some.stdout, "/web\n");
       await d.ok("rm", "-f", "web", "idle");
       await d.ok("volume", "rm", "data");
+    }),
+);
+
+Deno.test(
+  "concurrent creates without a name each get their own generated name; none fails or leaks a volume",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      // An anonymous volume each: the create awaits its making, where another create could
+      // take the name it drew.
+      const create = () =>
+        d.api.json<{ Id: string }>("POST", "/containers/create", {
+          Image: "busybox",
+          Cmd: ["true"],
+          Volumes: { "/data": {} },
+        });
+      const made = await Promise.all(Array.from({ length: 80 }, create));
+      const names = await Promise.all(made.map(async (c) => (await d.inspect(c.Id)).Name));
+      assert.equal(new Set(names).size, 80, "every name is its own");
+      const volumes = await d.api.json<{ Volumes: unknown[] }>("GET", "/volumes");
+      assert.equal(volumes.Volumes.length, 80);
+      // A name asked for twice at once: one create wins, the other is refused and leaves nothing.
+      const named = () =>
+        d.api.call("POST", "/containers/create?name=twin", {
+          Image: "busybox",
+          Cmd: ["true"],
+          Volumes: { "/data": {} },
+        }).then((r) => r.body?.cancel()).then(() => "ok", (err: Error) => err.message);
+      const twins = await Promise.all([named(), named(), named()]);
+      assert.equal(twins.filter((t) => t === "ok").length, 1, twins.join("; "));
+      for (const t of twins.filter((t) => t !== "ok")) {
+        assert.match(t, /name "\/twin" is already in use/);
+      }
+      await d.ok(
+        "rm",
+        "-v",
+        "twin",
+        ...made.map((c) => c.Id),
+      );
+      assert.equal((await d.api.json<{ Volumes: unknown[] }>("GET", "/volumes")).Volumes.length, 0);
     }),
 );

@@ -202,9 +202,8 @@ export function portsColumn(ports: PsPort[] = []): string {
   ).join(", ");
 }
 
-/** ps's answer as ids, JSON lines or docker's table. */
 /** `ps`'s columns by the names its templates use, and their headers. */
-const PS_HEADERS: Record<string, string> = {
+const PS_HEADERS: Record<string, unknown> = {
   ID: "CONTAINER ID",
   Image: "IMAGE",
   Command: "COMMAND",
@@ -217,6 +216,7 @@ const PS_HEADERS: Record<string, string> = {
   Names: "NAMES",
   Labels: "LABELS",
   Networks: "NETWORKS",
+  Label: () => "LABEL",
 };
 
 /** `ps` without `--format`, as docker ps shows it. */
@@ -246,18 +246,21 @@ function psRow(c: Record<string, unknown>, full: boolean): Record<string, unknow
     Names: (c.Names as string[]).map((n) => n.slice(1)).join(","),
     Labels: Object.entries(labels).sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => `${k}=${v}`)
       .join(","),
+    // A method, as the docker CLI's: `{{.Label "com.example.key"}}`.
+    Label: (key: string) => labels[key] ?? "",
     Networks: Object.keys(networks).join(","),
   };
 }
 
+/** ps's answer as ids, the list's JSON lines, or rows through a template (docker's table). */
 function printContainers(list: Record<string, unknown>[], o: Opts): void {
   // `--no-trunc` is the negation of a `trunc` flag, as the parser reads `--no-X`.
   const rows = list.map((c) => psRow(c, o.trunc === false));
   if (o.quiet) return rows.forEach((r) => console.log(r.ID));
   // The list's own objects, as earlier corral versions printed them.
   if (o.format === "json") return list.forEach((c) => console.log(JSON.stringify(c)));
-  const format = o.format ? String(o.format) : PS_TABLE + (o.size ? "\t{{.Size}}" : "");
-  printRows(rows, format, PS_HEADERS);
+  const table = PS_TABLE + (o.size ? "\t{{.Size}}" : "");
+  printRows(rows, o.format ? String(o.format) : table, PS_HEADERS, table);
 }
 
 /** Register rename and update. */

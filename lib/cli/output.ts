@@ -26,18 +26,22 @@ export function printObjects(objects: unknown[], format?: string): void {
 }
 
 /**
- * List rows as `--format` shows them: `json` (one line each), `table …`
- * (a header made of `headers`, then aligned columns split at tabs), or a
- * template rendered per row.
+ * List rows as `--format` shows them: `json` (one line each), `table` with a
+ * template (a header made of `headers`, then columns split at tabs and
+ * aligned; `table` alone is `defaultTable`), or a template per row. As the
+ * docker CLI, a typed `\t` or `\n` (backslash and letter) is a tab or a newline.
  */
 export function printRows(
   rows: Record<string, unknown>[],
   format: string,
-  headers: Record<string, string>,
+  headers: Record<string, unknown>,
+  defaultTable: string,
 ): void {
   if (format === "json") return rows.forEach((r) => console.log(JSON.stringify(r)));
-  const table = format.startsWith("table");
-  const t = parseTemplate(table ? format.slice(5).trimStart() : format);
+  const text = (format.trim() === "table" ? defaultTable : format)
+    .replaceAll("\\t", "\t").replaceAll("\\n", "\n");
+  const table = text.startsWith("table");
+  const t = parseTemplate(table ? text.slice(5).trimStart() : text);
   const lines = rows.map((r) => t.render(r));
   if (!table) return lines.forEach((l) => console.log(l));
   const cells = (l: string) => l.split("\t");

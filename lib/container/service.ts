@@ -179,10 +179,7 @@ export class ContainerService {
       hc.RestartPolicy ?? { Name: "no", MaximumRetryCount: 0 },
     );
     checkAutoRemove(hc.RestartPolicy, hc.AutoRemove);
-    const name = req.name ? validateName(req.name) : generateName((n) => this.store.hasName(n));
-    if (this.store.hasName(name)) {
-      throw conflict(`Conflict. The container name "/${name}" is already in use`);
-    }
+    const wanted = req.name ? this.#freeName(validateName(req.name)) : null;
     const config = buildConfig(cfg, image);
     const volumes = planVolumes(config, hc, (ref) => this.store.find(ref)?.rec ?? null);
     hc.Binds = [...(hc.Binds ?? []), ...volumes.binds];
@@ -200,24 +197,27 @@ export class ContainerService {
     }
     // Last, once everything else is checked: a refused create makes no volume.
     const mountPoints = await createVolumes(this.opts.volumes, volumes);
-    const c = this.core.container({
-      ...(mountPoints.length ? { MountPoints: mountPoints } : {}),
-      Id: newId(),
-      Name: name,
-      Created: new Date().toISOString(),
-      Image: cfg.Image,
-      ImageID: image.Id,
-      Config: config,
-      HostConfig: hc,
-      State: newState(),
-      RestartCount: 0,
-      ...(networks ? { Networks: networks } : {}),
-    });
-    this.store.add(c);
+    let c: Container | null = null;
     try {
+      // Named with no await before the store takes it: a concurrent create cannot take
+      // the same name in between (it could while the volumes were made).
+      c = this.core.container({
+        ...(mountPoints.length ? { MountPoints: mountPoints } : {}),
+        Id: newId(),
+        Name: wanted ? this.#freeName(wanted) : generateName((n) => this.store.hasName(n)),
+        Created: new Date().toISOString(),
+        Image: cfg.Image,
+        ImageID: image.Id,
+        Config: config,
+        HostConfig: hc,
+        State: newState(),
+        RestartCount: 0,
+        ...(networks ? { Networks: networks } : {}),
+      });
+      this.store.add(c);
       await this.disk.create(c.rec);
     } catch (err) {
-      this.store.delete(c.id);
+      if (c) this.store.delete(c.id);
       for (const v of mountPoints) {
         if (v.Anonymous) await this.opts.volumes.remove(v.Name).catch(() => {});
       }
@@ -225,6 +225,14 @@ export class ContainerService {
     }
     this.core.emit(c, "create");
     return c.id;
+  }
+
+  /** `name` if no container has it, else Docker's conflict. */
+  #freeName(name: string): string {
+    if (this.store.hasName(name)) {
+      throw conflict(`Conflict. The container name "/${name}" is already in use`);
+    }
+    return name;
   }
 
   // ---- start, stop, kill, restart ----------------------------------------------
