@@ -3,7 +3,7 @@
  * @module
  */
 import { CorralError, type ErrorKind } from "../errdefs/mod.ts";
-import { unixRequest } from "./http1.ts";
+import { type UnixRequest, unixRequest, unixRequestWhole } from "./http1.ts";
 
 /** Default daemon socket. */
 export const DEFAULT_HOST = "unix:///run/corral/corral.sock";
@@ -49,17 +49,9 @@ export class ApiClient {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<Response> {
-    const req: { body?: Uint8Array | ReadableStream<Uint8Array>; headers: Record<string, string> } =
-      { headers: { ...headers } };
-    if (body instanceof ReadableStream || body instanceof Uint8Array) {
-      req.body = body;
-      req.headers["content-type"] = "application/octet-stream";
-    } else if (body !== undefined) {
-      req.body = new TextEncoder().encode(JSON.stringify(body));
-      req.headers["content-type"] = "application/json";
-    }
+    const req = this.#request(method, path, body, headers);
     try {
-      return await unixRequest(this.path, { method, target: `/v1.43${path}`, ...req }, this.#open);
+      return await unixRequest(this.path, req, this.#open);
     } catch (err) {
       throw new CorralError("unavailable", connectFailure(this.path, err));
     }
@@ -74,25 +66,44 @@ export class ApiClient {
   ): Promise<Response> {
     const res = await this.request(method, path, body, headers);
     if (res.status >= 400) {
-      let message = `${res.status} ${res.statusText}`;
-      try {
-        message = (await res.json()).message ?? message;
-      } catch {
-        // Not JSON.
-      }
-      throw new CorralError(kindOfStatus[res.status] ?? "internal", message);
+      throw answerError(res.status, res.statusText, await res.text().catch(() => ""));
     }
     return res;
   }
 
-  /** Send a request and parse the JSON answer. */
+  /**
+   * Send a request and parse the JSON answer, read whole (no stream: the
+   * CLI's usual call stays cheap); the daemon's message on an error status.
+   */
   async json<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.call(method, path, body);
-    if (res.status === 204 || res.status === 304) {
-      await res.body?.cancel();
-      return undefined as T;
+    let a;
+    try {
+      a = await unixRequestWhole(this.path, this.#request(method, path, body, {}));
+    } catch (err) {
+      throw new CorralError("unavailable", connectFailure(this.path, err));
     }
-    return await res.json() as T;
+    const text = new TextDecoder().decode(a.body);
+    if (a.status >= 400) throw answerError(a.status, a.statusText, text);
+    if (a.status === 204 || a.status === 304) return undefined as T;
+    return JSON.parse(text) as T;
+  }
+
+  /** The request of a call: JSON for a value, raw bytes or a stream as they are. */
+  #request(
+    method: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): UnixRequest {
+    const req: UnixRequest = { method, target: `/v1.43${path}`, headers: { ...headers } };
+    if (body instanceof ReadableStream || body instanceof Uint8Array) {
+      req.body = body;
+      req.headers!["content-type"] = "application/octet-stream";
+    } else if (body !== undefined) {
+      req.body = new TextEncoder().encode(JSON.stringify(body));
+      req.headers!["content-type"] = "application/json";
+    }
+    return req;
   }
 
   /** Close the connections of answers still being read. */
@@ -100,6 +111,17 @@ export class ApiClient {
     for (const conn of this.#open) conn.close();
     this.#open.clear();
   }
+}
+
+/** An error status as the daemon's error: its JSON `message`, else the status line. */
+function answerError(status: number, statusText: string, body: string): CorralError {
+  let message = `${status} ${statusText}`;
+  try {
+    message = JSON.parse(body).message ?? message;
+  } catch {
+    // Not JSON.
+  }
+  return new CorralError(kindOfStatus[status] ?? "internal", message);
 }
 
 /**

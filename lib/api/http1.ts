@@ -34,6 +34,80 @@ export async function unixRequest(
   req: UnixRequest,
   open: Set<Deno.Conn> = new Set(),
 ): Promise<Response> {
+  const sent = await send(socket, req, open);
+  try {
+    const chunks = sent.body();
+    let stream: ReadableStream<Uint8Array> | null = null;
+    if (!chunks) sent.close();
+    else {
+      stream = new ReadableStream<Uint8Array>({
+        async pull(ctl) {
+          try {
+            const { value, done } = await chunks.next();
+            if (done) {
+              sent.close();
+              ctl.close();
+            } else ctl.enqueue(value);
+          } catch (err) {
+            sent.close();
+            ctl.error(err);
+          }
+        },
+        cancel: sent.close,
+      });
+    }
+    return new Response(stream, {
+      status: sent.status,
+      statusText: sent.statusText,
+      headers: [...sent.headers],
+    });
+  } catch (err) {
+    sent.close();
+    throw err;
+  }
+}
+
+/** An answer read to its end. */
+export interface WholeAnswer {
+  status: number;
+  statusText: string;
+  body: Uint8Array;
+}
+
+/**
+ * Send `req` and read the whole answer: for the small JSON answers most CLI
+ * calls get. No `Response`, stream or `Headers` is made, whose first use in
+ * a process costs ~15 ms (BENCHMARKS.md, "CLI start").
+ *
+ * @example
+ * ```ts
+ * const a = await unixRequestWhole("/run/corral/corral.sock", { method: "GET", target: "/_ping" });
+ * console.log(a.status, new TextDecoder().decode(a.body));
+ * ```
+ */
+export async function unixRequestWhole(socket: string, req: UnixRequest): Promise<WholeAnswer> {
+  const sent = await send(socket, req, new Set());
+  try {
+    const parts: Uint8Array[] = [];
+    const chunks = sent.body();
+    if (chunks) { for await (const part of chunks) parts.push(part); }
+    return { status: sent.status, statusText: sent.statusText, body: concatAll(parts) };
+  } finally {
+    sent.close();
+  }
+}
+
+/** A request sent and its answer's head read; the body is read through `body`. */
+interface Sent {
+  status: number;
+  statusText: string;
+  headers: Map<string, string>;
+  /** The body's pieces, or null when the answer has none. */
+  body(): AsyncGenerator<Uint8Array> | null;
+  close(): void;
+}
+
+async function send(socket: string, req: UnixRequest, open: Set<Deno.Conn>): Promise<Sent> {
   const conn = await Deno.connect({ transport: "unix", path: socket });
   open.add(conn);
   const close = () => {
@@ -55,33 +129,20 @@ export async function unixRequest(
       : writeAll(conn, body ? concat(head, body) : head);
     sending.catch(() => {});
     const reader = new ConnReader(conn);
-    const { status, statusText, headers: resHeaders } = await reader.head();
-    const none = req.method === "HEAD" || status === 204 || status === 304 || status < 200;
-    let stream: ReadableStream<Uint8Array> | null = null;
-    if (none) close();
-    else {
-      const chunks = resHeaders.get("transfer-encoding")?.toLowerCase().includes("chunked")
-        ? reader.chunked()
-        : reader.sized(
-          resHeaders.has("content-length") ? Number(resHeaders.get("content-length")) : null,
-        );
-      stream = new ReadableStream<Uint8Array>({
-        async pull(ctl) {
-          try {
-            const { value, done } = await chunks.next();
-            if (done) {
-              close();
-              ctl.close();
-            } else ctl.enqueue(value);
-          } catch (err) {
-            close();
-            ctl.error(err);
-          }
-        },
-        cancel: close,
-      });
-    }
-    return new Response(stream, { status, statusText, headers: resHeaders });
+    const answer = await reader.head();
+    const none = req.method === "HEAD" || answer.status === 204 || answer.status === 304 ||
+      answer.status < 200;
+    const length = answer.headers.get("content-length");
+    return {
+      ...answer,
+      body: () =>
+        none
+          ? null
+          : answer.headers.get("transfer-encoding")?.toLowerCase().includes("chunked")
+          ? reader.chunked()
+          : reader.sized(length === undefined ? null : Number(length)),
+      close,
+    };
   } catch (err) {
     close();
     throw err;
@@ -125,7 +186,7 @@ export async function requestUpgrade(
   const { status, headers: answer } = await reader.head();
   return {
     status,
-    headers: answer,
+    headers: new Headers([...answer]),
     early: () => reader.buffered(),
     text: () =>
       new Response(ReadableStream.from(reader.sized(Number(answer.get("content-length") ?? 0))))
@@ -142,9 +203,16 @@ function requestHead(method: string, target: string, headers: Record<string, str
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
+  return concatAll([a, b]);
+}
+
+function concatAll(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -206,14 +274,17 @@ class ConnReader {
     return this.#take(this.#buf.length);
   }
 
-  /** The status line and headers. */
-  async head(): Promise<{ status: number; statusText: string; headers: Headers }> {
+  /** The status line and headers (names lower-cased, repeated ones joined as `Headers` does). */
+  async head(): Promise<{ status: number; statusText: string; headers: Map<string, string> }> {
     const m = (await this.#line()).match(/^HTTP\/1\.[01] (\d{3}) ?(.*)$/);
     if (!m) throw new Error("not an HTTP/1.1 answer");
-    const headers = new Headers();
+    const headers = new Map<string, string>();
     for (let line = await this.#line(); line !== ""; line = await this.#line()) {
       const i = line.indexOf(":");
-      if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
+      if (i <= 0) continue;
+      const name = line.slice(0, i).trim().toLowerCase(), value = line.slice(i + 1).trim();
+      const had = headers.get(name);
+      headers.set(name, had === undefined ? value : `${had}, ${value}`);
     }
     return { status: Number(m[1]), statusText: m[2], headers };
   }
