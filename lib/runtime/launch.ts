@@ -109,11 +109,10 @@ export type CreatedRun = Omit<LaunchedShim, "exited">;
 
 /**
  * Containers per shim by default, chosen by measurement (BENCHMARKS.md,
- * "Shim groups"): a group shim costs ~12.8 MiB plus ~0.17 MiB per container
- * (each with its attach socket and streams), so a group of 50 brings 50
- * running containers to 0.42 MiB each, near conmon's 0.36; smaller groups
- * stay far above it. A group shim's crash ends at most this many containers
- * (README).
+ * "Shim groups"): a group shim costs a Deno process's ~12 MiB anonymous plus
+ * ~0.1 MiB per container, so at 50 running a group of 50 is 0.63 MiB a
+ * container (a group of 8: 2.7 MiB), and a group of 200 at 200 running 0.22
+ * MiB. 50 keeps a shim crash's blast radius (README) at 50 containers.
  */
 export const DEFAULT_SHIM_GROUP_SIZE = 50;
 
