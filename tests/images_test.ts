@@ -54,3 +54,31 @@ Deno.test(
       assert.match(await d.ok("images"), /busybox/);
     }),
 );
+
+Deno.test(
+  "images as docker images: -q once per image, --no-trunc, --filter, --format with table",
+  integration,
+  () =>
+    withDaemon(async (d) => {
+      await d.ok("tag", "busybox", "mine/box:v1");
+      const id = (await d.api.json<{ Id: string }>("GET", "/images/busybox/json")).Id;
+      assert.equal(await d.ok("images", "-q"), id.replace("sha256:", "").slice(0, 12));
+      assert.equal(await d.ok("image", "ls", "-q", "--no-trunc"), id);
+      assert.deepEqual(
+        (await d.ok("images", "--format", "{{.Repository}}:{{.Tag}}")).split("\n").sort(),
+        ["busybox:latest", "mine/box:v1"],
+      );
+      assert.equal(
+        await d.ok("images", "--filter", "reference=mine/*", "--format", "{{.Repository}} {{.ID}}"),
+        `mine/box ${id.replace("sha256:", "").slice(0, 12)}`,
+      );
+      assert.match(
+        await d.ok("images", "--format", "table {{.Repository}}\\t{{.Tag}}"),
+        /^REPOSITORY {3}TAG\n(busybox {6}latest\nmine\/box {5}v1|mine\/box {5}v1\nbusybox {6}latest)$/,
+      );
+      assert.match(await d.ok("images"), /^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE\n/);
+      const bad = await d.cli("images", "--format", "{{.Nope");
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /^corral: template: unclosed action\n$/);
+    }),
+);

@@ -7,13 +7,22 @@
 import type { Command } from "./args.ts";
 import { errorMessage, invalid } from "../errdefs/mod.ts";
 import { type Api, enc, type Opts } from "./command.ts";
-import { ago, humanSize, printTable } from "./output.ts";
+import { ago, humanSize, printRows } from "./output.ts";
+import { collect, parseFilterFlags } from "./parse.ts";
 
 /** Register `image` with its subcommands, and `images`, `load` and `save` at the top. */
 export function addImageCommands(program: Command, api: Api): void {
   const images = program.command("image").description("manage images");
-  images.command("ls").description("list images").action(() => listImages(api));
-  program.command("images").description("list images").action(() => listImages(api));
+  // As Docker: `image ls` and `images` are one command with one set of flags.
+  for (const ls of [images.command("ls"), program.command("images")]) {
+    ls.description("list images")
+      .option("-a, --all", "all images (corral keeps no intermediate images)")
+      .option("-q, --quiet", "only ids")
+      .option("-f, --filter <k=v>", "filter: dangling, label, reference, before, since", collect)
+      .option("--no-trunc", "full ids")
+      .option("--format <format>", "a Go template (`table …` for columns), or json")
+      .action((o: Opts) => listImages(api, o));
+  }
   images.command("import").description("import a rootfs (.tar, .tar.gz or directory) as an image")
     .argument("<source>").argument("<name>")
     .action((source: string, name: string) => importImage(api, source, name));
@@ -57,25 +66,60 @@ export function addImageCommands(program: Command, api: Api): void {
 }
 
 /** `docker images`' table: a row per tag. */
-async function listImages(api: Api): Promise<void> {
-  const list = await api().json<
-    { Id: string; RepoTags: string[]; Created: number; Size: number }[]
-  >("GET", "/images/json");
-  printTable(
-    ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
-    list.flatMap((i) =>
-      (i.RepoTags.length ? i.RepoTags : ["<none>:<none>"]).map((t) => {
-        const k = t.lastIndexOf(":");
-        return [
-          t.slice(0, k),
-          t.slice(k + 1),
-          i.Id.replace("sha256:", "").slice(0, 12),
-          ago(i.Created),
-          humanSize(i.Size),
-        ];
-      })
-    ),
+/** `images`' columns by the names its templates use, and their headers. */
+const IMAGE_HEADERS: Record<string, unknown> = {
+  Repository: "REPOSITORY",
+  Tag: "TAG",
+  ID: "IMAGE ID",
+  Digest: "DIGEST",
+  CreatedSince: "CREATED",
+  CreatedAt: "CREATED AT",
+  Size: "SIZE",
+};
+
+/** `images` without `--format`, as docker images shows it. */
+const IMAGE_TABLE = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+
+interface ImageSummary {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests?: string[];
+  Created: number;
+  Size: number;
+}
+
+/** One row per name of each image (`<none>` for an untagged one), as the docker CLI lists them. */
+function imageRows(list: ImageSummary[], full: boolean): Record<string, unknown>[] {
+  return list.flatMap((i) =>
+    (i.RepoTags.length ? i.RepoTags : ["<none>:<none>"]).map((t) => {
+      const k = t.lastIndexOf(":");
+      const repo = t.slice(0, k);
+      const digest = i.RepoDigests?.find((d) => d.startsWith(`${repo}@`));
+      return {
+        Repository: repo,
+        Tag: t.slice(k + 1),
+        ID: full ? i.Id : i.Id.replace("sha256:", "").slice(0, 12),
+        Digest: digest ? digest.slice(repo.length + 1) : "<none>",
+        CreatedSince: ago(i.Created),
+        CreatedAt: new Date(i.Created * 1000).toISOString(),
+        Size: humanSize(i.Size),
+      };
+    })
   );
+}
+
+async function listImages(api: Api, o: Opts): Promise<void> {
+  const filters = parseFilterFlags(o.filter as string[] | undefined);
+  const list = await api().json<ImageSummary[]>(
+    "GET",
+    `/images/json?filters=${enc(JSON.stringify(filters))}`,
+  );
+  // `--no-trunc` is the negation of a `trunc` flag, as the parser reads `--no-X`.
+  const rows = imageRows(list, o.trunc === false);
+  // Each image once, as docker images -q.
+  if (o.quiet) return [...new Set(rows.map((r) => r.ID))].forEach((id) => console.log(id));
+  if (o.format === "json") return list.forEach((i) => console.log(JSON.stringify(i)));
+  printRows(rows, o.format ? String(o.format) : IMAGE_TABLE, IMAGE_HEADERS, IMAGE_TABLE);
 }
 
 /** A directory is imported by path, a file by its content. */

@@ -151,14 +151,18 @@ function listImages(images: ImageStore, url: URL): Image[] {
   const since = f.since?.map((ref) => created(images.resolve(ref)));
   const until = f.until?.map((t) => parseTime(t)! * 1000);
   const references = f.reference?.map(globPattern);
+  const matching = (tags: string[]) =>
+    references ? tags.filter((tag) => references.some((r) => matchesReference(r, tag))) : tags;
   return images.list().filter((i) =>
     (dangling === undefined || dangling === (i.RepoTags.length === 0)) &&
     (f.label ?? []).every((l) => matchesLabel(i.Config.Labels, l)) &&
-    (!references || i.RepoTags.some((tag) => references.some((r) => matchesReference(r, tag)))) &&
+    (!references || matching(i.RepoTags).length > 0) &&
     (before ?? []).every((t) => created(i) < t) &&
     (since ?? []).every((t) => created(i) > t) &&
     (until ?? []).every((t) => created(i) < t)
-  );
+  )
+    // As Docker: with a reference filter an image lists only the names that match.
+    .map((i) => references ? { ...i, RepoTags: matching(i.RepoTags) } : i);
 }
 
 /** A `reference` filter matches a tag (`busybox:latest`) or its name (`busybox`). */
