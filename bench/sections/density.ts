@@ -5,14 +5,12 @@
  * @module
  */
 import type { BenchContext, Section, SectionOutput } from "../context.ts";
-import { removeAllContainers, runDetached } from "../corral.ts";
+import { removeAllContainers } from "../corral.ts";
 import { sleep } from "../exec.ts";
-import { inPool, range } from "../pool.ts";
+import { conmonMemory, runSleepers, shimMemory } from "../memory.ts";
 import { mib, smapsRollup, vmRss } from "../procmem.ts";
-import { fmt, mean, ratio } from "../stats.ts";
+import { fmt, ratio } from "../stats.ts";
 
-/** Requests in flight while setting containers up. */
-const CONCURRENCY = 4;
 /** Time for process start-up garbage to settle before memory is read. */
 const SETTLE_MS = 1000;
 
@@ -29,49 +27,24 @@ export const densitySection: Section = {
     await sleep(opts.settle * 1000);
     const idleRss = vmRss(d.pid);
     const idleRollup = smapsRollup(d.pid);
-    const ids = await inPool(
-      range(opts.density),
-      CONCURRENCY,
-      () => runDetached(d.api, ["sleep", "100000"]),
-    );
+    const ids = await runSleepers(d, opts.density);
     // A fresh shim carries its start-up garbage until V8 collects it, about half a minute on.
     ctx.log(`density: ${opts.density} running, ${opts.settle} s to settle`);
     await sleep(opts.settle * 1000);
     // A group shim serves several containers: each shim counts once, shared by its containers.
-    const shims = [
-      ...new Set(await Promise.all(ids.map(async (id) => (await d.inspect(id)).State.PPid))),
-    ];
-    const rollups = shims.map(smapsRollup);
-    const perContainerOf = (f: (r: (typeof rollups)[0]) => number) =>
-      rollups.reduce((a, r) => a + f(r), 0) / ids.length;
-    const shimPss = perContainerOf((r) => r.pss), shimAnon = perContainerOf((r) => r.pssAnon);
-    const shimRss = perContainerOf((r) => r.rss);
+    const { shims, perContainer: shim } = await shimMemory(d, ids);
+    const shimPss = shim.pss, shimAnon = shim.pssAnon, shimRss = shim.rss;
     const shimCommand = Deno.readTextFileSync(`/proc/${shims[0]}/cmdline`).split("\0")
       .join(" ").replace(/ shim --.*/, " shim …");
     const rssWithDensity = vmRss(d.pid);
     const daemonPerContainer = (rssWithDensity - idleRss) / opts.density;
     const more = Math.max(0, opts.many - opts.density);
-    await inPool(range(more), CONCURRENCY, () => runDetached(d.api, ["sleep", "100000"]));
+    await runSleepers(d, more);
     await sleep(SETTLE_MS);
     const rssWithMany = vmRss(d.pid);
     await removeAllContainers(d.api);
 
-    let conmon: { pss: number; anon: number; rss: number } | null = null;
-    if (podman) {
-      const pids: number[] = [];
-      for (let i = 0; i < opts.density; i++) {
-        const id = await podman.runDetached(["sleep", "100000"]);
-        pids.push(Number(await podman.inspect(id, "{{.State.ConmonPid}}")));
-      }
-      await sleep(opts.settle * 1000);
-      const r = pids.map(smapsRollup);
-      conmon = {
-        pss: mean(r.map((x) => x.pss)),
-        anon: mean(r.map((x) => x.pssAnon)),
-        rss: mean(r.map((x) => x.rss)),
-      };
-      await podman.removeAll();
-    }
+    const conmon = podman ? await conmonMemory(podman, opts.density, opts.settle * 1000) : null;
     const perContainer = shimPss + Math.max(0, daemonPerContainer);
     return {
       summary: [
@@ -117,7 +90,7 @@ export const densitySection: Section = {
             ? [[
               "conmon (podman's per-container monitor)",
               fmt(mib(conmon.pss), 2),
-              fmt(mib(conmon.anon), 2),
+              fmt(mib(conmon.pssAnon), 2),
               fmt(mib(conmon.rss), 2),
             ]]
             : []),

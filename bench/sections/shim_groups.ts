@@ -5,17 +5,14 @@
  * @module
  */
 import type { BenchContext, Section, SectionOutput } from "../context.ts";
-import { removeAllContainers, runDetached } from "../corral.ts";
+import { removeAllContainers } from "../corral.ts";
 import { sleep } from "../exec.ts";
-import { inPool, range } from "../pool.ts";
-import { mib, smapsRollup } from "../procmem.ts";
-import { fmt, mean, ratio } from "../stats.ts";
+import { conmonMemory, runSleepers, shimMemory } from "../memory.ts";
+import { mib } from "../procmem.ts";
+import { fmt, ratio } from "../stats.ts";
 
 /** The group sizes measured. */
 export const GROUP_SIZES = [1, 8, 16, 50];
-
-/** Requests in flight while setting containers up. */
-const CONCURRENCY = 4;
 
 /** Memory per running container for each group size, and conmon's. */
 export const shimGroupsSection: Section = {
@@ -36,17 +33,9 @@ export const shimGroupsSection: Section = {
     await d.stop();
     await d.start();
 
-    let conmon: number | null = null;
-    if (podman) {
-      const pids: number[] = [];
-      for (let i = 0; i < opts.density; i++) {
-        const id = await podman.runDetached(["sleep", "100000"]);
-        pids.push(Number(await podman.inspect(id, "{{.State.ConmonPid}}")));
-      }
-      await sleep(opts.settle * 1000);
-      conmon = mean(pids.map((p) => smapsRollup(p).pss));
-      await podman.removeAll();
-    }
+    const conmon = podman
+      ? (await conmonMemory(podman, opts.density, opts.settle * 1000)).pss
+      : null;
     const met = (size: number) => conmon !== null && perSize.get(size)! <= conmon;
     const smallestMet = GROUP_SIZES.find(met);
     return {
@@ -104,26 +93,20 @@ async function measureGroups(
   await removeAllContainers(d.api);
   await d.stop();
   await d.start(["--shim-group-size", String(size)]);
-  const ids = await inPool(
-    range(count),
-    CONCURRENCY,
-    () => runDetached(d.api, ["sleep", "100000"]),
-  );
+  const ids = await runSleepers(d, count);
   ctx.log(`groups: N=${size}, ${count} running, ${opts.settle} s to settle`);
   await sleep(opts.settle * 1000);
-  const shims = new Set(await Promise.all(ids.map(async (id) => (await d.inspect(id)).State.PPid)));
-  const rollups = [...shims].map(smapsRollup);
-  const sum = (f: (r: (typeof rollups)[0]) => number) => rollups.reduce((a, r) => a + f(r), 0);
-  const pss = sum((r) => r.pss) / ids.length;
+  const { shims, perContainer, perShim } = await shimMemory(d, ids);
+  const pss = perContainer.pss;
   await removeAllContainers(d.api);
   return {
     pss,
     row: [
       `${size} (${count} running)`,
-      String(shims.size),
+      String(shims.length),
       fmt(mib(pss), 2),
-      fmt(mib(sum((r) => r.pssAnon) / ids.length), 2),
-      fmt(mib(sum((r) => r.pss) / shims.size), 1),
+      fmt(mib(perContainer.pssAnon), 2),
+      fmt(mib(perShim.pss), 1),
     ],
   };
 }
