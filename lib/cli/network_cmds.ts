@@ -6,8 +6,8 @@
 import type { Command } from "./args.ts";
 import { CorralError, notFound } from "../errdefs/mod.ts";
 import type { PortMap } from "../network/mod.ts";
-import { type Api, enc, type Opts } from "./command.ts";
-import { printObjects, printTable } from "./output.ts";
+import { type Api, enc, inspectEach, type Opts } from "./command.ts";
+import { printTable } from "./output.ts";
 import { collect, parseFilterFlags, parseKeyValues } from "./parse.ts";
 
 interface NetworkView {
@@ -54,11 +54,9 @@ export function addNetworkCommands(program: Command, api: Api): void {
     });
   network.command("inspect").description("show networks as JSON").argument("<network...>")
     .option("-f, --format <template>", "each network through a Go template (or json)")
-    .action(async (refs: string[], o: Opts) => {
-      const out = [];
-      for (const r of refs) out.push(await api().json("GET", `/networks/${enc(r)}`));
-      printObjects(out, o.format as string | undefined);
-    });
+    .action((refs: string[], o: Opts) =>
+      inspectEach(api(), refs.map((r) => `/networks/${enc(r)}`), o.format as string)
+    );
   network.command("rm").alias("remove").description("remove networks").argument("<network...>")
     .action(async (refs: string[]) => {
       let failed: unknown = null;
